@@ -1,0 +1,6 @@
+"""Checkpoint conversion between the official TF1 format and Keras."""
+
+from albert_tf.checkpoints.official import (CheckpointMismatchError, list_official_variables,
+                                            load_official_checkpoint, resolve_checkpoint,
+                                            restore_official_weights, save_official_checkpoint)
+from albert_tf.checkpoints.variable_names import official_variable_map

@@ -1,0 +1,223 @@
+"""Reading and writing checkpoints in the official google-research/albert format.
+
+A checkpoint here is a TF name-based checkpoint (`PREFIX.index` +
+`PREFIX.data-*`) whose variables carry the official TF1 names
+(`bert/embeddings/word_embeddings`, `cls/predictions/output_bias`, ...).
+"""
+
+import os
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from albert_tf.checkpoints.variable_names import official_variable_map
+from albert_tf.config import AlbertConfig
+
+CONFIG_NAME = "albert_config.json"
+
+# Variables of the official checkpoints that are not model weights.
+IGNORED_VARIABLE_PATTERNS = (
+    r"^global_step$",
+    r".*/adam_[mv]$",          # official AdamW / LAMB slots
+    r".*/(Adam|Adam_1|Momentum|LAMB|LAMB_1)$",
+    r"^beta[12]_power$",
+    r"^good_steps$", r"^loss_scale$",
+)
+
+
+class CheckpointMismatchError(ValueError):
+    """Raised when a checkpoint does not fit a model; the message lists every difference."""
+
+
+def _step_of(prefix):
+    match = re.search(r"-(\d+)$", prefix)
+    return int(match.group(1)) if match else -1
+
+
+def resolve_checkpoint(path):
+    """Finds the checkpoint prefix and the config file for `path`.
+
+    `path` is a checkpoint prefix (`.../model.ckpt-best`) or a directory holding
+    a checkpoint, with or without a `checkpoint` state file (as in the released
+    tars). In a directory without a state file, `model.ckpt-best` wins, then the
+    highest step.
+
+    Returns:
+        (prefix, config_path or None)
+    """
+    path = str(path)
+    if tf.io.gfile.isdir(path):
+        directory = path
+        prefix = tf.train.latest_checkpoint(directory)
+        if prefix is None or not tf.io.gfile.exists(prefix + ".index"):
+            indexes = tf.io.gfile.glob(os.path.join(directory, "*.index"))
+            if not indexes:
+                raise FileNotFoundError(f"no checkpoint (*.index) found in directory {directory}")
+            prefixes = [p[:-len(".index")] for p in indexes]
+            best = [p for p in prefixes if os.path.basename(p) == "model.ckpt-best"]
+            prefix = best[0] if best else max(prefixes, key=lambda p: (_step_of(p), p))
+    else:
+        prefix = path[:-len(".index")] if path.endswith(".index") else path
+        if not tf.io.gfile.exists(prefix + ".index"):
+            raise FileNotFoundError(f"checkpoint not found: {prefix}.index does not exist")
+        directory = os.path.dirname(prefix)
+    config_path = os.path.join(directory, CONFIG_NAME)
+    return prefix, (config_path if tf.io.gfile.exists(config_path) else None)
+
+
+def list_official_variables(prefix):
+    """{name: shape} of the model weights in a checkpoint (optimizer slots dropped)."""
+    reader = tf.train.load_checkpoint(prefix)
+    ignored = [re.compile(p) for p in IGNORED_VARIABLE_PATTERNS]
+    return {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()
+            if not any(p.match(name) for p in ignored)}
+
+
+def _as_patterns(patterns):
+    if patterns is None or patterns is False:
+        return []
+    if patterns is True:
+        return [re.compile(".*")]
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return [re.compile(p) for p in patterns]
+
+
+def restore_official_weights(model, checkpoint, init_from_group0=False, allow_missing=None,
+                             allow_unexpected=None):
+    """Assigns the variables of an official-format checkpoint to `model`.
+
+    Args:
+        model: an `AlbertEncoder`, `AlbertPretrainer` or task model.
+        checkpoint: checkpoint prefix or directory (see `resolve_checkpoint`).
+        init_from_group0: initialise every layer group from `group_0` (official
+            `--init_from_group0`), e.g. to grow a 1-group model into several.
+        allow_missing: regex(es) of official names the checkpoint may lack (left
+            at their initial values), or True for all.
+        allow_unexpected: regex(es) of checkpoint names the model may not use
+            (e.g. `cls/.*` when loading an encoder from a pretraining
+            checkpoint), or True for all.
+
+    Returns:
+        dict with the sorted `loaded`, `missing` (allowed) and `unused` names.
+
+    Raises:
+        CheckpointMismatchError listing missing variables, unexpected variables and
+        shape mismatches (both shapes), before anything is assigned.
+    """
+    prefix, _ = resolve_checkpoint(checkpoint)
+    reader = tf.train.load_checkpoint(prefix)
+    available = list_official_variables(prefix)
+    targets = official_variable_map(model)
+    missing_ok = _as_patterns(allow_missing)
+    unexpected_ok = _as_patterns(allow_unexpected)
+
+    plan, missing, mismatched, used = {}, [], [], set()
+    for name, variable in targets.items():
+        source = name
+        if init_from_group0:
+            source = re.sub(r"/group_\d+/", "/group_0/", name)
+        if source not in available:
+            if not any(p.match(name) for p in missing_ok):
+                missing.append(name)
+            continue
+        want, have = tuple(variable.shape), available[source]
+        if want != have:
+            mismatched.append(f"{source}: checkpoint {list(have)} vs model {list(want)}")
+            used.add(source)  # Reported as a mismatch, not also as unexpected.
+            continue
+        plan[name] = (variable, source)
+        used.add(source)
+    unexpected = sorted(n for n in available if n not in used
+                        and not any(p.match(n) for p in unexpected_ok))
+    if missing or unexpected or mismatched:
+        lines = [f"checkpoint {prefix} does not match {type(model).__name__}:"]
+        for title, items in (("missing from the checkpoint", missing),
+                             ("unexpected in the checkpoint", unexpected),
+                             ("shape mismatches", mismatched)):
+            if items:
+                lines.append(f"  {title} ({len(items)}):")
+                lines.extend(f"    {item}" for item in items)
+        raise CheckpointMismatchError("\n".join(lines))
+
+    for name, (variable, source) in plan.items():
+        value = reader.get_tensor(source)
+        variable.assign(np.asarray(value).astype(variable.dtype))
+    return {
+        "loaded": sorted(plan),
+        "missing": sorted(n for n in targets if n not in plan),
+        "unused": sorted(n for n in available if n not in used),
+    }
+
+
+def load_official_checkpoint(path, config=None, init_from_group0=False, **model_kwargs):
+    """Builds an `AlbertPretrainer` and loads an official checkpoint into it.
+
+    Args:
+        path: checkpoint prefix (e.g. `.../model.ckpt-best`) or a directory with
+            `albert_config.json` and a checkpoint.
+        config: `AlbertConfig`, dict or path to `albert_config.json`; defaults to the
+            `albert_config.json` beside the checkpoint.
+        init_from_group0: see `restore_official_weights`.
+        **model_kwargs: passed to `AlbertPretrainer` (e.g. `dtype`).
+
+    Returns:
+        An `AlbertPretrainer` with every official variable loaded.
+    """
+    from albert_tf.modeling import AlbertPretrainer
+
+    prefix, config_path = resolve_checkpoint(path)
+    if config is None:
+        if config_path is None:
+            raise FileNotFoundError(
+                f"no config given and no {CONFIG_NAME} beside checkpoint {prefix}")
+        config = config_path
+    if isinstance(config, (str, os.PathLike)):
+        config = AlbertConfig.from_json_file(config)
+    model = AlbertPretrainer(config, **model_kwargs)
+    # A pretraining checkpoint without the heads (e.g. an encoder export) still loads
+    # the encoder only if the caller asks for it through restore_official_weights.
+    restore_official_weights(model, prefix, init_from_group0=init_from_group0)
+    return model
+
+
+def save_official_checkpoint(model, prefix, global_step=None, write_state_file=False):
+    """Writes `model`'s weights under their official names at `prefix`.
+
+    The files are written under a temporary prefix and renamed into place, so a
+    crash never leaves a half-written checkpoint at `prefix`.
+
+    Args:
+        model: an `AlbertEncoder`, `AlbertPretrainer` or task model.
+        prefix: checkpoint prefix, e.g. `out/model.ckpt-1000`.
+        global_step: optional int64 `global_step` variable, as official checkpoints have.
+        write_state_file: also write/refresh the `checkpoint` state file in the
+            directory so `tf.train.latest_checkpoint` finds this checkpoint.
+
+    Returns:
+        The prefix written.
+    """
+    prefix = str(prefix)
+    directory = os.path.dirname(prefix) or "."
+    tf.io.gfile.makedirs(directory)
+    names, tensors = [], []
+    for name, variable in official_variable_map(model).items():
+        names.append(name)
+        tensors.append(tf.constant(keras.ops.convert_to_numpy(variable)))
+    if global_step is not None:
+        names.append("global_step")
+        tensors.append(tf.constant(int(global_step), dtype=tf.int64))
+    tmp_prefix = f"{prefix}.tmp-{os.getpid()}"
+    tf.raw_ops.SaveV2(prefix=tmp_prefix, tensor_names=names,
+                      shape_and_slices=[""] * len(names), tensors=tensors)
+    # Data shards first, the index last: a reader only sees a checkpoint once its
+    # index is in place, and by then every shard it names is too.
+    tmp_files = sorted(tf.io.gfile.glob(tmp_prefix + ".*"), key=lambda f: f.endswith(".index"))
+    for tmp_file in tmp_files:
+        final = prefix + tmp_file[len(tmp_prefix):]
+        tf.io.gfile.rename(tmp_file, final, overwrite=True)
+    if write_state_file:
+        tf.compat.v1.train.update_checkpoint_state(directory, prefix)
+    return prefix

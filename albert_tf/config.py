@@ -1,0 +1,162 @@
+"""`AlbertConfig`: the official `albert_config.json`, read, validated and written back."""
+
+import dataclasses
+import json
+from typing import Any, Dict, Optional
+
+SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
+
+# Fields of the released configs that the official model code never reads.
+# They are kept verbatim and written back unchanged.
+UNUSED_OFFICIAL_FIELDS = ("down_scale_factor", "net_structure_type", "gap_size",
+                          "num_memory_blocks", "layers_to_keep")
+
+
+@dataclasses.dataclass
+class AlbertConfig:
+    """Hyper-parameters of an ALBERT encoder, named as in `albert_config.json`.
+
+    Defaults are the official ones (`modeling.AlbertConfig`, i.e. albert_xxlarge)
+    except `vocab_size`, which must be given.
+    """
+
+    vocab_size: int
+    embedding_size: int = 128
+    hidden_size: int = 4096
+    num_hidden_layers: int = 12
+    num_hidden_groups: int = 1
+    num_attention_heads: int = 64
+    intermediate_size: int = 16384
+    inner_group_num: int = 1
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    # Unused official fields and any unknown ones, kept for the round trip.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Key order of the file this config was read from, for a faithful write-back.
+    _key_order: Optional[tuple] = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self, source="AlbertConfig"):
+        """Raises ValueError naming the offending field and its value."""
+        def fail(message):
+            raise ValueError(f"{source}: {message}")
+
+        positive_ints = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                         "num_hidden_groups", "num_attention_heads", "intermediate_size",
+                         "inner_group_num", "max_position_embeddings", "type_vocab_size")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                fail(f"{name} must be a positive integer, got {value!r}")
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                fail(f"{name} must be a probability in [0, 1), got {value!r}")
+        if not isinstance(self.initializer_range, (int, float)) or self.initializer_range <= 0:
+            fail(f"initializer_range must be a positive number, got {self.initializer_range!r}")
+        if (not isinstance(self.hidden_act, str)
+                or self.hidden_act.lower() not in SUPPORTED_ACTIVATIONS):
+            fail(f"hidden_act must be one of {SUPPORTED_ACTIVATIONS}, got {self.hidden_act!r}")
+        if self.hidden_size % self.num_attention_heads:
+            fail(f"hidden_size ({self.hidden_size}) must be divisible by "
+                 f"num_attention_heads ({self.num_attention_heads})")
+        if self.num_hidden_groups > self.num_hidden_layers:
+            fail(f"num_hidden_groups ({self.num_hidden_groups}) must not exceed "
+                 f"num_hidden_layers ({self.num_hidden_layers})")
+        # Every group must own at least one layer under the official assignment
+        # group_idx = int(layer_idx / num_hidden_layers * num_hidden_groups).
+        used = {int(i / self.num_hidden_layers * self.num_hidden_groups)
+                for i in range(self.num_hidden_layers)}
+        if len(used) != self.num_hidden_groups:
+            fail(f"num_hidden_layers ({self.num_hidden_layers}) leaves groups "
+                 f"{sorted(set(range(self.num_hidden_groups)) - used)} of num_hidden_groups "
+                 f"({self.num_hidden_groups}) without a layer")
+
+    # ------------------------------------------------------------- properties
+    @property
+    def head_size(self):
+        """Width of one attention head, in units."""
+        return self.hidden_size // self.num_attention_heads
+
+    def group_of_layer(self, layer_idx):
+        """Official layer -> group assignment."""
+        return int(layer_idx / self.num_hidden_layers * self.num_hidden_groups)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (e.g. dropout for fine-tuning)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------ (de)serialise
+    @classmethod
+    def from_dict(cls, values, source="AlbertConfig"):
+        """Builds a config from a dict such as a parsed `albert_config.json`."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{source}: expected a JSON object, got {type(values).__name__}")
+        if "vocab_size" not in values:
+            raise ValueError(f"{source}: missing required field 'vocab_size'")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "_key_order"}
+        kwargs = {k: v for k, v in values.items() if k in known}
+        extra = {k: v for k, v in values.items() if k not in known}
+        config = cls.__new__(cls)
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)
+                    if f.default is not dataclasses.MISSING}
+        for name in known:
+            setattr(config, name, kwargs.get(name, defaults.get(name)))
+        config.extra = extra
+        config._key_order = tuple(values.keys())
+        config.validate(source)
+        return config
+
+    @classmethod
+    def from_json_file(cls, path):
+        """Reads an `albert_config.json` from any tf.io.gfile path."""
+        text = _read_text(path)
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): "
+                             f"{e.msg}") from e
+        return cls.from_dict(values, source=str(path))
+
+    def to_dict(self):
+        """Every field, the unused/unknown ones included, in the original key order."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("extra", "_key_order")}
+        values.update(self.extra)
+        if self._key_order:
+            ordered = {k: values[k] for k in self._key_order if k in values}
+            ordered.update({k: v for k, v in values.items() if k not in ordered})
+            return ordered
+        return values
+
+    def to_json_string(self):
+        """JSON in the layout of the released files (2-space indent, trailing newline)."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def to_json_file(self, path):
+        _write_text(path, self.to_json_string())
+
+
+def _read_text(path):
+    import tensorflow as tf  # Lazy: the config is also used by JAX-only tools.
+
+    if not tf.io.gfile.exists(str(path)):
+        raise FileNotFoundError(f"config file not found: {path}")
+    with tf.io.gfile.GFile(str(path), "r") as f:
+        return f.read()
+
+
+def _write_text(path, text):
+    import tensorflow as tf
+
+    tmp = f"{path}.tmp"
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        f.write(text)
+    tf.io.gfile.rename(tmp, str(path), overwrite=True)

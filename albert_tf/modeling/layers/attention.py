@@ -1,0 +1,100 @@
+"""`AlbertAttention`: multi-head self-attention with the official mask and scale."""
+
+import math
+
+import keras
+from keras import ops
+
+from albert_tf.modeling.initializers import truncated_normal
+
+# Official additive mask value for padded keys (not -inf, so fully padded rows
+# stay finite and match the released checkpoints' numbers).
+MASK_ADDER = -10000.0
+
+
+def attention_bias(input_mask, dtype="float32"):
+    """[batch, seq_len] 1/0 mask -> additive bias [batch, 1, 1, seq_len]."""
+    mask = ops.cast(input_mask, dtype)
+    return ((1.0 - mask) * MASK_ADDER)[:, None, None, :]
+
+
+class AlbertAttention(keras.layers.Layer):
+    """Official `attention_1`: `self/{query,key,value}` then `output/dense`.
+
+    All kernels are 2-D [hidden_size, hidden_size] as in the official checkpoints.
+
+    Call args:
+        hidden_states: float [batch, seq_len, hidden_size].
+        bias: float [batch, 1, 1, seq_len], from `attention_bias(input_mask)`.
+    Returns:
+        float [batch, seq_len, hidden_size]: the projected context, after dropout,
+        before the residual and LayerNorm.
+    """
+
+    def __init__(self, hidden_size, num_attention_heads, attention_dropout_rate=0.0,
+                 output_dropout_rate=0.0, initializer_range=0.02, **kwargs):
+        super().__init__(**kwargs)
+        if hidden_size % num_attention_heads:
+            raise ValueError(f"hidden_size ({hidden_size}) must be divisible by "
+                             f"num_attention_heads ({num_attention_heads})")
+        self.hidden_size = hidden_size
+        self.num_attention_heads = num_attention_heads
+        self.head_size = hidden_size // num_attention_heads
+        self.attention_dropout_rate = attention_dropout_rate
+        self.output_dropout_rate = output_dropout_rate
+        self.initializer_range = initializer_range
+
+        def dense(name):
+            return keras.layers.Dense(
+                hidden_size, kernel_initializer=truncated_normal(initializer_range),
+                bias_initializer="zeros", dtype=self.dtype_policy, name=name)
+
+        self.query = dense("query")
+        self.key = dense("key")
+        self.value = dense("value")
+        self.output_dense = dense("output_dense")
+        self.attention_dropout = keras.layers.Dropout(
+            attention_dropout_rate, dtype=self.dtype_policy, name="attention_dropout")
+        self.output_dropout = keras.layers.Dropout(
+            output_dropout_rate, dtype=self.dtype_policy, name="output_dropout")
+
+    def build(self, input_shape):
+        for layer in (self.query, self.key, self.value, self.output_dense):
+            layer.build((None, None, self.hidden_size))
+        self.built = True
+
+    def _split_heads(self, x):
+        batch, seq_len = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.reshape(x, (batch, seq_len, self.num_attention_heads, self.head_size))
+
+    def call(self, hidden_states, bias=None, training=None):
+        q = self._split_heads(self.query(hidden_states))
+        k = self._split_heads(self.key(hidden_states))
+        v = self._split_heads(self.value(hidden_states))
+        # Scores and softmax in float32, also under mixed precision.
+        scores = ops.einsum("bfnd,btnd->bnft", q, k)
+        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
+        if bias is not None:
+            scores = scores + ops.cast(bias, "float32")
+        probs = ops.softmax(scores, axis=-1)
+        probs = ops.cast(probs, self.compute_dtype)
+        probs = self.attention_dropout(probs, training=training)
+        context = ops.einsum("bnft,btnd->bfnd", probs, v)
+        batch, seq_len = ops.shape(context)[0], ops.shape(context)[1]
+        context = ops.reshape(context, (batch, seq_len, self.hidden_size))
+        output = self.output_dense(context)
+        return self.output_dropout(output, training=training)
+
+    def compute_output_shape(self, hidden_states_shape, bias_shape=None):
+        return tuple(hidden_states_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "hidden_size": self.hidden_size,
+            "num_attention_heads": self.num_attention_heads,
+            "attention_dropout_rate": self.attention_dropout_rate,
+            "output_dropout_rate": self.output_dropout_rate,
+            "initializer_range": self.initializer_range,
+        })
+        return config

@@ -1,0 +1,36 @@
+"""albert_tf: ALBERT in TensorFlow 2 / Keras 3."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+README = pathlib.Path(__file__).with_name("README.md")
+
+setup(
+    name="albert_tf",
+    version="0.1.0",
+    description="ALBERT (A Lite BERT) in TensorFlow 2 / Keras 3: official checkpoints, "
+                "pretraining, SQuAD/RACE/GLUE fine-tuning and raw-text SavedModels.",
+    long_description=README.read_text(encoding="utf-8") if README.exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["albert_tf", "albert_tf.*"]),
+    py_modules=["run_pretraining", "run_squad", "run_race", "run_classifier",
+                "create_pretraining_data", "export_savedmodel"],
+    include_package_data=True,
+    package_data={"albert_tf": ["configs/*.json"]},
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "sentencepiece>=0.2,<0.3",
+        "absl-py>=2.1",
+        "tensorflow-datasets>=4.9,<5",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "jax": ["jax>=0.6"],
+    },
+)
