@@ -144,8 +144,19 @@ class AlbertConfig:
         _write_text(path, self.to_json_string())
 
 
+def _is_remote(path):
+    return "://" in str(path)
+
+
 def _read_text(path):
-    import tensorflow as tf  # Lazy: the config is also used by JAX-only tools.
+    # Local files need no TensorFlow, so the model also works where only JAX is installed.
+    if not _is_remote(path):
+        try:
+            with open(path, "r", encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"config file not found: {path}") from None
+    import tensorflow as tf  # gs://, hdfs:// ...
 
     if not tf.io.gfile.exists(str(path)):
         raise FileNotFoundError(f"config file not found: {path}")
@@ -154,9 +165,16 @@ def _read_text(path):
 
 
 def _write_text(path, text):
+    tmp = f"{path}.tmp"
+    if not _is_remote(path):
+        import os
+
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        return
     import tensorflow as tf
 
-    tmp = f"{path}.tmp"
     with tf.io.gfile.GFile(tmp, "w") as f:
         f.write(text)
     tf.io.gfile.rename(tmp, str(path), overwrite=True)

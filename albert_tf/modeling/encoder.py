@@ -23,6 +23,7 @@ def encoder_inputs(name_prefix=""):
             for name in ("input_ids", "input_mask", "segment_ids")}
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertEncoder(keras.Model):
     """Factorised embeddings, the shared transformer stack and the tanh pooler.
 

@@ -15,6 +15,7 @@ def gather_positions(sequence, positions):
     return ops.take_along_axis(sequence, positions[:, :, None], axis=1)
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertMaskedLMHead(keras.layers.Layer):
     """Masked-LM logits at the masked positions only.
 

@@ -6,6 +6,7 @@ from keras import ops
 from albert_tf.modeling.initializers import truncated_normal
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class OutputProjection(keras.layers.Layer):
     """logits = x @ output_weights^T + output_bias.
 

@@ -18,6 +18,7 @@ def attention_bias(input_mask, dtype="float32"):
     return ((1.0 - mask) * MASK_ADDER)[:, None, None, :]
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertAttention(keras.layers.Layer):
     """Official `attention_1`: `self/{query,key,value}` then `output/dense`.
 

@@ -8,6 +8,7 @@ from albert_tf.modeling.initializers import truncated_normal
 LAYER_NORM_EPSILON = 1e-12
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertEmbeddings(keras.layers.Layer):
     """Official `bert/embeddings`: sum of three tables, LayerNorm, dropout.
 

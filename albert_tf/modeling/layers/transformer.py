@@ -10,6 +10,7 @@ def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
     return int(layer_idx / num_hidden_layers * num_hidden_groups)
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertTransformer(keras.layers.Layer):
     """Runs `num_hidden_layers` layers drawn from `num_hidden_groups` groups.
 

@@ -10,6 +10,7 @@ from albert_tf.modeling.layers.attention import AlbertAttention
 LAYER_NORM_EPSILON = 1e-12
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertTransformerLayer(keras.layers.Layer):
     """Official `inner_group_{k}`.
 

@@ -7,6 +7,7 @@ from albert_tf.modeling.encoder import AlbertEncoder, as_albert_config, encoder_
 from albert_tf.modeling.heads import AlbertMaskedLMHead, OutputProjection
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertPretrainer(keras.Model):
     """The official pretraining model (`bert/*` + `cls/predictions` + `cls/seq_relationship`).
 
