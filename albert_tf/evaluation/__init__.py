@@ -1,0 +1,1 @@
+"""Official evaluation metrics (SQuAD in squad_metrics, GLUE/RACE in classification_metrics)."""
