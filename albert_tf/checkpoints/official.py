@@ -219,5 +219,14 @@ def save_official_checkpoint(model, prefix, global_step=None, write_state_file=F
         final = prefix + tmp_file[len(tmp_prefix):]
         tf.io.gfile.rename(tmp_file, final, overwrite=True)
     if write_state_file:
-        tf.compat.v1.train.update_checkpoint_state(directory, prefix)
+        _write_state_file(directory, prefix)
     return prefix
+
+
+def _write_state_file(directory, prefix):
+    """The `checkpoint` text proto that tf.train.latest_checkpoint reads, written atomically."""
+    name = os.path.basename(prefix)
+    state = os.path.join(directory, "checkpoint")
+    with tf.io.gfile.GFile(state + ".tmp", "w") as f:
+        f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+    tf.io.gfile.rename(state + ".tmp", state, overwrite=True)

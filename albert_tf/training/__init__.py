@@ -1,0 +1,1 @@
+"""Training machinery shared by pretraining and every fine-tuning task."""

@@ -1,0 +1,472 @@
+"""`Trainer`: one custom training loop for pretraining and every fine-tuning task.
+
+It owns the parts every script shares: tf.distribute, gradient accumulation,
+loss scaling, compiled multi-step loops (`steps_per_loop`), atomic resumable
+checkpoints, progress lines, TensorBoard summaries and a divergence guard.
+
+A task object tells it what the model computes (duck-typed):
+
+    task.model_inputs(features) -> dict fed to the model
+    task.denominators(features) -> {name: local float32 scalar}; summed over all
+        replicas (and micro-batches) into global denominators before the loss, so
+        the same global batch gives the same loss on any number of replicas.
+    task.loss_and_metrics(outputs, features, denominators) ->
+        (loss, {metric: (numerator, denominator)}): `loss` is this replica's share
+        of the global loss (the shares add up to it); metrics are sums.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from albert_tf.training.strategy import is_chief
+
+
+class DivergenceError(RuntimeError):
+    """The loss became NaN/Inf or exceeded its bound and no rollback was left."""
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    """Loop settings (official flag names in comments)."""
+
+    model_dir: str                      # output_dir
+    num_train_steps: int                # num_train_steps
+    steps_per_loop: int = 1000          # iterations_per_loop
+    save_checkpoints_steps: int = 5000  # save_checkpoints_steps
+    keep_checkpoint_max: int = 5        # keep_checkpoint_max
+    gradient_accumulation_steps: int = 1
+    jit_compile: bool = False
+    loss_bound: float = None            # stop/roll back when the loss exceeds this
+    max_rollbacks: int = 0
+    checkpoint_input_pipeline: bool = True
+    log_gradient_norm: bool = True
+
+    def validate(self):
+        for name in ("num_train_steps", "steps_per_loop", "save_checkpoints_steps",
+                     "keep_checkpoint_max", "gradient_accumulation_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _sum_dicts(a, b):
+    return {k: (a[k][0] + b[k][0], a[k][1] + b[k][1]) for k in a}
+
+
+def _format_duration(seconds):
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Trainer:
+    """Trains `model` with `optimizer` on `task` under `strategy`.
+
+    Create the model and optimizer inside `strategy.scope()`.
+    """
+
+    CHECKPOINT_SUBDIR = "training_checkpoints"
+
+    def __init__(self, strategy, model, optimizer, task, config, global_batch_size):
+        config.validate()
+        self.strategy = strategy
+        self.model = model
+        self.optimizer = optimizer
+        self.task = task
+        self.config = config
+        self.global_batch_size = global_batch_size
+        self.num_replicas = strategy.num_replicas_in_sync
+        if global_batch_size % self.num_replicas:
+            raise ValueError(f"train batch size {global_batch_size} is not divisible by the "
+                             f"{self.num_replicas} replicas")
+        per_replica = global_batch_size // self.num_replicas
+        if per_replica % config.gradient_accumulation_steps:
+            raise ValueError(
+                f"per-replica batch {per_replica} (= {global_batch_size} / {self.num_replicas} "
+                f"replicas) is not divisible by gradient_accumulation_steps "
+                f"{config.gradient_accumulation_steps}")
+        self.chief = is_chief(strategy)
+        self.loss_scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        with strategy.scope():
+            self.optimizer.build(self.model.trainable_variables)
+        # Per-replica batches drawn from the input pipeline, for resuming its position.
+        self._input_batches = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                          name="input_batches")
+        self._train_loop_fn = None
+        self._eval_step_fn = None
+        self._summary_writer = None
+        self._metrics_log = os.path.join(config.model_dir, "train_metrics.jsonl")
+
+    # ------------------------------------------------------------------ steps
+    @property
+    def global_step(self):
+        return int(self.optimizer.iterations.numpy())
+
+    def _micro_batches(self, features):
+        k = self.config.gradient_accumulation_steps
+        if k == 1:
+            return None
+
+        def split(t):
+            shape = tf.shape(t)
+            return tf.reshape(t, tf.concat([[k, shape[0] // k], shape[1:]], 0))
+        return tf.nest.map_structure(split, features)
+
+    def _forward_loss(self, features, denominators):
+        outputs = self.model(self.task.model_inputs(features), training=True)
+        return self.task.loss_and_metrics(outputs, features, denominators)
+
+    def _replica_train_step(self, features):
+        ctx = tf.distribute.get_replica_context()
+        local = self.task.denominators(features)
+        denominators = {k: ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(v, tf.float32))
+                        for k, v in local.items()}
+        variables = self.model.trainable_variables
+        micro = self._micro_batches(features)
+        if micro is None:
+            with tf.GradientTape() as tape:
+                loss, metrics = self._forward_loss(features, denominators)
+                scaled = self.optimizer.scale_loss(loss) if self.loss_scaling else loss
+            grads = tape.gradient(scaled, variables)
+        else:
+            # Micro-batches share the global denominators, so their gradients add up
+            # to the gradient of the whole batch's loss.
+            k = self.config.gradient_accumulation_steps
+            grads = [tf.zeros_like(v) for v in variables]
+            loss = tf.constant(0.0)
+            metrics = None
+            for i in range(k):
+                chunk = tf.nest.map_structure(lambda t, i=i: t[i], micro)
+                with tf.GradientTape() as tape:
+                    chunk_loss, chunk_metrics = self._forward_loss(chunk, denominators)
+                    scaled = (self.optimizer.scale_loss(chunk_loss) if self.loss_scaling
+                              else chunk_loss)
+                chunk_grads = tape.gradient(scaled, variables)
+                grads = [g + tf.convert_to_tensor(c) for g, c in zip(grads, chunk_grads)]
+                loss = loss + chunk_loss
+                metrics = chunk_metrics if metrics is None else _sum_dicts(metrics,
+                                                                           chunk_metrics)
+        grad_norm = tf.constant(0.0)
+        if self.config.log_gradient_norm:
+            dense = [tf.convert_to_tensor(g) for g in grads]
+            summed = ctx.all_reduce(tf.distribute.ReduceOp.SUM, dense) \
+                if self.num_replicas > 1 else dense
+            grad_norm = tf.linalg.global_norm(summed)
+            if self.loss_scaling:
+                grad_norm = grad_norm / tf.cast(self.optimizer.dynamic_scale, tf.float32)
+            grad_norm = grad_norm / self.num_replicas  # reduced with SUM below
+        self.optimizer.apply(grads, variables)
+        return loss, metrics, grad_norm
+
+    def _build_train_loop(self):
+        strategy = self.strategy
+        step_fn = self._replica_train_step
+        if self.config.jit_compile:
+            step_fn = tf.function(step_fn, jit_compile=True)
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            loss_sum = tf.constant(0.0)
+            last_loss = tf.constant(0.0)
+            norm_sum = tf.constant(0.0)
+            sums = {name: (tf.constant(0.0), tf.constant(0.0)) for name in self._metric_names}
+            for _ in tf.range(num_steps):
+                loss, metrics, norm = strategy.run(step_fn, args=(next(iterator),))
+                loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+                norm = strategy.reduce(tf.distribute.ReduceOp.SUM, norm, axis=None)
+                metrics = tf.nest.map_structure(
+                    lambda t: strategy.reduce(tf.distribute.ReduceOp.SUM, t, axis=None),
+                    metrics)
+                sums = _sum_dicts(sums, metrics)
+                loss_sum += loss
+                norm_sum += norm
+                last_loss = loss
+            return loss_sum, last_loss, norm_sum, sums
+        return train_loop
+
+    # -------------------------------------------------------------- checkpoints
+    def predict(self, dataset_fn, passthrough=(), output_keys=None):
+        """See `predict_batches`; uses this trainer's model and task inputs."""
+        return predict_batches(self.strategy, self.model, dataset_fn, self.task.model_inputs,
+                               passthrough=passthrough, output_keys=output_keys)
+
+    def _checkpoint(self, iterator):
+        # Dropout's random state is not reached through the model's trackable
+        # attributes; without it a resumed run would draw other dropout masks.
+        rng_states = [v for v in self.model.non_trainable_variables
+                      if "seed_generator" in v.path]
+        items = {"model": self.model, "optimizer": self.optimizer,
+                 "input_batches": self._input_batches, "dropout_rng": rng_states}
+        if (iterator is not None and self.config.checkpoint_input_pipeline
+                and isinstance(iterator, tf.__internal__.tracking.Trackable)):
+            items["iterator"] = iterator
+        return tf.train.Checkpoint(**items)
+
+    def _make_iterator(self, dataset_fn, skip_batches=0):
+        """A checkpointable iterator where possible (one replica), else one that skips
+        the batches already consumed, so a resumed run sees the same data order."""
+        if self.num_replicas == 1 and not isinstance(self.strategy, tf.distribute.TPUStrategy):
+            return iter(dataset_fn(tf.distribute.InputContext()))
+
+        def skipping_fn(input_context):
+            dataset = dataset_fn(input_context)
+            return dataset.skip(skip_batches) if skip_batches else dataset
+        return iter(self.strategy.distribute_datasets_from_function(skipping_fn))
+
+    def _checkpoint_dir(self):
+        if self.chief:
+            return os.path.join(self.config.model_dir, self.CHECKPOINT_SUBDIR)
+        # Non-chief workers of multi_worker_mirrored must write too (collective
+        # save), but to a scratch location that is deleted afterwards.
+        task_id = self.strategy.cluster_resolver.task_id
+        return os.path.join(self.config.model_dir, f".worker_{task_id}_tmp")
+
+    def restore_latest(self, iterator=None):
+        """Restores the latest training checkpoint, if any; returns the step."""
+        directory = os.path.join(self.config.model_dir, self.CHECKPOINT_SUBDIR)
+        latest = tf.train.latest_checkpoint(directory)
+        if latest:
+            self._checkpoint(iterator).restore(latest).assert_existing_objects_matched()
+            logging.info("Restored %s at step %d", latest, self.global_step)
+        return self.global_step
+
+    # ------------------------------------------------------------------- train
+    def train(self, dataset_fn, eval_fn=None, on_checkpoint=None):
+        """Runs until `num_train_steps`, resuming from the latest checkpoint.
+
+        Args:
+            dataset_fn: `fn(input_context) -> tf.data.Dataset` of per-replica batches.
+            eval_fn: optional `fn(step) -> dict`, run after each checkpoint.
+            on_checkpoint: optional `fn(step, eval_results)` after each checkpoint
+                (e.g. to export an official-format checkpoint).
+        Returns:
+            dict of the last loop's metrics.
+        """
+        cfg = self.config
+        self._metric_names = list(self.task.metric_names())
+        iterator = self._make_iterator(dataset_fn)
+        ckpt = self._checkpoint(iterator)
+        manager = tf.train.CheckpointManager(
+            ckpt, self._checkpoint_dir(), max_to_keep=cfg.keep_checkpoint_max,
+            checkpoint_name="ckpt")
+        latest = tf.train.latest_checkpoint(
+            os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR))
+        if latest:
+            ckpt.restore(latest).assert_existing_objects_matched()
+            if not isinstance(iterator, tf.__internal__.tracking.Trackable):
+                iterator = self._make_iterator(dataset_fn, int(self._input_batches.numpy()))
+            print(f"Resumed from {latest} at step {self.global_step}", flush=True)
+        if self._train_loop_fn is None:
+            self._train_loop_fn = self._build_train_loop()
+        if self.chief:
+            tf.io.gfile.makedirs(cfg.model_dir)
+            self._summary_writer = tf.summary.create_file_writer(
+                os.path.join(cfg.model_dir, "summaries", "train"))
+        rollbacks = 0
+        last = {}
+        start_step = self.global_step
+        start_time = time.time()
+        while self.global_step < cfg.num_train_steps:
+            step = self.global_step
+            next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
+            num_steps = min(cfg.steps_per_loop, next_save - step, cfg.num_train_steps - step)
+            loop_start = time.time()
+            loss_sum, last_loss, norm_sum, sums = self._train_loop_fn(
+                iterator, tf.constant(num_steps))
+            self._input_batches.assign_add(num_steps)
+            elapsed = time.time() - loop_start
+            step = self.global_step
+            loss = float(loss_sum) / num_steps
+            last = {"step": step, "loss": loss, "last_loss": float(last_loss),
+                    "gradient_norm": float(norm_sum) / num_steps,
+                    "learning_rate": float(self._learning_rate(step - 1))}
+            last.update({name: float(n) / max(float(d), 1e-12) for name, (n, d) in
+                         sums.items()})
+            last["steps_per_second"] = num_steps / elapsed
+            last["examples_per_second"] = num_steps * self.global_batch_size / elapsed
+            if self._diverged(last):
+                if rollbacks >= cfg.max_rollbacks or manager.latest_checkpoint is None:
+                    raise DivergenceError(
+                        f"training diverged at step {step}: loss {last['loss']!r} "
+                        f"(bound {cfg.loss_bound}); {rollbacks} rollback(s) used of "
+                        f"{cfg.max_rollbacks}. The last good checkpoint is "
+                        f"{manager.latest_checkpoint}; nothing was saved after it.")
+                rollbacks += 1
+                # Weights and optimizer go back; the input pipeline keeps moving
+                # forward, so the replay sees new data.
+                self._checkpoint(None).restore(manager.latest_checkpoint)
+                logging.warning("Loss diverged at step %d (%r); rolled back to %s (rollback "
+                                "%d of %d)", step, last["loss"], manager.latest_checkpoint,
+                                rollbacks, cfg.max_rollbacks)
+                continue
+            self._report(last, start_step, start_time)
+            if step % cfg.save_checkpoints_steps == 0 or step >= cfg.num_train_steps:
+                manager.save(checkpoint_number=step)
+                eval_results = eval_fn(step) if eval_fn is not None else None
+                if on_checkpoint is not None and self.chief:
+                    on_checkpoint(step, eval_results)
+        if not self.chief:
+            tf.io.gfile.rmtree(self._checkpoint_dir())
+        return last
+
+    def _learning_rate(self, step):
+        optimizer = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        rate = optimizer.learning_rate
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            return float(schedule(max(step, 0)))
+        return float(rate)
+
+    def _diverged(self, results):
+        loss = results["loss"]
+        if not math.isfinite(loss) or not math.isfinite(results["last_loss"]):
+            return True
+        return self.config.loss_bound is not None and loss > self.config.loss_bound
+
+    def _report(self, results, start_step, start_time):
+        cfg = self.config
+        step = results["step"]
+        done = step - start_step
+        rate = done / max(time.time() - start_time, 1e-9)
+        eta = (cfg.num_train_steps - step) / rate if rate > 0 else float("inf")
+        metrics = " | ".join(f"{k} {v:.4f}" for k, v in results.items()
+                             if k not in ("step", "loss", "last_loss", "steps_per_second",
+                                          "examples_per_second", "learning_rate",
+                                          "gradient_norm"))
+        line = (f"step {step}/{cfg.num_train_steps} | loss {results['loss']:.4f}"
+                + (f" | {metrics}" if metrics else "")
+                + f" | lr {results['learning_rate']:.3g}"
+                + f" | {results['steps_per_second']:.2f} steps/s"
+                + f" | {results['examples_per_second']:.1f} examples/s"
+                + f" | ETA {_format_duration(eta)}")
+        print(line, flush=True)
+        if not self.chief:
+            return
+        with self._summary_writer.as_default(step=step):
+            for key, value in results.items():
+                if key != "step":
+                    write_scalar_summary(key, value, step)
+        self._summary_writer.flush()
+        with tf.io.gfile.GFile(self._metrics_log, "a") as f:
+            f.write(json.dumps(results) + "\n")
+
+    # -------------------------------------------------------------------- eval
+    def evaluate(self, dataset_fn, steps=None):
+        """Metrics of the task over `dataset_fn`'s data (or its first `steps` batches)."""
+        names = list(self.task.metric_names())
+        strategy = self.strategy
+        task, model = self.task, self.model
+
+        if self._eval_step_fn is None:
+            def replica_eval(features):
+                ctx = tf.distribute.get_replica_context()
+                local = task.denominators(features)
+                denominators = {k: ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                                                  tf.cast(v, tf.float32))
+                                for k, v in local.items()}
+                outputs = model(task.model_inputs(features), training=False)
+                loss, metrics = task.loss_and_metrics(outputs, features, denominators)
+                return loss, metrics
+
+            @tf.function
+            def eval_step(batch):
+                loss, metrics = strategy.run(replica_eval, args=(batch,))
+                return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                        tf.nest.map_structure(
+                            lambda t: strategy.reduce(tf.distribute.ReduceOp.SUM, t, axis=None),
+                            metrics))
+            self._eval_step_fn = eval_step
+
+        if self.num_replicas == 1:
+            dataset = dataset_fn(tf.distribute.InputContext())
+        else:
+            dataset = strategy.distribute_datasets_from_function(dataset_fn)
+        totals = {name: [0.0, 0.0] for name in names}
+        loss_total, batches = 0.0, 0
+        for batch in dataset:
+            if steps is not None and batches >= steps:
+                break
+            loss, metrics = self._eval_step_fn(batch)
+            loss_total += float(loss)
+            batches += 1
+            for name in names:
+                totals[name][0] += float(metrics[name][0])
+                totals[name][1] += float(metrics[name][1])
+        results = {name: n / d if d else float("nan") for name, (n, d) in totals.items()}
+        results["loss"] = loss_total / max(batches, 1)
+        results["global_step"] = self.global_step
+        results["eval_batches"] = batches
+        return results
+
+
+def _local_numpy(strategy, value):
+    """Concatenates a per-replica value's local parts along the batch axis."""
+    parts = strategy.experimental_local_results(value)
+    arrays = [np.asarray(p) for p in parts]
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+
+
+def write_scalar_summary(tag, value, step):
+    """A TensorBoard scalar without the tensorboard package (tf.summary.scalar needs it)."""
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=metadata)
+
+
+def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
+                    output_keys=None):
+    """Runs `model` (training=False) over a finite dataset; yields numpy dicts per batch.
+
+    Args:
+        dataset_fn: `fn(input_context) -> tf.data.Dataset` (not repeating).
+        model_inputs: `fn(features) -> model input dict`.
+        passthrough: feature names copied to the outputs (e.g. "unique_ids").
+        output_keys: model outputs to keep (default all).
+    """
+    def replica_fn(features):
+        outputs = model(model_inputs(features), training=False)
+        if output_keys is not None:
+            outputs = {k: outputs[k] for k in output_keys}
+        outputs = {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v
+                   for k, v in outputs.items()}
+        outputs.update({k: features[k] for k in passthrough})
+        return outputs
+
+    @tf.function
+    def step(batch):
+        return strategy.run(replica_fn, args=(batch,))
+
+    if strategy.num_replicas_in_sync == 1:
+        dataset = dataset_fn(tf.distribute.InputContext())
+    else:
+        dataset = strategy.distribute_datasets_from_function(dataset_fn)
+    for batch in dataset:
+        outputs = step(batch)
+        yield {k: _local_numpy(strategy, v) for k, v in outputs.items()}
+
+
+def write_eval_results(path, results):
+    """`eval_results.txt` as official: one `key = value` line per metric, sorted."""
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+        for key in sorted(results):
+            f.write(f"{key} = {results[key]}\n")
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
+def seed_everything(seed, deterministic=False):
+    """Seeds Python, NumPy, TensorFlow and Keras; optionally deterministic TF ops."""
+    keras.utils.set_random_seed(seed)
+    np.random.seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()

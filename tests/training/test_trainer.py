@@ -1,0 +1,236 @@
+"""The shared training loop: replicas, accumulation, resume after SIGKILL, divergence."""
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf import AlbertConfig, AlbertPretrainer
+from albert_tf.data.pretraining_dataset import pretraining_dataset
+from albert_tf.training.optimizers import create_optimizer
+from albert_tf.training.pretraining_task import PretrainingTask
+from albert_tf.training.trainer import DivergenceError, Trainer, TrainerConfig
+from synthetic_pretraining_data import write_records
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TESTS = REPO / "tests"
+CONFIG = dict(vocab_size=60, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+              num_attention_heads=2, intermediate_size=32, max_position_embeddings=32,
+              hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    return write_records(tmp_path_factory.mktemp("data") / "train.tfrecord", 96)
+
+
+def run_python(script, *args, env=None, timeout=400):
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(TESTS), env.get("PYTHONPATH", "")])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *map(str, args)],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def make_trainer(model_dir, records, **config_kwargs):
+    keras.utils.set_random_seed(0)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = AlbertPretrainer(AlbertConfig(**CONFIG))
+        optimizer = create_optimizer(1e-2, 20, 0, optimizer="lamb")
+    settings = dict(model_dir=str(model_dir), num_train_steps=4, steps_per_loop=2,
+                    save_checkpoints_steps=2)
+    settings.update(config_kwargs)
+    trainer = Trainer(strategy, model, optimizer, PretrainingTask(), TrainerConfig(**settings),
+                      global_batch_size=8)
+
+    def dataset_fn(ctx):
+        return pretraining_dataset(records, 32, 5, 8, is_training=False, input_context=ctx)
+    return trainer, dataset_fn
+
+
+def test_gradient_accumulation_equals_the_full_batch(tmp_path, records):
+    full, fn = make_trainer(tmp_path / "full", records)
+    full.train(fn)
+    accumulated, fn = make_trainer(tmp_path / "acc", records, gradient_accumulation_steps=4)
+    accumulated.train(fn)
+    assert accumulated.global_step == full.global_step == 4
+    for a, b in zip(full.model.weights, accumulated.model.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-5, err_msg=a.path)
+
+
+def test_divergence_stops_without_writing_a_poisoned_checkpoint(tmp_path, records):
+    trainer, fn = make_trainer(tmp_path, records, loss_bound=1.0)
+    with pytest.raises(DivergenceError, match="training diverged at step 2: loss"):
+        trainer.train(fn)
+    assert not (tmp_path / "training_checkpoints").exists()
+
+
+def test_divergence_rolls_back_to_the_last_checkpoint(tmp_path, records):
+    trainer, fn = make_trainer(tmp_path, records, num_train_steps=2)
+    trainer.train(fn)
+    # A bound the model cannot meet any more: each loop after the checkpoint
+    # diverges, rolls back, and the rollbacks run out.
+    trainer.config.num_train_steps = 6
+    trainer.config.loss_bound = 1.0
+    trainer.config.max_rollbacks = 2
+    with pytest.raises(DivergenceError, match="2 rollback\\(s\\) used of 2"):
+        trainer.train(fn)
+    assert trainer.global_step == 4  # restored to step 2, then one more loop of 2
+    assert sorted(os.listdir(tmp_path / "training_checkpoints")) == \
+        ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
+
+
+def test_bad_batch_settings_fail_early(tmp_path, records):
+    with pytest.raises(ValueError, match="not divisible by gradient_accumulation_steps 3"):
+        make_trainer(tmp_path, records, gradient_accumulation_steps=3)
+    with pytest.raises(ValueError, match="steps_per_loop must be a positive integer, got 0"):
+        make_trainer(tmp_path, records, steps_per_loop=0)
+
+
+MIRRORED_SCRIPT = """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.data.pretraining_dataset import pretraining_dataset
+    from albert_tf.training.optimizers import create_optimizer
+    from albert_tf.training.pretraining_task import PretrainingTask
+    from albert_tf.training.strategy import get_distribution_strategy
+    from albert_tf.training.trainer import Trainer, TrainerConfig
+    records, out = sys.argv[1], sys.argv[2]
+    config = AlbertConfig(**json.loads(sys.argv[3]))
+    report = {}
+    for name in ("one_device", "mirrored"):
+        strategy = get_distribution_strategy(name)
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = AlbertPretrainer(config)
+            optimizer = create_optimizer(1e-2, 20, 0, optimizer="lamb")
+        trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+                          TrainerConfig(model_dir=out + "/" + name, num_train_steps=2,
+                                        steps_per_loop=1, save_checkpoints_steps=100),
+                          global_batch_size=8)
+        trainer.train(lambda ctx: pretraining_dataset(records, 32, 5, 8, is_training=False,
+                                                      input_context=ctx))
+        with open(out + "/" + name + "/train_metrics.jsonl") as f:
+            lines = [json.loads(line) for line in f]
+        report[name] = {"replicas": strategy.num_replicas_in_sync,
+                        "losses": [l["loss"] for l in lines],
+                        "norms": [l["gradient_norm"] for l in lines],
+                        "weights": [np.asarray(w).tolist() for w in model.weights]}
+    print(json.dumps(report))
+"""
+
+
+def test_mirrored_on_two_devices_matches_one_device(tmp_path, records):
+    result = run_python(MIRRORED_SCRIPT, records, tmp_path, json.dumps(CONFIG))
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    one, two = report["one_device"], report["mirrored"]
+    assert (one["replicas"], two["replicas"]) == (1, 2)
+    # Same global batch: same loss at step 1, same gradient (its norm, clipped at 1.0
+    # since it is larger), so the same weights and loss at step 2.
+    np.testing.assert_allclose(two["losses"], one["losses"], rtol=1e-5)
+    np.testing.assert_allclose(two["norms"], one["norms"], rtol=1e-5)
+    assert one["norms"][0] > 1.0
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.array(b), np.array(a), atol=1e-5)
+
+
+def pretraining_command(records, output_dir, steps, extra=()):
+    return [sys.executable, str(REPO / "run_pretraining.py"),
+            f"--albert_config_file={REPO / 'configs' / 'albert_tiny_test.json'}",
+            f"--input_file={records}", f"--output_dir={output_dir}", "--do_train",
+            "--train_batch_size=8", "--max_seq_length=32", "--max_predictions_per_seq=5",
+            f"--num_train_steps={steps}", "--num_warmup_steps=2", "--learning_rate=0.005",
+            "--save_checkpoints_steps=4", "--iterations_per_loop=2", "--deterministic",
+            *extra]
+
+
+def last_metrics(output_dir):
+    with open(os.path.join(output_dir, "train_metrics.jsonl")) as f:
+        return [json.loads(line) for line in f][-1]
+
+
+def test_sigkill_and_restart_continues_like_an_uninterrupted_run(tmp_path):
+    # The tiny config has dropout 0.1 and a 30000 vocabulary: dropout RNG state,
+    # optimizer slots, learning rate and the input position must all resume.
+    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    steps = 12
+    straight = tmp_path / "straight"
+    subprocess.run(pretraining_command(records, straight, steps), env=env, check=True,
+                   capture_output=True, timeout=400)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(pretraining_command(records, killed, steps), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_checkpoint = killed / "training_checkpoints" / "ckpt-4.index"
+    deadline = time.time() + 300
+    while not first_checkpoint.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert first_checkpoint.exists(), "no checkpoint appeared before the kill"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert last_metrics(killed)["step"] < steps
+
+    resumed = subprocess.run(pretraining_command(records, killed, steps), env=env,
+                             capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resumed from" in resumed.stdout
+    want, got = last_metrics(straight), last_metrics(killed)
+    assert got["step"] == want["step"] == steps
+    for key in ("loss", "masked_lm_loss", "sentence_order_loss", "learning_rate"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-6, err_msg=key)
+    # The final official-format checkpoints hold the same weights.
+    reader = tf.train.load_checkpoint(str(killed / f"model.ckpt-{steps}"))
+    reference = tf.train.load_checkpoint(str(straight / f"model.ckpt-{steps}"))
+    names = reader.get_variable_to_shape_map()
+    assert "cls/predictions/output_bias" in names
+    for name in names:
+        np.testing.assert_allclose(reader.get_tensor(name), reference.get_tensor(name),
+                                   atol=1e-6, err_msg=name)
+    assert tf.train.latest_checkpoint(str(killed)).endswith(f"model.ckpt-{steps}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_mirrored_two_local_workers(tmp_path):
+    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    output = tmp_path / "out"
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO),
+                   TF_CONFIG=json.dumps({"cluster": cluster,
+                                         "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            pretraining_command(records, output, 4,
+                                ["--distribution_strategy=multi_worker_mirrored"]),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=400) for p in processes]
+    for process, (_, err) in zip(processes, outputs):
+        assert process.returncode == 0, err[-3000:]
+    # The chief (worker 0) wrote the checkpoints; the other worker left nothing behind.
+    assert (output / "training_checkpoints" / "ckpt-4.index").exists()
+    assert (output / "model.ckpt-4.index").exists()
+    assert not list(output.glob(".worker_*"))
+    assert last_metrics(output)["step"] == 4
