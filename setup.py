@@ -18,8 +18,6 @@ setup(
     packages=find_packages(include=["albert_tf", "albert_tf.*"]),
     py_modules=["run_pretraining", "run_squad", "run_race", "run_classifier",
                 "create_pretraining_data", "export_savedmodel"],
-    include_package_data=True,
-    package_data={"albert_tf": ["configs/*.json"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
