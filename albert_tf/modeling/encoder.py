@@ -44,12 +44,15 @@ class AlbertEncoder(keras.Model):
         hidden_dropout_prob, attention_probs_dropout_prob: override the config's
             dropout, e.g. to fine-tune with dropout a checkpoint pretrained without.
         use_one_hot_embeddings: gather word embeddings by one-hot matmul (TPU).
+        attention_implementation: "einsum" (reference) or "fused"
+            (`keras.ops.dot_product_attention`; see `AlbertAttention`).
         dtype: a Keras dtype policy such as "mixed_bfloat16"; LayerNorm and the
             attention softmax always compute in float32.
     """
 
     def __init__(self, config, hidden_dropout_prob=None, attention_probs_dropout_prob=None,
-                 use_one_hot_embeddings=False, dtype=None, name="albert_encoder", **kwargs):
+                 use_one_hot_embeddings=False, attention_implementation="einsum", dtype=None,
+                 name="albert_encoder", **kwargs):
         config = as_albert_config(config)
         hidden_dropout = (config.hidden_dropout_prob if hidden_dropout_prob is None
                           else hidden_dropout_prob)
@@ -77,7 +80,8 @@ class AlbertEncoder(keras.Model):
             config.hidden_size, config.num_attention_heads, config.intermediate_size,
             hidden_act=config.hidden_act, hidden_dropout_rate=hidden_dropout,
             attention_dropout_rate=attention_dropout,
-            initializer_range=config.initializer_range, dtype=policy, name="transformer")
+            initializer_range=config.initializer_range,
+            attention_implementation=attention_implementation, dtype=policy, name="transformer")
         pooler = keras.layers.Dense(
             config.hidden_size, activation="tanh",
             kernel_initializer=truncated_normal(config.initializer_range), dtype=policy,
@@ -104,6 +108,7 @@ class AlbertEncoder(keras.Model):
         self.hidden_dropout_prob = hidden_dropout_prob
         self.attention_probs_dropout_prob = attention_probs_dropout_prob
         self.use_one_hot_embeddings = use_one_hot_embeddings
+        self.attention_implementation = attention_implementation
         self.embeddings = embeddings
         self.embedding_projection = projection
         self.transformer = transformer
@@ -119,6 +124,7 @@ class AlbertEncoder(keras.Model):
             "hidden_dropout_prob": self.hidden_dropout_prob,
             "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
             "use_one_hot_embeddings": self.use_one_hot_embeddings,
+            "attention_implementation": self.attention_implementation,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
             "name": self.name,
             "trainable": self.trainable,

@@ -169,3 +169,22 @@ def test_fit_and_predict_on_tf_data():
     dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(2)
     out = model.predict(dataset, verbose=0)
     assert out["mlm_logits"].shape == (4, 3, 40)
+
+
+@pytest.mark.parametrize("dtype, atol", [("float32", 1e-5), ("mixed_bfloat16", 0.1)])
+def test_fused_attention_matches_the_reference_path(dtype, atol):
+    reference = AlbertPretrainer(TINY, dtype=dtype)
+    fused = AlbertPretrainer(TINY, attention_implementation="fused", dtype=dtype)
+    fused.set_weights(reference.get_weights())
+    inputs = inputs_for(TINY)
+    for key in ("sequence_output", "mlm_logits"):
+        want = np.asarray(keras.ops.cast(reference(inputs)[key], "float32"))
+        got = np.asarray(keras.ops.cast(fused(inputs)[key], "float32"))
+        np.testing.assert_allclose(got, want, atol=atol, err_msg=key)
+    # With attention dropout in training, the fused layer falls back to the reference.
+    layer = fused.encoder.transformer.groups[0][0].attention
+    assert layer.attention_implementation == "fused" and layer.attention_dropout_rate > 0
+    config = fused.encoder.get_config()
+    assert config["attention_implementation"] == "fused"
+    with pytest.raises(ValueError, match="attention_implementation must be one of"):
+        AlbertEncoder(TINY, attention_implementation="flash")

@@ -30,11 +30,28 @@ class AlbertAttention(keras.layers.Layer):
     Returns:
         float [batch, seq_len, hidden_size]: the projected context, after dropout,
         before the residual and LayerNorm.
+
+    `attention_implementation`:
+        "einsum": scores, mask and softmax written out (float32 softmax); the
+            reference path, and the only one that applies attention dropout.
+        "fused": `keras.ops.dot_product_attention`, which the JAX backend can lower
+            to cuDNN / flash kernels. Used only where attention dropout is inactive
+            (inference, or attention_dropout_rate 0 as in the v2 configs); training
+            with attention dropout falls back to "einsum". Padded keys still get
+            exactly zero weight (exp(-10000) underflows to 0), so outputs agree
+            with "einsum" to float rounding.
     """
 
+    IMPLEMENTATIONS = ("einsum", "fused")
+
     def __init__(self, hidden_size, num_attention_heads, attention_dropout_rate=0.0,
-                 output_dropout_rate=0.0, initializer_range=0.02, **kwargs):
+                 output_dropout_rate=0.0, initializer_range=0.02,
+                 attention_implementation="einsum", **kwargs):
         super().__init__(**kwargs)
+        if attention_implementation not in self.IMPLEMENTATIONS:
+            raise ValueError(f"attention_implementation must be one of {self.IMPLEMENTATIONS}, "
+                             f"got {attention_implementation!r}")
+        self.attention_implementation = attention_implementation
         if hidden_size % num_attention_heads:
             raise ValueError(f"hidden_size ({hidden_size}) must be divisible by "
                              f"num_attention_heads ({num_attention_heads})")
@@ -72,6 +89,20 @@ class AlbertAttention(keras.layers.Layer):
         q = self._split_heads(self.query(hidden_states))
         k = self._split_heads(self.key(hidden_states))
         v = self._split_heads(self.value(hidden_states))
+        dropout_active = bool(training) and self.attention_dropout_rate > 0
+        if self.attention_implementation == "fused" and not dropout_active:
+            context = ops.dot_product_attention(
+                q, k, v, bias=None if bias is None else ops.cast(bias, q.dtype),
+                scale=1.0 / math.sqrt(self.head_size))
+        else:
+            context = self._einsum_attention(q, k, v, bias, training)
+        batch, seq_len = ops.shape(context)[0], ops.shape(context)[1]
+        context = ops.reshape(context, (batch, seq_len, self.hidden_size))
+        output = self.output_dense(context)
+        return self.output_dropout(output, training=training)
+
+    def _einsum_attention(self, q, k, v, bias, training):
+        """[batch, seq, heads, head_size] q/k/v -> context of the same shape."""
         # Scores and softmax in float32, also under mixed precision.
         scores = ops.einsum("bfnd,btnd->bnft", q, k)
         scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_size))
@@ -80,11 +111,7 @@ class AlbertAttention(keras.layers.Layer):
         probs = ops.softmax(scores, axis=-1)
         probs = ops.cast(probs, self.compute_dtype)
         probs = self.attention_dropout(probs, training=training)
-        context = ops.einsum("bnft,btnd->bfnd", probs, v)
-        batch, seq_len = ops.shape(context)[0], ops.shape(context)[1]
-        context = ops.reshape(context, (batch, seq_len, self.hidden_size))
-        output = self.output_dense(context)
-        return self.output_dropout(output, training=training)
+        return ops.einsum("bnft,btnd->bfnd", probs, v)
 
     def compute_output_shape(self, hidden_states_shape, bias_shape=None):
         return tuple(hidden_states_shape)
@@ -97,5 +124,6 @@ class AlbertAttention(keras.layers.Layer):
             "attention_dropout_rate": self.attention_dropout_rate,
             "output_dropout_rate": self.output_dropout_rate,
             "initializer_range": self.initializer_range,
+            "attention_implementation": self.attention_implementation,
         })
         return config

@@ -30,8 +30,9 @@ class AlbertTransformer(keras.layers.Layer):
     def __init__(self, num_hidden_layers, num_hidden_groups, inner_group_num, hidden_size,
                  num_attention_heads, intermediate_size, hidden_act="gelu",
                  hidden_dropout_rate=0.0, attention_dropout_rate=0.0,
-                 initializer_range=0.02, **kwargs):
+                 initializer_range=0.02, attention_implementation="einsum", **kwargs):
         super().__init__(**kwargs)
+        self.attention_implementation = attention_implementation
         if num_hidden_groups > num_hidden_layers:
             raise ValueError(f"num_hidden_groups ({num_hidden_groups}) must not exceed "
                              f"num_hidden_layers ({num_hidden_layers})")
@@ -51,7 +52,8 @@ class AlbertTransformer(keras.layers.Layer):
                 hidden_size, num_attention_heads, intermediate_size, hidden_act=hidden_act,
                 hidden_dropout_rate=hidden_dropout_rate,
                 attention_dropout_rate=attention_dropout_rate,
-                initializer_range=initializer_range, dtype=self.dtype_policy,
+                initializer_range=initializer_range,
+                attention_implementation=attention_implementation, dtype=self.dtype_policy,
                 name=f"group_{g}_inner_group_{k}")
              for k in range(inner_group_num)]
             for g in range(num_hidden_groups)]
@@ -88,5 +90,6 @@ class AlbertTransformer(keras.layers.Layer):
             "hidden_dropout_rate": self.hidden_dropout_rate,
             "attention_dropout_rate": self.attention_dropout_rate,
             "initializer_range": self.initializer_range,
+            "attention_implementation": self.attention_implementation,
         })
         return config

@@ -26,8 +26,9 @@ class AlbertTransformerLayer(keras.layers.Layer):
 
     def __init__(self, hidden_size, num_attention_heads, intermediate_size,
                  hidden_act="gelu", hidden_dropout_rate=0.0, attention_dropout_rate=0.0,
-                 initializer_range=0.02, **kwargs):
+                 initializer_range=0.02, attention_implementation="einsum", **kwargs):
         super().__init__(**kwargs)
+        self.attention_implementation = attention_implementation
         self.hidden_size = hidden_size
         self.num_attention_heads = num_attention_heads
         self.intermediate_size = intermediate_size
@@ -40,7 +41,8 @@ class AlbertTransformerLayer(keras.layers.Layer):
         self.attention = AlbertAttention(
             hidden_size, num_attention_heads, attention_dropout_rate=attention_dropout_rate,
             output_dropout_rate=hidden_dropout_rate, initializer_range=initializer_range,
-            dtype=self.dtype_policy, name="attention_1")
+            attention_implementation=attention_implementation, dtype=self.dtype_policy,
+            name="attention_1")
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=LAYER_NORM_EPSILON, dtype="float32", name="LayerNorm")
         self.intermediate_dense = keras.layers.Dense(
@@ -86,5 +88,6 @@ class AlbertTransformerLayer(keras.layers.Layer):
             "hidden_dropout_rate": self.hidden_dropout_rate,
             "attention_dropout_rate": self.attention_dropout_rate,
             "initializer_range": self.initializer_range,
+            "attention_implementation": self.attention_implementation,
         })
         return config

@@ -27,15 +27,17 @@ class AlbertPretrainer(keras.Model):
     """
 
     def __init__(self, config=None, encoder=None, hidden_dropout_prob=None,
-                 attention_probs_dropout_prob=None, use_one_hot_embeddings=False, dtype=None,
-                 name="albert_pretrainer", **kwargs):
+                 attention_probs_dropout_prob=None, use_one_hot_embeddings=False,
+                 attention_implementation="einsum", dtype=None, name="albert_pretrainer",
+                 **kwargs):
         if encoder is None:
             if config is None:
                 raise ValueError("AlbertPretrainer needs a config or an encoder")
             encoder = AlbertEncoder(
                 config, hidden_dropout_prob=hidden_dropout_prob,
                 attention_probs_dropout_prob=attention_probs_dropout_prob,
-                use_one_hot_embeddings=use_one_hot_embeddings, dtype=dtype)
+                use_one_hot_embeddings=use_one_hot_embeddings,
+                attention_implementation=attention_implementation, dtype=dtype)
         config = encoder.albert_config
         policy = encoder.dtype_policy
 
