@@ -11,7 +11,7 @@ mkdir -p "$WORK"
 
 echo "== 1/6 Train a SentencePiece vocabulary (official ALBERT settings) on the bundled corpus"
 $PY -m albert_tf.tokenization.vocab_trainer --input=data/corpus/wikitext2_sample.txt \
-  --model_prefix="$WORK/spm" --vocab_size=8000
+  --model_prefix="$WORK/spm" --vocab_size=7000
 
 echo "== 2/6 Create pretraining data (whole-word n-gram masking + sentence order)"
 $PY create_pretraining_data.py --input_file=data/corpus/wikitext2_sample.txt \
@@ -23,7 +23,7 @@ $PY - "$WORK" <<'PYCODE'
 import json, sys
 work = sys.argv[1]
 config = json.load(open("configs/albert_tiny_test.json"))
-config.update(vocab_size=8000, embedding_size=64, hidden_size=128, num_hidden_layers=4,
+config.update(vocab_size=7000, embedding_size=64, hidden_size=128, num_hidden_layers=4,
               num_attention_heads=2, intermediate_size=512, max_position_embeddings=512,
               hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 json.dump(config, open(f"{work}/albert_config.json", "w"), indent=2)

@@ -1,0 +1,55 @@
+"""Settings of the pretraining data generator and its seed derivation."""
+
+import dataclasses
+import hashlib
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingDataConfig:
+    """Generation settings; defaults are the official flag defaults.
+
+    document_window_mb: text per window (MB); the unit of work, of memory and
+      of random-B sampling. shuffle_buffer_size: records in the output shuffle
+      buffer. num_workers: worker processes (1 = run in this process).
+    """
+    max_seq_length: int = 512
+    max_predictions_per_seq: int = 20
+    masked_lm_prob: float = 0.15
+    short_seq_prob: float = 0.1
+    dupe_factor: int = 40
+    ngram: int = 3
+    favor_shorter_ngram: bool = True
+    do_whole_word_mask: bool = True
+    do_permutation: bool = False
+    random_next_sentence: bool = False
+    random_seed: int = 12345
+    num_workers: int = 1
+    document_window_mb: float = 16.0
+    shuffle_buffer_size: int = 20000
+
+    def __post_init__(self):
+        checks = [
+            (self.max_seq_length >= 5, f"max_seq_length ({self.max_seq_length}) must be >= 5"),
+            (self.dupe_factor >= 1, f"dupe_factor ({self.dupe_factor}) must be >= 1"),
+            (0.0 <= self.short_seq_prob <= 1.0,
+             f"short_seq_prob ({self.short_seq_prob}) must be in [0, 1]"),
+            (self.num_workers >= 1, f"num_workers ({self.num_workers}) must be >= 1"),
+            (self.document_window_mb > 0,
+             f"document_window_mb ({self.document_window_mb}) must be > 0"),
+            (self.shuffle_buffer_size >= 1,
+             f"shuffle_buffer_size ({self.shuffle_buffer_size}) must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def num_prediction_slots(self):
+        """Padded length of the masked_lm_* features (doubled by do_permutation)."""
+        return self.max_predictions_per_seq * (2 if self.do_permutation else 1)
+
+
+def derive_seed(random_seed, *keys):
+    """A 63-bit seed from `random_seed` and `keys`, stable across runs and Pythons."""
+    text = "/".join(str(k) for k in (random_seed,) + keys)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little") >> 1

@@ -1,0 +1,140 @@
+"""Work units of the pretraining data generator and how they run in parallel.
+
+Two tasks: tokenize a window of raw documents, and build one dupe round of
+records (SOP pairs, masks, serialized examples) over a tokenized window. A
+round's `random.Random` is seeded from (random_seed, window index, round), so
+its records depend only on the seed and the input, never on which process
+ran it or when. `ordered_records` keeps at most 2 x num_workers rounds in
+flight and yields their records in task order, so the output is the same for
+any number of workers.
+"""
+
+import collections
+import concurrent.futures
+import multiprocessing
+import random
+
+from albert_tf.data import pretraining_documents
+from albert_tf.data import pretraining_example
+from albert_tf.data import pretraining_instances
+from albert_tf.data import pretraining_masking
+from albert_tf.data.pretraining_config import derive_seed
+
+
+# Per-process state, set by `init_worker` (in workers and, for
+# num_workers == 1, in the main process).
+_STATE = {}
+
+
+def init_worker(tokenizer, config):
+    """Sets this process's tokenizer, `PretrainingDataConfig` and lookup tables."""
+    pieces = [tokenizer.inv_vocab[i] for i in range(tokenizer.vocab_size)]
+    _STATE.clear()
+    _STATE.update(
+        tokenizer=tokenizer,
+        config=config,
+        start_table=pretraining_masking.start_piece_table(pieces),
+        masking=pretraining_masking.MaskingConfig(
+            max_predictions_per_seq=config.max_predictions_per_seq,
+            vocab_size=tokenizer.vocab_size,
+            cls_id=tokenizer.cls_id,
+            sep_id=tokenizer.sep_id,
+            mask_id=tokenizer.mask_id,
+            masked_lm_prob=config.masked_lm_prob,
+            ngram=config.ngram,
+            favor_shorter_ngram=config.favor_shorter_ngram,
+            do_whole_word_mask=config.do_whole_word_mask,
+            do_permutation=config.do_permutation),
+        kinds={name: kind for name, (kind, _) in pretraining_example.feature_lengths(
+            config.max_seq_length, config.num_prediction_slots).items()},
+    )
+
+
+def _tokenize_task(raw_documents):
+    return pretraining_documents.tokenize_window(raw_documents, _STATE["tokenizer"])
+
+
+def _instances_task(window, window_index, dupe_index):
+    """Serialized records of one dupe round over one window."""
+    config = _STATE["config"]
+    masking = _STATE["masking"]
+    rng = random.Random(derive_seed(config.random_seed, "instances", window_index, dupe_index))
+    documents = window.documents()
+    order = list(range(len(documents)))
+    rng.shuffle(order)
+    records = []
+    for document_index in order:
+        pairs = pretraining_instances.create_instances_from_document(
+            documents, document_index, config.max_seq_length, config.short_seq_prob, rng,
+            random_next_sentence=config.random_next_sentence)
+        for pair in pairs:
+            tokens, segment_ids = pretraining_instances.pack_pair(
+                pair, masking.cls_id, masking.sep_id)
+            masked = pretraining_masking.create_masked_lm_predictions(
+                tokens, _STATE["start_table"], masking, rng)
+            features = pretraining_example.instance_features(
+                masked.output_ids, segment_ids, masked.token_boundary,
+                masked.masked_lm_positions, masked.masked_lm_ids, pair.is_random_next,
+                config.max_seq_length, config.num_prediction_slots)
+            records.append(pretraining_example.encode_example(features, _STATE["kinds"]))
+    return records
+
+
+class _InlineFuture:
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
+class InlineExecutor:
+    """Runs tasks at submit time in this process (num_workers == 1)."""
+
+    def submit(self, fn, *args):
+        return _InlineFuture(fn(*args))
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        del wait, cancel_futures
+
+
+def make_executor(tokenizer, config):
+    """An in-process executor for one worker, else a pool of `num_workers` processes."""
+    if config.num_workers == 1:
+        init_worker(tokenizer, config)
+        return InlineExecutor()
+    methods = multiprocessing.get_all_start_methods()
+    # fork shares the loaded tokenizer without pickling it; workers never call
+    # TensorFlow, so forking a process that imported it is safe here.
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=config.num_workers, mp_context=context,
+        initializer=init_worker, initargs=(tokenizer, config))
+    # Start the workers now, before this process opens any TensorFlow writer.
+    executor.submit(int).result()
+    return executor
+
+
+def ordered_records(executor, windows, config, stats):
+    """Yields serialized records in task order, keeping few tasks in flight."""
+    max_in_flight = 2 * config.num_workers
+    in_flight = collections.deque()
+    windows = iter(windows)
+    raw = next(windows, None)
+    pending = executor.submit(_tokenize_task, raw) if raw is not None else None
+    window_index = 0
+    while pending is not None:
+        window = pending.result()
+        raw = next(windows, None)
+        # Tokenize the next window while this one's rounds run.
+        pending = executor.submit(_tokenize_task, raw) if raw is not None else None
+        stats.documents += window.num_documents
+        if window.num_documents:
+            for dupe_index in range(config.dupe_factor):
+                while len(in_flight) >= max_in_flight:
+                    yield from in_flight.popleft().result()
+                in_flight.append(
+                    executor.submit(_instances_task, window, window_index, dupe_index))
+        window_index += 1
+    while in_flight:
+        yield from in_flight.popleft().result()

@@ -1,0 +1,183 @@
+"""Streaming, deterministic, parallel writer of ALBERT pretraining TFRecords.
+
+Pipeline (what `create_pretraining_data` does; tasks in `pretraining_workers`):
+
+1. The main process reads the input files and groups documents into windows
+   of about `document_window_mb` of text (`pretraining_documents`).
+2. Workers tokenize each window, then build the `dupe_factor` rounds of SOP
+   pairs + masks for it, one task per (window, round). Each task has its own
+   `random.Random`, seeded from (random_seed, window index, round), so its
+   records depend only on the seed and the input, never on which process ran
+   it or when.
+3. The main process takes task results in task order, passes them through a
+   shuffle buffer of `shuffle_buffer_size` records (seeded from random_seed)
+   and writes them round-robin to the output files.
+
+Hence the same seed and inputs give byte-identical files for any
+`num_workers`. Differences from the official script, which holds every
+document and every instance in memory: random B segments come from the same
+window rather than the whole corpus, and the final shuffle is a bounded
+shuffle buffer rather than a global shuffle (the trainer shuffles files and
+records again). Memory is bounded by about two windows per worker, the
+in-flight results (2 x num_workers rounds) and the shuffle buffer.
+
+Outputs are written to `<name>.tmp-<pid>` and renamed only on success.
+"""
+
+import dataclasses
+import os
+import random
+import resource
+import time
+
+import tensorflow as tf
+from absl import logging
+
+from albert_tf.data import pretraining_documents
+from albert_tf.data import pretraining_workers
+from albert_tf.data.pretraining_config import derive_seed
+
+
+@dataclasses.dataclass
+class PretrainingDataStats:
+    """What a run read and wrote."""
+    input_files: int = 0
+    lines: int = 0
+    undecodable_lines: int = 0
+    documents: int = 0
+    records: int = 0
+    seconds: float = 0.0
+
+
+class ShuffleBuffer:
+    """Bounded record shuffle (like `tf.data.Dataset.shuffle`), seeded."""
+
+    def __init__(self, size, rng):
+        self._size, self._rng, self._items = size, rng, []
+
+    def push(self, item):
+        """Adds `item`; returns an item to emit once the buffer is full, else None."""
+        if len(self._items) < self._size:
+            self._items.append(item)
+            return None
+        j = self._rng.randrange(self._size)
+        out, self._items[j] = self._items[j], item
+        return out
+
+    def drain(self):
+        """Returns the remaining items in random order and empties the buffer."""
+        items, self._items = self._items, []
+        self._rng.shuffle(items)
+        return items
+
+
+def _peak_rss_mb():
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return own / 1024.0, children / 1024.0
+
+
+def create_pretraining_data(input_files, output_files, tokenizer, config,
+                            log_every_seconds=10.0):
+    """Writes ALBERT pretraining TFRecords.
+
+    Args:
+      input_files: list of text files (one sentence per line, blank lines
+        between documents); see `pretraining_documents.expand_input_files`.
+      output_files: list of TFRecord paths; records go round-robin.
+      tokenizer: `albert_tf.tokenization.FullTokenizer` (picklable).
+      config: `PretrainingDataConfig`.
+      log_every_seconds: interval of the progress log line.
+
+    Returns:
+      `PretrainingDataStats`.
+
+    Raises:
+      ValueError for an empty corpus, bad settings or a tokenizer without
+      [CLS]/[SEP]/[MASK]; FileNotFoundError for a missing input file. No
+      output file is left behind on error.
+    """
+    input_files = list(input_files)
+    output_files = [f for f in output_files if f]
+    if not input_files:
+        raise ValueError("no input files given")
+    if not output_files:
+        raise ValueError("no output files given")
+    for path in input_files:
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(f"input file not found: {path}")
+    missing = [name for name in ("cls_id", "sep_id", "mask_id")
+               if getattr(tokenizer, name, None) is None]
+    if missing:
+        raise ValueError(f"{getattr(tokenizer, 'spm_model_file', 'tokenizer')}: "
+                         f"no id for {', '.join(missing)}; the SentencePiece model needs "
+                         f"control symbols [CLS], [SEP], [MASK]")
+
+    stats = PretrainingDataStats(input_files=len(input_files))
+    read_stats = pretraining_documents.ReadStats()
+    temp_paths = [f"{path}.tmp-{os.getpid()}" for path in output_files]
+    start = time.time()
+    executor = pretraining_workers.make_executor(tokenizer, config)
+    writers = []
+    succeeded = False
+    try:
+        for path in output_files:
+            directory = os.path.dirname(path)
+            if directory and not tf.io.gfile.exists(directory):
+                tf.io.gfile.makedirs(directory)
+        writers = [tf.io.TFRecordWriter(p) for p in temp_paths]
+        windows = pretraining_documents.iter_document_windows(
+            input_files, int(config.document_window_mb * (1 << 20)), read_stats)
+        buffer = ShuffleBuffer(config.shuffle_buffer_size,
+                               random.Random(derive_seed(config.random_seed, "shuffle")))
+        next_log = start + log_every_seconds
+        produced = 0
+
+        def write(record):
+            writers[stats.records % len(writers)].write(record)
+            stats.records += 1
+
+        for record in pretraining_workers.ordered_records(executor, windows, config, stats):
+            produced += 1
+            out = buffer.push(record)
+            if out is not None:
+                write(out)
+            if produced % 256 == 0 and time.time() >= next_log:
+                now = time.time()
+                next_log = now + log_every_seconds
+                _log_progress(stats.documents, produced, read_stats, now - start, done=False)
+        for record in buffer.drain():
+            write(record)
+        for w in writers:
+            w.close()
+        writers = []
+        if stats.documents == 0:
+            raise ValueError(
+                f"empty corpus: no text in {len(input_files)} input file(s) "
+                f"({', '.join(input_files[:3])}{', ...' if len(input_files) > 3 else ''})")
+        for temp, final in zip(temp_paths, output_files):
+            tf.io.gfile.rename(temp, final, overwrite=True)
+        succeeded = True
+    finally:
+        executor.shutdown(wait=succeeded, cancel_futures=not succeeded)
+        for w in writers:
+            w.close()
+        if not succeeded:
+            for temp in temp_paths:
+                if tf.io.gfile.exists(temp):
+                    tf.io.gfile.remove(temp)
+    stats.lines = read_stats.lines
+    stats.undecodable_lines = read_stats.undecodable_lines
+    stats.seconds = time.time() - start
+    _log_progress(stats.documents, stats.records, read_stats, stats.seconds, done=True)
+    return stats
+
+
+def _log_progress(documents, instances, read_stats, seconds, done):
+    rate = instances / seconds if seconds > 0 else 0.0
+    own, children = _peak_rss_mb()
+    logging.info(
+        "%s documents %d, instances %d, records/s %.1f, lines %d (%d not UTF-8, skipped), "
+        "%.1f s, peak RSS %.0f MB (this process), %.0f MB (largest child process)",
+        "done:" if done else "progress:", documents, instances, rate,
+        read_stats.lines, read_stats.undecodable_lines, seconds, own, children)

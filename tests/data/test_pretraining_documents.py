@@ -1,0 +1,74 @@
+"""Reading the corpus: globs, lines, bad bytes, documents, windows, tokens."""
+
+import logging
+
+import pytest
+
+from albert_tf.data import pretraining_documents as pd
+from albert_tf.tokenization import FullTokenizer
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_expand_input_files(tmp_path):
+    b = write(tmp_path / "b.txt", b"x\n")
+    a = write(tmp_path / "a.txt", b"x\n")
+    assert pd.expand_input_files(f"{tmp_path}/*.txt, ,{b}") == [a, b, b]
+    with pytest.raises(FileNotFoundError, match="nothing-here"):
+        pd.expand_input_files(f"{a},{tmp_path}/nothing-here*.txt")
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        pd.expand_input_files(str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="empty"):
+        pd.expand_input_files(" , ")
+
+
+def test_line_endings_blank_lines_and_last_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(pd, "_READ_BLOCK_BYTES", 3)  # lines straddle blocks
+    path = write(tmp_path / "c.txt", b"one\r\ntwo\rthree\n \t\nfour")
+    stats = pd.ReadStats()
+    assert list(pd.read_lines(path, stats)) == ["one", "two", "three", None, "four"]
+    assert (stats.files, stats.lines, stats.undecodable_lines) == (1, 5, 0)
+
+
+def test_invalid_utf8_line_is_skipped_counted_and_logged(tmp_path, caplog):
+    path = write(tmp_path / "bad.txt", b"good one\nbad \xff\xfe line\n\ngood two\n")
+    stats = pd.ReadStats()
+    with caplog.at_level(logging.WARNING):
+        lines = list(pd.read_lines(path, stats))
+    assert lines == ["good one", None, "good two"]
+    assert stats.undecodable_lines == 1
+    assert f"{path}:2" in caplog.text and "UTF-8" in caplog.text
+
+
+def test_windows_close_at_document_boundaries_and_files_end_documents(tmp_path):
+    f1 = write(tmp_path / "1.txt", b"aaaa\nbbbb\n\ncccc\n\n\n\ndddd\n")
+    f2 = write(tmp_path / "2.txt", b"eeee\n\nffff\n")
+    stats = pd.ReadStats()
+    windows = list(pd.iter_document_windows([f1, f2], 8, stats))
+    assert windows == [
+        [["aaaa", "bbbb"]],          # 8 bytes: window full at the boundary
+        [["cccc"], ["dddd"]],        # file end closes "dddd"
+        [["eeee"], ["ffff"]],
+    ]
+    whole = list(pd.iter_document_windows([f1, f2], 1 << 20, pd.ReadStats()))
+    assert whole == [[["aaaa", "bbbb"], ["cccc"], ["dddd"], ["eeee"], ["ffff"]]]
+
+
+def test_tokenize_window(spm_model_file):
+    tokenizer = FullTokenizer(spm_model_file, do_lower_case=True)
+    raw = [["This is a test.", "\u0301", "Hello  World"], ["\u0301"], ["Another one"]]
+    window = pd.tokenize_window(raw, tokenizer)
+    # A line that preprocesses to nothing ends the document, like a blank line;
+    # the document made only of it disappears.
+    assert window.num_documents == 3
+    documents = window.documents()
+    expected = [[tokenizer.convert_tokens_to_ids(tokenizer.tokenize(t))] for t in
+                ("this is a test.", "hello world", "another one")]
+    assert [[documents[i][j] for j in range(len(documents[i]))]
+            for i in range(len(documents))] == expected
+    assert documents[0][0] == [48, 25, 21, 1289, 9]  # ▁this ▁is ▁a ▁test .
+    with pytest.raises(IndexError):
+        documents[3]
