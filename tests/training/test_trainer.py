@@ -234,3 +234,13 @@ def test_multi_worker_mirrored_two_local_workers(tmp_path):
     assert (output / "model.ckpt-4.index").exists()
     assert not list(output.glob(".worker_*"))
     assert last_metrics(output)["step"] == 4
+
+
+def test_jit_compiled_step_matches_the_graph_step(tmp_path, records):
+    graph, fn = make_trainer(tmp_path / "graph", records)
+    graph_results = graph.train(fn)
+    xla, fn = make_trainer(tmp_path / "xla", records, jit_compile=True)
+    xla_results = xla.train(fn)
+    np.testing.assert_allclose(xla_results["loss"], graph_results["loss"], rtol=1e-4)
+    for a, b in zip(graph.model.weights, xla.model.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4, err_msg=a.path)
