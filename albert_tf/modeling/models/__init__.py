@@ -1,3 +1,5 @@
 """Task models: an `AlbertEncoder` with heads."""
 
 from albert_tf.modeling.models.pretrainer import AlbertPretrainer
+from albert_tf.modeling.models.classifier import AlbertClassifier
+from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice

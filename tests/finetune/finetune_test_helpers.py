@@ -1,0 +1,81 @@
+"""Shared pieces of the fine-tuning tests: tiny configs and samples of the real data."""
+
+import json
+import os
+import pathlib
+import shutil
+
+import numpy as np
+
+# The real 30k-clean vocabulary with a tiny network.
+TINY_CONFIG = dict(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                   num_hidden_groups=1, inner_group_num=1, num_attention_heads=2,
+                   intermediate_size=64, hidden_act="gelu", max_position_embeddings=128,
+                   type_vocab_size=2, initializer_range=0.02, hidden_dropout_prob=0.0,
+                   attention_probs_dropout_prob=0.0)
+
+# A smaller vocabulary for model tests that compare against the NumPy reference.
+REFERENCE_CONFIG = dict(TINY_CONFIG, vocab_size=60, max_position_embeddings=24,
+                        embedding_size=8, hidden_size=16, intermediate_size=32)
+
+
+def write_config(path, **overrides):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(TINY_CONFIG, **overrides)))
+    return str(path)
+
+
+def head_lines(src, dst, count, header=True):
+    """Copies the header (if any) and the first `count` rows of a tsv."""
+    dst = pathlib.Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as f:
+        lines = f.read().split(b"\n")
+    dst.write_bytes(b"\n".join(lines[:count + int(header)]) + b"\n")
+    return dst
+
+
+def glue_sample(glue_dir, out_dir, task_dir, train_rows, test_rows, header=True,
+                dev_same_as_train=True, dev_rows=None):
+    """A GLUE task folder with the first rows of the real files.
+
+    With `dev_same_as_train`, dev.tsv is a copy of the sampled train.tsv, so an
+    evaluation measures how well the training rows were fitted.
+    """
+    src = pathlib.Path(glue_dir) / task_dir
+    dst = pathlib.Path(out_dir) / task_dir
+    head_lines(src / "train.tsv", dst / "train.tsv", train_rows, header)
+    if dev_same_as_train:
+        shutil.copy(dst / "train.tsv", dst / "dev.tsv")
+    else:
+        head_lines(src / "dev.tsv", dst / "dev.tsv", dev_rows, header)
+    head_lines(src / "test.tsv", dst / "test.tsv", test_rows, header=True)
+    return str(out_dir)
+
+
+def natural_sorted(names):
+    return sorted(names, key=lambda n: int(os.path.splitext(n)[0]))
+
+
+def race_sample(race_root, out_dir, split_map, files_per_level):
+    """Copies the first `files_per_level[level]` passages of real RACE splits.
+
+    Args:
+      race_root: the shared `race` folder (holding RACE/).
+      split_map: {target split: source split}, e.g. {"train": "train", "dev": "train"}.
+    """
+    for target, source in split_map.items():
+        for level, count in files_per_level.items():
+            src = pathlib.Path(race_root) / "RACE" / source / level
+            dst = pathlib.Path(out_dir) / "RACE" / target / level
+            dst.mkdir(parents=True, exist_ok=True)
+            for name in natural_sorted(os.listdir(src))[:count]:
+                shutil.copy(src / name, dst / name)
+    return str(out_dir)
+
+
+def softmax(logits):
+    logits = np.asarray(logits, np.float64)
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
