@@ -86,7 +86,7 @@ def _as_patterns(patterns):
 
 
 def restore_official_weights(model, checkpoint, init_from_group0=False, allow_missing=None,
-                             allow_unexpected=None):
+                             allow_unexpected=None, skip=None):
     """Assigns the variables of an official-format checkpoint to `model`.
 
     Args:
@@ -113,6 +113,8 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
     targets = official_variable_map(model)
     missing_ok = _as_patterns(allow_missing)
     unexpected_ok = _as_patterns(allow_unexpected)
+    skipped = _as_patterns(skip)
+    targets = {n: v for n, v in targets.items() if not any(p.match(n) for p in skipped)}
 
     plan, missing, mismatched, used = {}, [], [], set()
     for name, variable in targets.items():

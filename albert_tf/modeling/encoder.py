@@ -102,6 +102,9 @@ class AlbertEncoder(keras.Model):
             "embedding_output": embedding_output,
         }
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, name=name, **kwargs)
+        # A functional model does not keep the `dtype` policy it was given; remember the
+        # one its layers compute with, for heads built on top and for get_config.
+        self.layers_dtype_policy = pooler.dtype_policy
 
         # === State ===
         self.albert_config = config
@@ -125,7 +128,7 @@ class AlbertEncoder(keras.Model):
             "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
             "use_one_hot_embeddings": self.use_one_hot_embeddings,
             "attention_implementation": self.attention_implementation,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "dtype": keras.dtype_policies.serialize(self.layers_dtype_policy),
             "name": self.name,
             "trainable": self.trainable,
         }

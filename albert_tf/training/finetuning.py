@@ -4,7 +4,7 @@ import re
 
 from absl import logging
 
-from albert_tf.checkpoints import restore_official_weights
+from albert_tf.checkpoints import CheckpointMismatchError, restore_official_weights
 from albert_tf.checkpoints.variable_names import official_variable_map
 from albert_tf.training.optimizers import create_optimizer
 from albert_tf.training.precision import wrap_for_loss_scaling
@@ -24,9 +24,24 @@ def init_from_checkpoint(model, init_checkpoint, init_from_group0=False):
     Every `bert/*` variable must be present.
     """
     head_names = [n for n in official_variable_map(model) if not n.startswith("bert/")]
-    allow_missing = [re.escape(n) + "$" for n in head_names]
-    report = restore_official_weights(model, init_checkpoint, init_from_group0=init_from_group0,
-                                      allow_missing=allow_missing, allow_unexpected=True)
+    head_patterns = [re.escape(n) + "$" for n in head_names]
+    try:
+        report = restore_official_weights(model, init_checkpoint,
+                                          init_from_group0=init_from_group0,
+                                          allow_missing=head_patterns, allow_unexpected=True)
+    except CheckpointMismatchError as error:
+        # A head of another size (e.g. MNLI's 3 labels into RTE's 2, as the paper
+        # fine-tunes RTE from MNLI): keep the encoder, start the head afresh. Any
+        # other mismatch is a real error.
+        lines = str(error).splitlines()
+        problems = [l.strip() for l in lines if l.startswith("    ")]
+        if not problems or not all(p.split(":")[0] in head_names for p in problems):
+            raise
+        logging.warning("Task head in %s does not fit (%s); it is re-initialised and only "
+                        "bert/* is loaded", init_checkpoint, "; ".join(problems))
+        report = restore_official_weights(model, init_checkpoint,
+                                          init_from_group0=init_from_group0,
+                                          allow_unexpected=True, skip=head_patterns)
     missing_heads = [n for n in report["missing"] if n in head_names]
     logging.info("Loaded %d variables from %s; task head %s; %d checkpoint variables unused",
                  len(report["loaded"]), init_checkpoint,

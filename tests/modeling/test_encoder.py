@@ -143,6 +143,9 @@ def test_mixed_bfloat16_keeps_layer_norm_and_softmax_in_float32():
     assert layer.attention.query.compute_dtype == "bfloat16"
     assert layer.attention_layer_norm.compute_dtype == "float32"
     assert model.encoder.embeddings.layer_norm.compute_dtype == "float32"
+    # The heads follow the policy given to the model, not the global one.
+    assert model.masked_lm.transform_dense.compute_dtype == "bfloat16"
+    assert model.encoder.get_config()["dtype"]["config"]["name"] == "mixed_bfloat16"
     # Same weights in float32: bf16 results agree to bf16 precision (8 mantissa bits,
     # relative error ~ 2^-8 per op; we allow 0.1 absolute on O(1) LayerNorm outputs).
     reference = AlbertPretrainer(TINY)

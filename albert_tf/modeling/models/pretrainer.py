@@ -39,7 +39,7 @@ class AlbertPretrainer(keras.Model):
                 use_one_hot_embeddings=use_one_hot_embeddings,
                 attention_implementation=attention_implementation, dtype=dtype)
         config = encoder.albert_config
-        policy = encoder.dtype_policy
+        policy = encoder.layers_dtype_policy
 
         # === Layers ===
         masked_lm = AlbertMaskedLMHead(
