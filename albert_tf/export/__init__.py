@@ -1,0 +1,17 @@
+"""SavedModels that serve raw text (see `exporter.export_savedmodel`).
+
+Kinds and their signatures (details in each module's docstring):
+  preprocess: serving_default, serving_pair, tokenize, tokenization_info
+  encoder:    tokens, mlm, sop, serving_default, serving_pair, tokenization_info
+  squad:      serving_default (question, context -> answer_text, start_char,
+              end_char, score [, null_score, is_answerable]), tokens,
+              tokenization_info
+  classifier: serving_default, serving_pair, serving_examples, tokens,
+              tokenization_info
+  race:       serving_default (article, question, options), tokens,
+              tokenization_info
+"""
+
+from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel
+
+__all__ = ["MODEL_KINDS", "ExportParams", "export_savedmodel"]

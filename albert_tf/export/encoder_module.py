@@ -1,0 +1,89 @@
+"""Encoder SavedModel: the official TF-Hub module's signatures plus raw text.
+
+Signatures (any batch size; token inputs int32 [batch, seq_len], any seq_len up
+to max_position_embeddings):
+  tokens: input_ids, input_mask, segment_ids -> sequence_output
+      [batch, seq_len, hidden_size], pooled_output [batch, hidden_size].
+  mlm: + mlm_positions int32 [batch, P] -> mlm_logits [batch, P, vocab_size],
+      sequence_output, pooled_output.
+  sop: the tokens inputs -> sop_log_probs [batch, 2] (index 1 = swapped),
+      sequence_output, pooled_output.
+  serving_default: text tf.string [batch] -> pooled_output, sequence_output
+      [batch, max_seq_length, hidden_size], input_ids, input_mask.
+  serving_pair: text_a, text_b tf.string [batch] -> the same for
+      `[CLS] a [SEP] b [SEP]` (plus segment_ids).
+  tokenization_info: -> spm_model_file, do_lower_case, max_seq_length.
+
+`mlm` and `sop` exist only when the checkpoint has the pretraining heads
+(`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
+Text handling is `preprocess_module`'s: long texts are truncated to
+max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
+"""
+
+import tensorflow as tf
+
+from albert_tf.export.base_module import (IDS_SPEC, TEXT_SPEC, ExportModule,
+                                          check_max_seq_length)
+
+ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
+
+
+class AlbertEncoderModule(ExportModule):
+    """See the module docstring.
+
+    Args:
+      model: an `AlbertPretrainer` (all signatures) or an `AlbertEncoder` (no
+        mlm / sop).
+      tokenizer, max_seq_length, assets: as `ExportModule`.
+    """
+
+    def __init__(self, model, tokenizer, max_seq_length, assets, name=None):
+        check_max_seq_length(max_seq_length, 2)
+        super().__init__(tokenizer, max_seq_length, assets, model=model, name=name)
+        self.has_pretraining_heads = hasattr(model, "masked_lm")
+        self.encoder = getattr(model, "encoder", model)
+        self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)
+        if self.has_pretraining_heads:
+            self.add_signature("mlm", self._mlm, [IDS_SPEC] * 4)
+            self.add_signature("sop", self._sop, [IDS_SPEC] * 3)
+        self.add_signature("serving_default", self._serve_text, [TEXT_SPEC])
+        self.add_signature("serving_pair", self._serve_pair, [TEXT_SPEC, TEXT_SPEC])
+
+    def _encode(self, inputs):
+        outputs = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=False)
+        return {"sequence_output": outputs["sequence_output"],
+                "pooled_output": outputs["pooled_output"]}
+
+    def _tokens(self, input_ids, input_mask, segment_ids):
+        return self._encode({"input_ids": input_ids, "input_mask": input_mask,
+                             "segment_ids": segment_ids})
+
+    def _pretrainer(self, input_ids, input_mask, segment_ids, mlm_positions):
+        return self.model({"input_ids": input_ids, "input_mask": input_mask,
+                           "segment_ids": segment_ids, "masked_lm_positions": mlm_positions},
+                          training=False)
+
+    def _mlm(self, input_ids, input_mask, segment_ids, mlm_positions):
+        outputs = self._pretrainer(input_ids, input_mask, segment_ids, mlm_positions)
+        return {k: outputs[k] for k in ("mlm_logits", "sequence_output", "pooled_output")}
+
+    def _sop(self, input_ids, input_mask, segment_ids):
+        # No masked positions: the MLM head then gathers nothing.
+        no_positions = tf.zeros([tf.shape(input_ids)[0], 0], tf.int32)
+        outputs = self._pretrainer(input_ids, input_mask, segment_ids, no_positions)
+        return {"sop_log_probs": tf.nn.log_softmax(outputs["sop_logits"], axis=-1),
+                "sequence_output": outputs["sequence_output"],
+                "pooled_output": outputs["pooled_output"]}
+
+    def _serve(self, inputs):
+        outputs = self._encode(inputs)
+        outputs.update(inputs)
+        return outputs
+
+    def _serve_text(self, text):
+        outputs = self._serve(self.pack(text))
+        del outputs["segment_ids"]  # All zeros for one text.
+        return outputs
+
+    def _serve_pair(self, text_a, text_b):
+        return self._serve(self.pack(text_a, text_b))

@@ -1,0 +1,341 @@
+"""Builds an export module from a checkpoint and writes the SavedModel atomically.
+
+`export_savedmodel(ExportParams(...))` is what `export_savedmodel.py` runs:
+  1. read the config (`--albert_config_file`, else `albert_config.json` beside
+     the checkpoint) and build the Keras model of `model_kind`;
+  2. load the checkpoint: the official TF1 format (google-research/albert or
+     our `save_official_checkpoint`), an object-based `tf.train.Checkpoint`
+     of our `Trainer` (`ckpt-N`, the model under `model`), or a `.keras` file;
+  3. wrap it in its module (`*_module.py`) with the in-graph tokenizer;
+  4. save into a temporary directory beside `export_dir`, then rename it into
+     place, so `export_dir` is either absent or a complete SavedModel (on
+     POSIX file systems; object stores such as GCS copy instead of renaming).
+     With `overwrite`, an existing export is moved aside first and deleted
+     once the new one is in place.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+from typing import Optional, Sequence
+
+from absl import logging
+import keras
+import tensorflow as tf
+
+import albert_tf
+from albert_tf.checkpoints import resolve_checkpoint, restore_official_weights
+from albert_tf.config import AlbertConfig
+from albert_tf.export import base_module
+from albert_tf.export.classifier_module import AlbertClassifierModule
+from albert_tf.export.encoder_module import AlbertEncoderModule
+from albert_tf.export.preprocess_module import AlbertPreprocessModule
+from albert_tf.export.race_module import NUM_CHOICES, AlbertRaceModule
+from albert_tf.export.squad_module import AlbertSquadModule
+from albert_tf.modeling import AlbertEncoder, AlbertPretrainer
+from albert_tf.modeling.models.classifier import AlbertClassifier
+from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
+from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
+from albert_tf.tokenization import TFTokenizer
+
+MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
+# Official defaults of run_classifier.py / run_squad_v*.py / run_race.py.
+DEFAULT_MAX_SEQ_LENGTH = {"encoder": 512, "preprocess": 512, "classifier": 512,
+                          "squad": 384, "race": 512}
+KERAS_CLASSES = {"encoder": (AlbertPretrainer, AlbertEncoder),
+                 "squad": (AlbertSquadV1, AlbertSquadV2), "classifier": (AlbertClassifier,),
+                 "race": (AlbertMultipleChoice,)}
+PRETRAINING_HEADS = ("cls/predictions/output_bias", "cls/seq_relationship/output_weights")
+
+
+@dataclasses.dataclass
+class ExportParams:
+    """What to export; field names are the `export_savedmodel.py` flags."""
+    model_kind: str
+    export_dir: str
+    spm_model_file: str
+    init_checkpoint: Optional[str] = None
+    albert_config_file: Optional[str] = None
+    do_lower_case: bool = True
+    max_seq_length: Optional[int] = None
+    overwrite: bool = False
+    # SQuAD.
+    version_2_with_negative: bool = False
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    n_best_size: int = 20
+    start_n_top: int = 5
+    end_n_top: int = 5
+    null_score_diff_threshold: float = 0.0
+    # Classifier.
+    task_name: Optional[str] = None
+    label_list: Optional[Sequence[str]] = None
+    num_labels: Optional[int] = None
+    # RACE.
+    max_qa_length: int = 128
+
+    def validate(self):
+        if self.model_kind not in MODEL_KINDS:
+            raise ValueError(f"model_kind must be one of {', '.join(MODEL_KINDS)}, got "
+                             f"{self.model_kind!r}")
+        if self.model_kind != "preprocess" and not self.init_checkpoint:
+            raise ValueError(f"model_kind {self.model_kind!r} needs init_checkpoint")
+        if not self.export_dir:
+            raise ValueError("export_dir is required")
+        if self.max_seq_length is None:
+            self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH[self.model_kind]
+
+
+# ------------------------------------------------------------------- model
+def _read_config(params):
+    config_path = params.albert_config_file
+    if not config_path and params.init_checkpoint and not _is_keras_file(params):
+        _, config_path = resolve_checkpoint(params.init_checkpoint)
+    if not config_path:
+        raise FileNotFoundError(
+            f"no albert_config_file given and no albert_config.json beside "
+            f"{params.init_checkpoint}")
+    return AlbertConfig.from_json_file(config_path), config_path
+
+
+def _is_keras_file(params):
+    return str(params.init_checkpoint).endswith(".keras")
+
+
+def _checkpoint_variables(prefix):
+    return dict(tf.train.list_variables(prefix))
+
+
+def _is_object_based(variables):
+    return any(name.startswith("model/") and ".ATTRIBUTES/" in name for name in variables)
+
+
+def _classifier_labels(params, default_num_labels):
+    """(label_list or None, is_regression) for the classifier export.
+
+    From --label_list, else --task_name's official labels, else --num_labels,
+    else `default_num_labels` (the checkpoint's or model's head width) with
+    labels "0", "1", ...; one label means regression.
+    """
+    if params.label_list:
+        return [str(label) for label in params.label_list], False
+    if params.task_name:
+        from albert_tf.data import glue  # Only the label lists are needed.
+
+        labels = glue.get_processor(params.task_name).get_labels()
+        if labels == [None]:
+            return None, True
+        return list(labels), False
+    num_labels = params.num_labels or default_num_labels
+    if num_labels is None:
+        raise ValueError(f"{params.init_checkpoint}: cannot tell the number of labels "
+                         f"(no top-level output_weights); pass --num_labels, "
+                         f"--label_list or --task_name")
+    if num_labels == 1:
+        return None, True
+    return [str(i) for i in range(num_labels)], False
+
+
+def build_model(params, config, variables):
+    """The Keras model of `params.model_kind` (float32, inference)."""
+    kind = params.model_kind
+    if kind == "encoder":
+        if all(name in variables for name in PRETRAINING_HEADS):
+            return AlbertPretrainer(config)
+        return AlbertEncoder(config)
+    if kind == "squad":
+        if params.version_2_with_negative:
+            return AlbertSquadV2(config, start_n_top=params.start_n_top,
+                                 end_n_top=params.end_n_top)
+        return AlbertSquadV1(config)
+    if kind == "classifier":
+        head = variables.get("output_weights")
+        labels, is_regression = _classifier_labels(params, head[0] if head else None)
+        return AlbertClassifier(config, num_labels=1 if is_regression else len(labels))
+    if kind == "race":
+        return AlbertMultipleChoice(config, num_choices=NUM_CHOICES)
+    raise ValueError(f"no model for model_kind {kind!r}")
+
+
+def _check_length(params, config):
+    if params.max_seq_length > config.max_position_embeddings:
+        raise ValueError(f"max_seq_length ({params.max_seq_length}) exceeds the model's "
+                         f"max_position_embeddings ({config.max_position_embeddings})")
+
+
+def load_model(params):
+    """Builds the model of `params` and loads `params.init_checkpoint` into it.
+
+    Returns:
+      (model, config_path); config_path is None for a .keras file without
+      --albert_config_file (the model carries its config).
+    """
+    if _is_keras_file(params):
+        model = keras.saving.load_model(params.init_checkpoint)
+        expected = KERAS_CLASSES[params.model_kind]
+        if not isinstance(model, expected):
+            raise ValueError(f"{params.init_checkpoint}: holds a {type(model).__name__}, "
+                             f"model_kind {params.model_kind!r} needs one of "
+                             f"{', '.join(c.__name__ for c in expected)}")
+        _check_length(params, model.albert_config)
+        return model, params.albert_config_file
+    config, config_path = _read_config(params)
+    _check_length(params, config)
+    prefix, _ = resolve_checkpoint(params.init_checkpoint)
+    variables = _checkpoint_variables(prefix)
+    model = build_model(params, config, variables)
+    if _is_object_based(variables):
+        # Our Trainer's checkpoint: the model is saved under `model`. TF's
+        # matching only checks the objects it can reach, so count too: a
+        # model whose layers TF tracking misses restores partly, silently.
+        saved = sum(1 for name in variables
+                    if name.startswith("model/") and name.endswith("VARIABLE_VALUE"))
+        if saved < len(model.trainable_weights):
+            raise ValueError(
+                f"{prefix}: this training checkpoint holds only {saved} variables under "
+                f"'model/', but {type(model).__name__} has {len(model.trainable_weights)} "
+                f"trainable weights (tf.train.Checkpoint did not reach all layers); export "
+                f"the official-format checkpoint (model.ckpt-*) the runner writes instead")
+        tf.train.Checkpoint(model=model).restore(prefix).expect_partial() \
+            .assert_existing_objects_matched()
+        logging.info("Restored %s from the training checkpoint %s",
+                     type(model).__name__, prefix)
+    else:
+        # Every model variable must be there; other variables (the heads of
+        # another task, optimizer slots) are ignored.
+        report = restore_official_weights(model, prefix, allow_unexpected=True)
+        logging.info("Loaded %d variables into %s from %s (%d unused)",
+                     len(report["loaded"]), type(model).__name__, prefix,
+                     len(report["unused"]))
+    return model, config_path
+
+
+# ------------------------------------------------------------------ module
+def build_module(params, model, tokenizer, assets):
+    """Wraps `model` (None for "preprocess") in the module of its kind."""
+    kind = params.model_kind
+    common = dict(tokenizer=tokenizer, max_seq_length=params.max_seq_length, assets=assets)
+    if kind == "preprocess":
+        return AlbertPreprocessModule(**common)
+    if kind == "encoder":
+        return AlbertEncoderModule(model, **common)
+    if kind == "squad":
+        return AlbertSquadModule(
+            model, version_2_with_negative=params.version_2_with_negative,
+            doc_stride=params.doc_stride, max_query_length=params.max_query_length,
+            max_answer_length=params.max_answer_length, n_best_size=params.n_best_size,
+            null_score_diff_threshold=params.null_score_diff_threshold, **common)
+    if kind == "classifier":
+        labels, is_regression = _classifier_labels(params, model.num_labels)
+        return AlbertClassifierModule(model, label_list=labels, is_regression=is_regression,
+                                      **common)
+    if kind == "race":
+        return AlbertRaceModule(model, max_qa_length=params.max_qa_length, **common)
+    raise ValueError(f"unknown model_kind {kind!r}")
+
+
+def export_config(params, module):
+    """The `export_config.json` asset: how the SavedModel was made and is used."""
+    config = {
+        "albert_tf_version": albert_tf.__version__,
+        "model_kind": params.model_kind,
+        "do_lower_case": params.do_lower_case,
+        "max_seq_length": params.max_seq_length,
+        "init_checkpoint": params.init_checkpoint,
+    }
+    if params.model_kind == "squad":
+        config.update(version_2_with_negative=params.version_2_with_negative,
+                      doc_stride=params.doc_stride, max_query_length=params.max_query_length,
+                      max_answer_length=params.max_answer_length,
+                      n_best_size=params.n_best_size)
+        if params.version_2_with_negative:
+            config.update(start_n_top=params.start_n_top, end_n_top=params.end_n_top,
+                          null_score_diff_threshold=params.null_score_diff_threshold)
+    if params.model_kind == "classifier":
+        config.update(task_name=params.task_name, label_list=module.label_list,
+                      is_regression=module.is_regression)
+    if params.model_kind == "race":
+        config.update(max_qa_length=params.max_qa_length, labels=["A", "B", "C", "D"])
+    config["signatures"] = module.signature_names()
+    return config
+
+
+# ------------------------------------------------------------------- write
+def _write_assets(staging_dir, params, config_path, model):
+    tf.io.gfile.makedirs(staging_dir)
+    assets = {base_module.SPM_ASSET: os.path.join(staging_dir, base_module.SPM_ASSET)}
+    tf.io.gfile.copy(params.spm_model_file, assets[base_module.SPM_ASSET], overwrite=True)
+    config_asset = os.path.join(staging_dir, base_module.CONFIG_ASSET)
+    if config_path:
+        tf.io.gfile.copy(config_path, config_asset, overwrite=True)
+        assets[base_module.CONFIG_ASSET] = config_asset
+    elif model is not None:  # A .keras file carries its config.
+        model.albert_config.to_json_file(config_asset)
+        assets[base_module.CONFIG_ASSET] = config_asset
+    # Written once the module exists (it lists the signatures); the Asset only
+    # needs the path now.
+    assets[base_module.EXPORT_CONFIG_ASSET] = os.path.join(staging_dir,
+                                                           base_module.EXPORT_CONFIG_ASSET)
+    with tf.io.gfile.GFile(assets[base_module.EXPORT_CONFIG_ASSET], "w") as f:
+        f.write("{}\n")
+    return assets
+
+
+def _remove(path):
+    if tf.io.gfile.exists(path):
+        tf.io.gfile.rmtree(path)
+
+
+def export_savedmodel(params):
+    """Exports `params.model_kind` to `params.export_dir`; returns the module.
+
+    Raises:
+      FileExistsError if export_dir exists and `overwrite` is False.
+    """
+    params.validate()
+    export_dir = str(params.export_dir).rstrip("/")
+    if tf.io.gfile.exists(export_dir) and not params.overwrite:
+        raise FileExistsError(f"export_dir {export_dir} already exists; pass --overwrite "
+                              f"to replace it")
+    model = config_path = None
+    if params.model_kind != "preprocess":
+        model, config_path = load_model(params)
+    elif params.albert_config_file:
+        config_path = params.albert_config_file
+    tokenizer = TFTokenizer(params.spm_model_file, do_lower_case=params.do_lower_case)
+
+    work_dir = f"{export_dir}.tmp-{os.getpid()}"
+    _remove(work_dir)
+    try:
+        assets = _write_assets(os.path.join(work_dir, "assets_staging"), params, config_path,
+                               model)
+        module = build_module(params, model, tokenizer, assets)
+        with tf.io.gfile.GFile(assets[base_module.EXPORT_CONFIG_ASSET], "w") as f:
+            json.dump(export_config(params, module), f, indent=2, sort_keys=True)
+            f.write("\n")
+        saved_dir = os.path.join(work_dir, "saved_model")
+        tf.saved_model.save(module, saved_dir, signatures=module.signatures())
+        if tf.io.gfile.exists(export_dir):
+            old_dir = f"{export_dir}.old-{os.getpid()}"
+            tf.io.gfile.rename(export_dir, old_dir)
+            try:
+                tf.io.gfile.rename(saved_dir, export_dir)
+            except Exception:
+                tf.io.gfile.rename(old_dir, export_dir)  # Put the old export back.
+                raise
+            _remove(old_dir)
+        else:
+            parent = os.path.dirname(export_dir)
+            if parent:
+                tf.io.gfile.makedirs(parent)
+            tf.io.gfile.rename(saved_dir, export_dir)
+    finally:
+        if os.path.isdir(work_dir):
+            shutil.rmtree(work_dir, ignore_errors=True)
+        else:
+            _remove(work_dir)
+    logging.info("Exported %s SavedModel to %s (signatures: %s)", params.model_kind,
+                 export_dir, ", ".join(module.signature_names()))
+    return module
