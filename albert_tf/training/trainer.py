@@ -137,6 +137,9 @@ class Trainer:
                 loss, metrics = self._forward_loss(features, denominators)
                 scaled = self.optimizer.scale_loss(loss) if self.loss_scaling else loss
             grads = tape.gradient(scaled, variables)
+            # Variables a task does not use (e.g. the pooler for SQuAD) get zero, as the
+            # official optimizer leaves them unchanged apart from weight decay.
+            grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         else:
             # Micro-batches share the global denominators, so their gradients add up
             # to the gradient of the whole batch's loss.
@@ -151,7 +154,8 @@ class Trainer:
                     scaled = (self.optimizer.scale_loss(chunk_loss) if self.loss_scaling
                               else chunk_loss)
                 chunk_grads = tape.gradient(scaled, variables)
-                grads = [g + tf.convert_to_tensor(c) for g, c in zip(grads, chunk_grads)]
+                grads = [g if c is None else g + tf.convert_to_tensor(c)
+                         for g, c in zip(grads, chunk_grads)]
                 loss = loss + chunk_loss
                 metrics = chunk_metrics if metrics is None else _sum_dicts(metrics,
                                                                            chunk_metrics)

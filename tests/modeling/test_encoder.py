@@ -191,3 +191,14 @@ def test_fused_attention_matches_the_reference_path(dtype, atol):
     assert config["attention_implementation"] == "fused"
     with pytest.raises(ValueError, match="attention_implementation must be one of"):
         AlbertEncoder(TINY, attention_implementation="flash")
+
+
+def test_tf_checkpoint_sees_every_encoder_variable(tmp_path):
+    import tensorflow as tf
+
+    encoder = AlbertEncoder(TINY)
+    path = tf.train.Checkpoint(model=encoder).write(str(tmp_path / "ckpt"))
+    saved = [name for name, _ in tf.train.list_variables(path) if "OPTIMIZER" not in name]
+    weights = [n for n in saved if n.startswith("model/") and "seed_generator" not in n]
+    # Every trainable weight (2 groups x 2 inner layers included) is in the checkpoint.
+    assert len([n for n in weights if "VARIABLE_VALUE" in n]) >= len(encoder.trainable_weights)

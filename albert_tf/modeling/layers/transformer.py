@@ -57,6 +57,11 @@ class AlbertTransformer(keras.layers.Layer):
                 name=f"group_{g}_inner_group_{k}")
              for k in range(inner_group_num)]
             for g in range(num_hidden_groups)]
+        # Also as direct attributes: tf.train.Checkpoint and tf.saved_model do not see
+        # layers held only in nested lists.
+        for group in self.groups:
+            for layer in group:
+                setattr(self, layer.name, layer)
 
     def build(self, input_shape):
         for group in self.groups:

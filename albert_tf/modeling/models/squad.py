@@ -67,7 +67,7 @@ class AlbertSquadV1(keras.Model):
 
         # === Layers ===
         span_head = AlbertSquadSpanHead(initializer_range=config.initializer_range,
-                                        dtype=encoder.dtype_policy, name="squad_span")
+                                        dtype=encoder.layers_dtype_policy, name="squad_span")
 
         # === Functional graph ===
         inputs = encoder_inputs()
@@ -137,7 +137,7 @@ class AlbertSquadV2(keras.Model):
         self.squad_head = AlbertSquadV2Head(
             config.hidden_size, start_n_top=start_n_top, end_n_top=end_n_top,
             dropout_prob=dropout_prob, initializer_range=config.initializer_range,
-            dtype=encoder.dtype_policy, name="squad_v2")
+            dtype=encoder.layers_dtype_policy, name="squad_v2")
         # Built here so that the weights exist (and checkpoints load) before a call.
         self.squad_head.build((None, None, config.hidden_size))
         self.built = True
