@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     from albert_tf import AlbertConfig, AlbertPretrainer
     work = sys.argv[1]
     config = AlbertConfig.from_json_file(work + "/albert_config.json")
-    model = AlbertPretrainer(config, dtype=sys.argv[2])
+    model = AlbertPretrainer(config, dtype=sys.argv[2], attention_implementation=sys.argv[3])
     model.load_weights(work + "/model.weights.h5")
     inputs = dict(np.load(work + "/inputs.npz"))
     out = model(inputs, training=False)
@@ -31,8 +31,9 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("dtype, atol", [("float32", 1e-5), ("mixed_bfloat16", 0.1)])
-def test_jax_backend_matches_tensorflow(tmp_path, dtype, atol):
+@pytest.mark.parametrize("dtype, atol, attention", [
+    ("float32", 1e-5, "einsum"), ("mixed_bfloat16", 0.1, "einsum"), ("float32", 1e-5, "fused")])
+def test_jax_backend_matches_tensorflow(tmp_path, dtype, atol, attention):
     config = AlbertConfig(vocab_size=37, embedding_size=8, hidden_size=12, num_hidden_layers=4,
                           num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
                           intermediate_size=20, max_position_embeddings=16, hidden_act="gelu")
@@ -52,7 +53,7 @@ def test_jax_backend_matches_tensorflow(tmp_path, dtype, atol):
     want = model(inputs, training=False)
 
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), dtype], env=env,
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), dtype, attention], env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from albert_tf.modeling.initializers import truncated_normal
+from albert_tf.modeling.layers.attention_kernels import fused_attention
 
 # Official additive mask value for padded keys (not -inf, so fully padded rows
 # stay finite and match the released checkpoints' numbers).
@@ -34,8 +35,10 @@ class AlbertAttention(keras.layers.Layer):
     `attention_implementation`:
         "einsum": scores, mask and softmax written out (float32 softmax); the
             reference path, and the only one that applies attention dropout.
-        "fused": `keras.ops.dot_product_attention`, which the JAX backend can lower
-            to cuDNN / flash kernels. Used only where attention dropout is inactive
+        "fused": `attention_kernels.fused_attention`: cuDNN flash attention on JAX
+            GPUs in bfloat16/float16 (padding as key lengths, so right-padded masks,
+            as all albert_tf and official data have), else
+            `keras.ops.dot_product_attention`. Used only where attention dropout is inactive
             (inference, or attention_dropout_rate 0 as in the v2 configs); training
             with attention dropout falls back to "einsum". Padded keys still get
             exactly zero weight (exp(-10000) underflows to 0), so outputs agree
@@ -91,9 +94,8 @@ class AlbertAttention(keras.layers.Layer):
         v = self._split_heads(self.value(hidden_states))
         dropout_active = bool(training) and self.attention_dropout_rate > 0
         if self.attention_implementation == "fused" and not dropout_active:
-            context = ops.dot_product_attention(
-                q, k, v, bias=None if bias is None else ops.cast(bias, q.dtype),
-                scale=1.0 / math.sqrt(self.head_size))
+            context = fused_attention(q, k, v, bias, 1.0 / math.sqrt(self.head_size),
+                                      MASK_ADDER)
         else:
             context = self._einsum_attention(q, k, v, bias, training)
         batch, seq_len = ops.shape(context)[0], ops.shape(context)[1]
