@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, end to end on the bundled data (CPU, about 10-15 minutes on 2 cores):
+# The main job, end to end on the bundled data (CPU, about 8 minutes on 2 cores):
 # train a vocabulary, create pretraining data, pretrain a tiny ALBERT, fine-tune it on
 # SQuAD 2.0 questions, export a SavedModel that serves raw text, and ask it a question.
 set -euo pipefail
@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 WORK=${WORK:-work_dirs/main_job}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+# A fresh run each time: remove this job's own outputs (run_pretraining.py itself resumes
+# after a kill; the main job starts over so that every step is shown).
+rm -rf "${WORK:?}"/{spm.model,spm.vocab,pretrain.tfrecord,albert_config.json,pretrained} \
+  "${WORK:?}"/{normans-p1-6.json,squad,export_squad}
 mkdir -p "$WORK"
 
 echo "== 1/6 Train a SentencePiece vocabulary (official ALBERT settings) on the bundled corpus"
@@ -35,27 +39,35 @@ $PY run_pretraining.py --albert_config_file="$WORK/albert_config.json" \
   --num_warmup_steps=30 --learning_rate=0.00176 --save_checkpoints_steps=150 \
   --iterations_per_loop=50 --max_eval_steps=10
 
-echo "== 4/6 Fine-tune on SQuAD 2.0 questions (the bundled Normans article)"
+echo "== 4/6 Fine-tune on SQuAD 2.0 questions (the first 6 paragraphs of the bundled Normans article)"
+# 36 questions (16 answerable, 20 not). The model is scored on the questions it was tuned on:
+# a check that data, head, loss, post-processing and export agree, not a generalisation score.
+$PY - "$WORK" <<'PYCODE'
+import json, sys
+squad = json.load(open("data/squad/normans-dev-v2.0.json", encoding="utf-8"))
+squad["data"][0]["paragraphs"] = squad["data"][0]["paragraphs"][:6]
+json.dump(squad, open(f"{sys.argv[1]}/normans-p1-6.json", "w", encoding="utf-8"))
+PYCODE
 $PY run_squad.py --version_2_with_negative --albert_config_file="$WORK/albert_config.json" \
   --spm_model_file="$WORK/spm.model" --init_checkpoint="$WORK/pretrained/model.ckpt-best" \
-  --train_file=data/squad/normans-dev-v2.0.json --predict_file=data/squad/normans-dev-v2.0.json \
-  --train_feature_file="$WORK/squad_train.tfrecord" \
-  --predict_feature_file="$WORK/squad_predict.tfrecord" \
-  --output_dir="$WORK/squad" --do_train --do_predict --max_seq_length=192 --doc_stride=64 \
-  --train_batch_size=16 --predict_batch_size=32 --learning_rate=0.001 \
-  --num_train_epochs=3 --warmup_proportion=0.1 --iterations_per_loop=50 \
-  --save_checkpoints_steps=1000
-echo "SQuAD metrics (official v2.0 evaluation):"
+  --train_file="$WORK/normans-p1-6.json" --predict_file="$WORK/normans-p1-6.json" \
+  --output_dir="$WORK/squad" --do_train --do_predict --max_seq_length=256 --doc_stride=128 \
+  --max_query_length=32 --train_batch_size=16 --predict_batch_size=32 --learning_rate=0.0005 \
+  --train_step=300 --warmup_step=30 --dropout_prob=0 --iterations_per_loop=50 \
+  --save_checkpoints_steps=300
+echo "SQuAD metrics (official v2.0 evaluation, on the 36 tuned questions):"
 cat "$WORK/squad/eval_results.json"; echo
+THRESHOLD=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['null_score_diff_threshold'])" \
+  "$WORK/squad/eval_results.json")
 
 echo "== 5/6 Export a SavedModel that answers questions from raw text"
-rm -rf "$WORK/export_squad"
 $PY export_savedmodel.py --model_kind=squad --version_2_with_negative \
   --init_checkpoint="$WORK/squad" --albert_config_file="$WORK/albert_config.json" \
   --spm_model_file="$WORK/spm.model" --export_dir="$WORK/export_squad" \
-  --max_seq_length=192 --doc_stride=64
+  --max_seq_length=256 --doc_stride=128 --max_query_length=32 \
+  --null_score_diff_threshold="$THRESHOLD"
 
 echo "== 6/6 Ask the SavedModel (plain TensorFlow + tensorflow_text, no albert_tf)"
+CONTEXT=$($PY -c "import json; print(json.load(open('data/squad/normans-dev-v2.0.json', encoding='utf-8'))['data'][0]['paragraphs'][0]['context'])")
 $PY scripts/ask_squad_savedmodel.py "$WORK/export_squad" \
-  "In what country is Normandy located?" \
-  "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France."
+  "In what country is Normandy located?" "$CONTEXT"
