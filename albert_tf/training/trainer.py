@@ -237,7 +237,7 @@ class Trainer:
     def restore_latest(self, iterator=None):
         """Restores the latest training checkpoint, if any; returns the step."""
         directory = os.path.join(self.config.model_dir, self.CHECKPOINT_SUBDIR)
-        latest = tf.train.latest_checkpoint(directory)
+        latest = latest_complete_checkpoint(directory)
         if latest:
             self._checkpoint(iterator).restore(latest).assert_existing_objects_matched()
             logging.info("Restored %s at step %d", latest, self.global_step)
@@ -259,11 +259,11 @@ class Trainer:
         self._metric_names = list(self.task.metric_names())
         iterator = self._make_iterator(dataset_fn)
         ckpt = self._checkpoint(iterator)
+        latest = latest_complete_checkpoint(
+            os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR), repair=self.chief)
         manager = tf.train.CheckpointManager(
             ckpt, self._checkpoint_dir(), max_to_keep=cfg.keep_checkpoint_max,
             checkpoint_name="ckpt")
-        latest = tf.train.latest_checkpoint(
-            os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR))
         if latest:
             ckpt.restore(latest).assert_existing_objects_matched()
             if not isinstance(iterator, tf.__internal__.tracking.Trackable):
@@ -474,3 +474,32 @@ def seed_everything(seed, deterministic=False):
     np.random.seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def latest_complete_checkpoint(directory, repair=False):
+    """The newest complete `ckpt-N` in `directory`, or None.
+
+    TensorFlow writes a checkpoint's data, then its `.index`, then the `checkpoint`
+    state file. A kill between the last two leaves a complete checkpoint the state
+    file does not name; it is found here (by its index) rather than lost. With
+    `repair`, the state file is rewritten to name it, so that CheckpointManager keeps
+    counting it towards `keep_checkpoint_max`.
+    """
+    named = tf.train.latest_checkpoint(directory)
+    found = {}
+    for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")):
+        prefix = index[:-len(".index")]
+        number = prefix.rsplit("-", 1)[-1]
+        if number.isdigit():
+            found[int(number)] = prefix
+    if not found:
+        return named
+    newest = found[max(found)]
+    if named is not None and os.path.basename(named) == os.path.basename(newest):
+        return named
+    if repair:
+        tf.compat.v1.train.update_checkpoint_state(
+            directory, newest, all_model_checkpoint_paths=[found[n] for n in sorted(found)])
+        logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
+                        "stopped while saving); resuming from it", newest, directory)
+    return newest
