@@ -28,7 +28,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pretraining_step_bench import SIZES, flops_per_sequence, random_batch  # noqa: E402
+from pretraining_step_bench import (  # noqa: E402
+    albert_config, flops_per_sequence, hf_pretraining_step, random_batch)
 
 IMPLS = ("albert_fused", "albert_einsum", "hf", "hf_compile")
 
@@ -56,14 +57,11 @@ def albert_step(args, attention):
     import numpy as np
     from keras import ops
 
-    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf import AlbertPretrainer
 
     keras.config.set_dtype_policy("mixed_bfloat16" if args.bf16 else "float32")
     keras.utils.set_random_seed(0)
-    H, L, A, I = SIZES[args.size]
-    config = AlbertConfig(vocab_size=30000, embedding_size=128, hidden_size=H,
-                          num_hidden_layers=L, num_attention_heads=A, intermediate_size=I)
-    model = AlbertPretrainer(config, attention_implementation=attention)
+    model = AlbertPretrainer(albert_config(args.size), attention_implementation=attention)
     optimizer = keras.optimizers.AdamW(learning_rate=1e-4, weight_decay=0.01, beta_1=0.9,
                                        beta_2=0.999, epsilon=1e-6, global_clipnorm=1.0)
     optimizer.build(model.trainable_variables)
@@ -123,16 +121,13 @@ def check_fused_attention(out):
     x = jax.numpy.asarray(rng.normal(size=(4, 512, 768)), "float32")
     mask = (np.arange(512)[None] < np.array([512, 300, 17, 511])[:, None]).astype("int32")
     bias = attention_bias(mask)
-    results = {}
-    for impl in ("einsum", "fused"):
-        layer = AlbertAttention(768, 12, attention_implementation=impl)
+    layers = {impl: AlbertAttention(768, 12, attention_implementation=impl)
+              for impl in ("einsum", "fused")}
+    for layer in layers.values():
         layer.build((None, None, 768))
-        if impl == "fused":
-            for a, b in zip(layer.weights, reference.weights):
-                a.assign(b)
-        else:
-            reference = layer
-
+    layers["fused"].set_weights(layers["einsum"].get_weights())
+    results = {}
+    for impl, layer in layers.items():
         def f(x, layer=layer):
             return (layer(x, bias, training=False).astype("float32") ** 2).sum()
         lowered = jax.jit(f).lower(x).as_text()
@@ -155,44 +150,11 @@ def check_fused_attention(out):
 def hf_step(args, compiled):
     import numpy as np
     import torch
-    import transformers
 
-    torch.manual_seed(0)
     torch.backends.cuda.matmul.allow_tf32 = True
-    H, L, A, I = SIZES[args.size]
-    config = transformers.AlbertConfig(
-        vocab_size=30000, embedding_size=128, hidden_size=H, num_hidden_layers=L,
-        num_attention_heads=A, intermediate_size=I, hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0, classifier_dropout_prob=0.0,
-        hidden_act="gelu_new")
     data = padded_batch(np, args.batch, args.seq_length, args.max_predictions, args.padding)
     device = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: smoke tests only.
-    model = transformers.AlbertForPreTraining(config).to(device).train()
-
-    def tensor(name):
-        return torch.tensor(data[name], dtype=torch.long, device=device)
-    ids, mask, segments = tensor("input_ids"), tensor("input_mask"), tensor("segment_ids")
-    labels = torch.full_like(ids, -100)
-    rows = np.arange(args.batch)[:, None]
-    labels[rows, data["masked_lm_positions"]] = tensor("masked_lm_ids")
-    sop = tensor("next_sentence_labels")[:, 0]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01,
-                                  fused=device == "cuda")
-    forward = torch.compile(model) if compiled else model
-
-    def run(n):
-        for _ in range(n):
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=bool(args.bf16)):
-                loss = forward(input_ids=ids, attention_mask=mask, token_type_ids=segments,
-                               labels=labels, sentence_order_label=sop).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return float(loss)
-    return run
+    return hf_pretraining_step(args.size, data, compiled, device=device, bf16=bool(args.bf16))
 
 
 def matmul_peak():

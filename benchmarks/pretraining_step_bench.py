@@ -165,47 +165,74 @@ def run_keras_hub(args, batch, precision, jit):
     return lambda n: loop(tf.constant(n)).numpy()
 
 
-def run_hf(args, batch, compiled):
+def hf_config(size):
+    import transformers
+
+    H, L, A, I = SIZES[size]
+    return transformers.AlbertConfig(
+        vocab_size=VOCAB, embedding_size=EMBED, hidden_size=H, num_hidden_layers=L,
+        num_attention_heads=A, intermediate_size=I, hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0, hidden_act="gelu_new")
+
+
+def hf_pretraining_step(size, data, compiled, device="cpu", bf16=False):
+    """HF AlbertForPreTraining step on `data` (a `random_batch`): run(n) -> last loss.
+
+    AdamW (LAMB is not in torch) after clipping to global norm 1.0; bf16 through
+    torch.autocast with float32 weights.
+    """
     import numpy as np
     import torch
     import transformers
 
     torch.manual_seed(0)
-    H, L, A, I = SIZES[args.size]
-    config = transformers.AlbertConfig(
-        vocab_size=VOCAB, embedding_size=EMBED, hidden_size=H, num_hidden_layers=L,
-        num_attention_heads=A, intermediate_size=I, hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0, hidden_act="gelu_new")
-    data = random_batch(np, batch, args.seq_length, args.max_predictions)
-    ids = torch.tensor(data["input_ids"], dtype=torch.long)
-    mask = torch.tensor(data["input_mask"], dtype=torch.long)
-    segments = torch.tensor(data["segment_ids"], dtype=torch.long)
-    if args.mode == "infer":
-        model = transformers.AlbertModel(config, add_pooling_layer=True).eval()
-        forward = torch.compile(model) if compiled else model
+    model = transformers.AlbertForPreTraining(hf_config(size)).to(device).train()
 
-        def run(n):
-            with torch.inference_mode():
-                for _ in range(n):
-                    forward(input_ids=ids, attention_mask=mask, token_type_ids=segments)
-        return run
-    model = transformers.AlbertForPreTraining(config).train()
+    def tensor(name):
+        return torch.tensor(data[name], dtype=torch.long, device=device)
+    ids, mask, segments = tensor("input_ids"), tensor("input_mask"), tensor("segment_ids")
     labels = torch.full_like(ids, -100)
-    rows = np.arange(batch)[:, None]
-    labels[rows, data["masked_lm_positions"]] = torch.tensor(data["masked_lm_ids"],
-                                                             dtype=torch.long)
-    sop = torch.tensor(data["next_sentence_labels"][:, 0], dtype=torch.long)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6)
+    rows = np.arange(len(data["input_ids"]))[:, None]
+    labels[rows, data["masked_lm_positions"]] = tensor("masked_lm_ids")
+    sop = tensor("next_sentence_labels")[:, 0]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01,
+                                  fused=device == "cuda")
     forward = torch.compile(model) if compiled else model
 
     def run(n):
         for _ in range(n):
-            loss = forward(input_ids=ids, attention_mask=mask, token_type_ids=segments,
-                           labels=labels, sentence_order_label=sop).loss
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+                loss = forward(input_ids=ids, attention_mask=mask, token_type_ids=segments,
+                               labels=labels, sentence_order_label=sop).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return float(loss)
+    return run
+
+
+def run_hf(args, batch, compiled):
+    import numpy as np
+    import torch
+    import transformers
+
+    data = random_batch(np, batch, args.seq_length, args.max_predictions)
+    if args.mode == "train":
+        return hf_pretraining_step(args.size, data, compiled)
+    torch.manual_seed(0)
+    model = transformers.AlbertModel(hf_config(args.size), add_pooling_layer=True).eval()
+    forward = torch.compile(model) if compiled else model
+    inputs = {"input_ids": data["input_ids"], "attention_mask": data["input_mask"],
+              "token_type_ids": data["segment_ids"]}
+    inputs = {k: torch.tensor(v, dtype=torch.long) for k, v in inputs.items()}
+
+    def run(n):
+        with torch.inference_mode():
+            for _ in range(n):
+                forward(**inputs)
     return run
 
 
