@@ -6,6 +6,15 @@
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# TensorFlow turns its oneDNN CPU kernels on by default only for CPUs with AVX-512 VNNI/BF16
+# or AMX. On AVX2 CPUs they are also faster for ALBERT (matmuls with a 3-D operand, their
+# gradients and the attention batch matmuls: see benchmarks/RESULTS.md), so albert_tf turns
+# them on unless the user chose (TF_ENABLE_ONEDNN_OPTS=0 keeps Eigen). This only takes effect
+# when albert_tf is imported before TensorFlow, as the entry points do.
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling import AlbertEncoder, AlbertPretrainer
 

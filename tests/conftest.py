@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import albert_tf  # noqa: F401  (before TensorFlow: its CPU kernel choice, as users get it)
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Test helpers shared across folders (e.g. the NumPy reference ALBERT).
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))

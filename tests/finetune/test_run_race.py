@@ -37,15 +37,17 @@ def answers_by_id(race_dir, split):
 
 def test_tiny_model_fits_real_race_questions(tmp_path, shared_data_dir, spm_model_file,
                                              tiny_config):
-    # 13 real training passages (55 questions); dev is the same passages.
+    # 13 real training passages (55 questions); dev is the same passages. At lr 1e-3 x 150
+    # steps this fits for every seed tried (accuracy >= 0.98 for seeds 1-4, Eigen and oneDNN
+    # kernels); lr 3e-3 x 100 steps escaped the ln 4 plateau only for some seeds.
     race_dir = race_sample(shared_data_dir / "race", tmp_path / "race",
                            {"train": "train", "dev": "train"}, {"middle": 10, "high": 3})
     out = tmp_path / "out"
     results = run_race(RaceParams(
         data_dir=race_dir, albert_config_file=tiny_config, spm_model_file=spm_model_file,
         output_dir=str(out), max_seq_length=96, max_qa_length=32, train_batch_size=8,
-        eval_batch_size=16, learning_rate=3e-3, train_step=100, warmup_step=10,
-        save_checkpoints_steps=100, iterations_per_loop=100, dropout_prob=0.0))
+        eval_batch_size=16, learning_rate=1e-3, train_step=150, warmup_step=10,
+        save_checkpoints_steps=150, iterations_per_loop=150, dropout_prob=0.0))
     evaluation = json.loads((out / "eval_results.json").read_text())
     print("RACE sample fit:", evaluation)
     assert evaluation["num_examples"] == 55
@@ -66,7 +68,7 @@ def test_tiny_model_fits_real_race_questions(tmp_path, shared_data_dir, spm_mode
         assert right == pytest.approx(evaluation[f"accuracy_{level}"])
     right = np.mean([predictions[i] == truth[i][0] for i in truth])
     assert right == pytest.approx(evaluation["accuracy"])
-    for name in ("model.ckpt-100.index", "model.ckpt-best.index", "checkpoint",
+    for name in ("model.ckpt-150.index", "model.ckpt-best.index", "checkpoint",
                  "albert_config.json", "race_train.tf_record", "race_eval.tf_record"):
         assert (out / name).exists(), name
 
