@@ -12,10 +12,13 @@ so each gets the whole GPU and its own peak memory. Dropout is 0 (the v2 configs
 Implementations:
     albert_fused   AlbertPretrainer, attention_implementation="fused" (cuDNN flash
                    attention with the padding mask as key lengths), jax.jit, XLA.
+    albert_fused_3d  ablation: the same with the dense layers applied to 3-D activations
+                   (see albert_tf/modeling/layers/flat_dense.py).
     albert_einsum  the same with the written-out float32-softmax attention.
     hf, hf_compile HF AlbertForPreTraining (SDPA attention), eager / torch.compile.
 `--check` first compares the fused and einsum attention (outputs and gradients, with
-padded rows) on the GPU. Printed: seq/s, achieved TFLOP/s and % of the bf16 matmul peak
+padded rows) on the GPU. `--profile` adds a traced run of the first impl and size, and
+prints where its GPU time goes (kernels and XLA ops, from the JAX profiler's trace). Printed: seq/s, achieved TFLOP/s and % of the bf16 matmul peak
 measured in the same run, ratios, peak GPU memory, start-up (process start to first step).
 """
 
@@ -31,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pretraining_step_bench import (  # noqa: E402
     albert_config, flops_per_sequence, hf_pretraining_step, random_batch)
 
-IMPLS = ("albert_fused", "albert_einsum", "hf", "hf_compile")
+IMPLS = ("albert_fused", "albert_fused_3d", "albert_einsum", "hf", "hf_compile")
 
 
 def padded_batch(np, batch, seq_length, max_predictions, padding="none"):
@@ -58,7 +61,11 @@ def albert_step(args, attention):
     from keras import ops
 
     from albert_tf import AlbertPretrainer
+    from albert_tf.modeling.layers import flat_dense
 
+    if attention == "fused_3d":  # Ablation: Dense on [batch, seq, width] directly.
+        attention = "fused"
+        flat_dense.dense_2d = lambda dense, x: dense(x)
     keras.config.set_dtype_policy("mixed_bfloat16" if args.bf16 else "float32")
     keras.utils.set_random_seed(0)
     model = AlbertPretrainer(albert_config(args.size), attention_implementation=attention)
@@ -106,6 +113,44 @@ def albert_step(args, attention):
         losses.block_until_ready()
         return float(losses[-1])
     return run
+
+
+def profile_summary(trace_dir, steps, top=40, device="GPU"):
+    """Aggregates the GPU events of a JAX profiler trace (perfetto JSON) by name."""
+    import collections
+    import glob
+    import gzip
+
+    paths = glob.glob(os.path.join(trace_dir, "**", "*trace.json.gz"), recursive=True)
+    if not paths:
+        return "no trace file found"
+    paths.sort(key=lambda p: ("perfetto" in p, os.path.getmtime(p)))
+    with gzip.open(paths[-1]) as f:
+        trace = json.load(f)
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    processes, threads = {}, {}
+    for e in events:
+        if e.get("ph") == "M" and e.get("name") == "process_name":
+            processes[e["pid"]] = e["args"]["name"]
+        if e.get("ph") == "M" and e.get("name") == "thread_name":
+            threads[(e["pid"], e["tid"])] = e["args"]["name"]
+    per_line = collections.defaultdict(lambda: collections.Counter())
+    for e in events:
+        if e.get("ph") != "X" or "dur" not in e:
+            continue
+        process = processes.get(e["pid"], "")
+        if device.lower() not in process.lower():
+            continue
+        line = threads.get((e["pid"], e["tid"]), str(e["tid"]))
+        per_line[line][e["name"]] += e["dur"]
+    report = []
+    for line, counter in sorted(per_line.items(), key=lambda kv: -sum(kv[1].values())):
+        total = sum(counter.values())
+        report.append(f"== {line}: {total / 1e3 / steps:.2f} ms/step, {len(counter)} names")
+        for name, dur in counter.most_common(top):
+            report.append(f"  {dur / 1e3 / steps:8.3f} ms/step {100 * dur / total:5.1f}%  "
+                          f"{name[:150]}")
+    return "\n".join(report)
 
 
 def check_fused_attention(out):
@@ -203,16 +248,25 @@ def worker(args):
     result = {"seq_per_s": args.steps * args.batch / elapsed, "startup_s": round(startup, 1),
               "peak_gpu_gb": gpu_peak_memory_gb(args.impl), "loss_first": first_loss,
               "loss_last": last_loss}
+    if args.profile:
+        import jax
+
+        trace_dir = os.path.join(args.out, f"trace_{args.impl}_{args.size}")
+        with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
+            run(args.steps)
+        with open(os.path.join(args.out, f"profile_{args.impl}_{args.size}.txt"), "w") as f:
+            f.write(profile_summary(trace_dir, args.steps, top=100000))
+        print(profile_summary(trace_dir, args.steps), flush=True)
     print("RESULT " + json.dumps(result), flush=True)
 
 
 # ---------------------------------------------------------------------------- driver
-def launch(args, impl, size="base", batch=1):
+def launch(args, impl, size="base", batch=1, profile=False):
     command = [sys.executable, os.path.abspath(__file__), "--worker", f"--impl={impl}",
                f"--size={size}", f"--batch={batch}", f"--seq_length={args.seq_length}",
                f"--max_predictions={args.max_predictions}", f"--steps={args.steps}",
                f"--out={args.out}", f"--bf16={int(args.bf16)}", f"--padding={args.padding}",
-               f"--process_start={time.time()}"]
+               f"--process_start={time.time()}"] + (["--profile"] if profile else [])
     env = dict(os.environ, KERAS_BACKEND="jax", XLA_PYTHON_CLIENT_PREALLOCATE="false")
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env,
@@ -220,6 +274,8 @@ def launch(args, impl, size="base", batch=1):
     except subprocess.TimeoutExpired:
         print(f"  {impl} {size} b{batch}: timed out", flush=True)
         return None
+    if profile:
+        print(result.stdout, flush=True)
     for line in result.stdout.splitlines():
         if line.startswith(("RESULT ", "CHECK ")):
             print(f"  {impl} {size} b{batch}: {line}", flush=True)
@@ -242,6 +298,8 @@ def driver(args):
     peak = launch(args, "matmul")
     peak = peak["tflops"] if peak else float("nan")
     print(f"# bf16 matmul peak (torch, 8192^3): {peak:.0f} TFLOP/s", flush=True)
+    if args.profile:
+        launch(args, impls[0], *runs[0], profile=True)
     table = {}
     for size, batch in runs:
         for impl in impls:
@@ -277,6 +335,7 @@ def main():
                         help="none: all-ones input_mask (HF's SDPA then drops the mask); "
                              "random: right-padded rows")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--out", default=os.environ.get("OUT", "/tmp/gpu_bench"))
     parser.add_argument("--worker_timeout", type=int, default=300)
     parser.add_argument("--worker", action="store_true")

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from albert_tf.modeling.initializers import truncated_normal
+from albert_tf.modeling.layers import flat_dense
 from albert_tf.modeling.layers.attention_kernels import fused_attention
 
 # Official additive mask value for padded keys (not -inf, so fully padded rows
@@ -89,9 +90,8 @@ class AlbertAttention(keras.layers.Layer):
         return ops.reshape(x, (batch, seq_len, self.num_attention_heads, self.head_size))
 
     def call(self, hidden_states, bias=None, training=None):
-        q = self._split_heads(self.query(hidden_states))
-        k = self._split_heads(self.key(hidden_states))
-        v = self._split_heads(self.value(hidden_states))
+        q, k, v = (self._split_heads(flat_dense.dense_2d(layer, hidden_states))
+                   for layer in (self.query, self.key, self.value))
         dropout_active = bool(training) and self.attention_dropout_rate > 0
         if self.attention_implementation == "fused" and not dropout_active:
             context = fused_attention(q, k, v, bias, 1.0 / math.sqrt(self.head_size),
@@ -100,7 +100,7 @@ class AlbertAttention(keras.layers.Layer):
             context = self._einsum_attention(q, k, v, bias, training)
         batch, seq_len = ops.shape(context)[0], ops.shape(context)[1]
         context = ops.reshape(context, (batch, seq_len, self.hidden_size))
-        output = self.output_dense(context)
+        output = flat_dense.dense_2d(self.output_dense, context)
         return self.output_dropout(output, training=training)
 
     def _einsum_attention(self, q, k, v, bias, training):

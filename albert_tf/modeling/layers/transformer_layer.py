@@ -5,6 +5,7 @@ from keras import ops
 
 from albert_tf.modeling.activations import get_activation
 from albert_tf.modeling.initializers import truncated_normal
+from albert_tf.modeling.layers import flat_dense
 from albert_tf.modeling.layers.attention import AlbertAttention
 
 LAYER_NORM_EPSILON = 1e-12
@@ -68,10 +69,11 @@ class AlbertTransformerLayer(keras.layers.Layer):
         attention_output = self.attention(hidden_states, bias=bias, training=training)
         attention_output = self.attention_layer_norm(attention_output + hidden_states)
         attention_output = ops.cast(attention_output, self.compute_dtype)
-        intermediate = self.intermediate_dense(attention_output)
+        intermediate = flat_dense.dense_2d(self.intermediate_dense, attention_output)
         if self._activation is not None:
             intermediate = self._activation(intermediate)
-        ffn_output = self.output_dropout(self.output_dense(intermediate), training=training)
+        ffn_output = self.output_dropout(flat_dense.dense_2d(self.output_dense, intermediate),
+                                         training=training)
         output = self.output_layer_norm(ffn_output + attention_output)
         return ops.cast(output, self.compute_dtype)
 
