@@ -18,6 +18,13 @@ FLOPs per sequence (multiply-adds x 2; T = seq_length, P = max_predictions):
 Peers, when installed: keras-hub's AlbertBackbone + MaskedLMHead on the same Keras backend
 (the same LAMB optimizer as ours), HF transformers AlbertForPreTraining in PyTorch eager
 and with torch.compile (torch.optim.AdamW: LAMB is not in torch). Missing peers are skipped.
+
+Kernel libraries: albert_tf runs with TF's oneDNN CPU kernels on, as `import albert_tf` sets
+them (`albert_tf_eigen`: off); keras-hub runs with TF's default for the machine
+(`keras_hub_onednn`: forced on). Ablations of albert_tf switches: `albert_tf_3d` (dense
+layers on 3-D activations), `albert_tf_onehot` (one-hot embedding lookup, the TPU option),
+`albert_tf_loop1` (one step per compiled-loop call instead of `--steps`).
+The matmul peak is the faster of the two libraries, per dtype.
 """
 
 import argparse
@@ -72,22 +79,30 @@ def albert_config(size):
                         num_hidden_layers=L, num_attention_heads=A, intermediate_size=I)
 
 
-def run_albert_tf(args, batch, precision, jit):
-    """Our real training path: Trainer's compiled loop (LAMB, clipping, metrics)."""
+def run_albert_tf(args, batch, precision, jit, flat=True, one_hot=False, steps_per_call=None):
+    """Our real training path: Trainer's compiled loop (LAMB, clipping, metrics).
+
+    Ablations: `flat=False` applies the dense layers to 3-D activations; `one_hot` uses the
+    one-hot embedding lookup (the TPU option); `steps_per_call=1` runs one step per call of
+    the compiled loop (as `--iterations_per_loop=1`) instead of all timed steps in one call.
+    """
     import numpy as np
     import tensorflow as tf
 
     from albert_tf import AlbertPretrainer
+    from albert_tf.modeling.layers import flat_dense
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.precision import set_mixed_precision
     from albert_tf.training.pretraining_task import PretrainingTask
     from albert_tf.training.trainer import Trainer, TrainerConfig
 
+    if not flat:
+        flat_dense.dense_2d = lambda dense, x: dense(x)
     set_mixed_precision(precision)
     data = random_batch(np, batch, args.seq_length, args.max_predictions)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
-        model = AlbertPretrainer(albert_config(args.size),
+        model = AlbertPretrainer(albert_config(args.size), use_one_hot_embeddings=one_hot,
                                  attention_implementation=args.attention)
     if args.mode == "infer":
         inputs = {k: tf.constant(data[k]) for k in ("input_ids", "input_mask", "segment_ids")}
@@ -102,6 +117,9 @@ def run_albert_tf(args, batch, precision, jit):
     trainer._metric_names = list(PretrainingTask().metric_names())
     loop = trainer._build_train_loop()
     iterator = iter(tf.data.Dataset.from_tensors(data).repeat())
+    if steps_per_call:
+        return lambda n: [loop(iterator, tf.constant(steps_per_call))[0].numpy()
+                          for _ in range(n // steps_per_call)]
     return lambda n: loop(iterator, tf.constant(n))[0].numpy()
 
 
@@ -254,30 +272,52 @@ def run_matmul(args, dtype):
     return lambda k: loop(tf.constant(k)).numpy(), 2 * n ** 3
 
 
+ONEDNN_ON = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+ONEDNN_OFF = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+MATMUL_ENVIRONMENTS = {f"matmul_{dtype}_{library}": environment
+                       for dtype in ("float32", "bfloat16")
+                       for library, environment in (("eigen", ONEDNN_OFF),
+                                                    ("onednn", ONEDNN_ON))}
 IMPLEMENTATIONS = {
-    # name: (runner, kwargs, needs)
-    "albert_tf": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf"),
-    "albert_tf_xla": (run_albert_tf, {"precision": "none", "jit": True}, "albert_tf"),
-    "albert_tf_bf16": (run_albert_tf, {"precision": "bfloat16", "jit": False}, "albert_tf"),
-    "keras_hub": (run_keras_hub, {"precision": "none", "jit": False}, "keras_hub"),
-    "keras_hub_xla": (run_keras_hub, {"precision": "none", "jit": True}, "keras_hub"),
-    "keras_hub_bf16": (run_keras_hub, {"precision": "bfloat16", "jit": False}, "keras_hub"),
-    "hf": (run_hf, {"compiled": False}, "transformers"),
-    "hf_compile": (run_hf, {"compiled": True}, "transformers"),
+    # name: (runner, kwargs, needs, environment). albert_tf runs as its entry points do:
+    # `import albert_tf` turns on TF's oneDNN CPU kernels (TF's own default is on only for
+    # CPUs with AVX-512 VNNI/BF16 or AMX); keras-hub runs with TF's default, and with
+    # oneDNN forced on as `keras_hub_onednn`.
+    "albert_tf": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf", ONEDNN_ON),
+    "albert_tf_eigen": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf",
+                        ONEDNN_OFF),
+    "albert_tf_3d": (run_albert_tf, {"precision": "none", "jit": False, "flat": False},
+                     "albert_tf", ONEDNN_ON),
+    "albert_tf_onehot": (run_albert_tf, {"precision": "none", "jit": False, "one_hot": True},
+                         "albert_tf", ONEDNN_ON),
+    "albert_tf_loop1": (run_albert_tf, {"precision": "none", "jit": False,
+                                        "steps_per_call": 1}, "albert_tf", ONEDNN_ON),
+    "albert_tf_xla": (run_albert_tf, {"precision": "none", "jit": True}, "albert_tf",
+                      ONEDNN_ON),
+    "albert_tf_bf16": (run_albert_tf, {"precision": "bfloat16", "jit": False}, "albert_tf",
+                       ONEDNN_ON),
+    "keras_hub": (run_keras_hub, {"precision": "none", "jit": False}, "keras_hub", {}),
+    "keras_hub_onednn": (run_keras_hub, {"precision": "none", "jit": False}, "keras_hub",
+                         ONEDNN_ON),
+    "keras_hub_xla": (run_keras_hub, {"precision": "none", "jit": True}, "keras_hub", {}),
+    "keras_hub_bf16": (run_keras_hub, {"precision": "bfloat16", "jit": False}, "keras_hub",
+                       {}),
+    "hf": (run_hf, {"compiled": False}, "transformers", {}),
+    "hf_compile": (run_hf, {"compiled": True}, "transformers", {}),
 }
 
 
 def worker(args):
     started = float(args.process_start)
     if args.impl.startswith("matmul_"):
-        run, flops_per_iteration = run_matmul(args, args.impl.split("_", 1)[1])
+        run, flops_per_iteration = run_matmul(args, args.impl.split("_")[1])
         run(2)
         t0 = time.perf_counter()
         run(args.steps * 4)
         elapsed = time.perf_counter() - t0
         result = {"tflops": flops_per_iteration * args.steps * 4 / elapsed / 1e12}
     else:
-        runner, kwargs, _ = IMPLEMENTATIONS[args.impl]
+        runner, kwargs, _, _ = IMPLEMENTATIONS[args.impl]
         run = runner(args, args.batch_size, **kwargs)
         run(1)
         startup = time.time() - started
@@ -308,6 +348,9 @@ def launch(args, impl, batch):
                f"--warmup={args.warmup}", f"--mode={args.mode}",
                f"--attention={args.attention}", f"--process_start={time.time()}"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    env.update(MATMUL_ENVIRONMENTS[impl] if impl in MATMUL_ENVIRONMENTS
+               else IMPLEMENTATIONS[impl][3])
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     for line in result.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -328,13 +371,15 @@ def driver(args):
           f"{args.max_predictions} MLM positions | {args.steps} timed steps after "
           f"{args.warmup} warm-up | {args.reps} alternating repetitions | "
           f"{os.cpu_count()} CPUs" + (f" | skipped (not installed): {skipped}" if skipped else ""))
-    peaks = {}
-    for dtype in ("fp32", "bf16"):
-        results = [launch(args, f"matmul_{'float32' if dtype == 'fp32' else 'bfloat16'}", 1)
-                   for _ in range(2)]
-        peaks[dtype] = max(r["tflops"] for r in results if r)
-    print(f"# matmul peak (TF, 2048^3): fp32 {peaks['fp32'] * 1e3:.0f} GFLOP/s, "
-          f"bf16 {peaks['bf16'] * 1e3:.0f} GFLOP/s")
+    rates = {}
+    for matmul in MATMUL_ENVIRONMENTS:
+        results = [launch(args, matmul, 1) for _ in range(2)]
+        rates[matmul] = max((r["tflops"] for r in results if r), default=float("nan"))
+    peaks = {dtype: max(rates[f"matmul_{name}_eigen"], rates[f"matmul_{name}_onednn"])
+             for dtype, name in (("fp32", "float32"), ("bf16", "bfloat16"))}
+    print("# matmul rate (TF, 2048^3, GFLOP/s): " + ", ".join(
+        f"{name[len('matmul_'):]} {rate * 1e3:.0f}" for name, rate in rates.items())
+        + "; peak = the faster kernel library of each dtype")
     samples = {(i, b): [] for i in impls for b in batches}
     for rep in range(args.reps):
         order = impls if rep % 2 == 0 else list(reversed(impls))
