@@ -18,8 +18,9 @@ Implementations:
     hf, hf_compile HF AlbertForPreTraining (SDPA attention), eager / torch.compile.
 `--check` first compares the fused and einsum attention (outputs and gradients, with
 padded rows) on the GPU. `--profile` adds a traced run of the first impl and size, and
-prints where its GPU time goes (kernels and XLA ops, from the JAX profiler's trace). Printed: seq/s, achieved TFLOP/s and % of the bf16 matmul peak
-measured in the same run, ratios, peak GPU memory, start-up (process start to first step).
+prints where its GPU time goes (kernel time by name, from the JAX profiler's trace).
+Printed: seq/s, achieved TFLOP/s and % of the bf16 matmul peak measured in the same run,
+ratios, peak GPU memory, start-up (process start to first step).
 """
 
 import argparse
@@ -115,34 +116,37 @@ def albert_step(args, attention):
     return run
 
 
-def profile_summary(trace_dir, steps, top=40, device="GPU"):
-    """Aggregates the GPU events of a JAX profiler trace (perfetto JSON) by name."""
+def gpu_time_by_name(trace_dir, device="GPU"):
+    """{trace line (CUDA stream): Counter(kernel name -> microseconds)} of a JAX profiler
+    trace (perfetto JSON), for processes whose name contains `device`."""
     import collections
     import glob
     import gzip
 
     paths = glob.glob(os.path.join(trace_dir, "**", "*trace.json.gz"), recursive=True)
-    if not paths:
-        return "no trace file found"
     paths.sort(key=lambda p: ("perfetto" in p, os.path.getmtime(p)))
+    if not paths:
+        return {}
     with gzip.open(paths[-1]) as f:
         trace = json.load(f)
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    processes, threads = {}, {}
+    names = {}  # (pid,) -> process name, (pid, tid) -> thread name
     for e in events:
-        if e.get("ph") == "M" and e.get("name") == "process_name":
-            processes[e["pid"]] = e["args"]["name"]
-        if e.get("ph") == "M" and e.get("name") == "thread_name":
-            threads[(e["pid"], e["tid"])] = e["args"]["name"]
-    per_line = collections.defaultdict(lambda: collections.Counter())
+        if e.get("ph") == "M" and e.get("name") in ("process_name", "thread_name"):
+            key = (e["pid"],) if e["name"] == "process_name" else (e["pid"], e["tid"])
+            names[key] = e["args"]["name"]
+    per_line = collections.defaultdict(collections.Counter)
     for e in events:
-        if e.get("ph") != "X" or "dur" not in e:
-            continue
-        process = processes.get(e["pid"], "")
-        if device.lower() not in process.lower():
-            continue
-        line = threads.get((e["pid"], e["tid"]), str(e["tid"]))
-        per_line[line][e["name"]] += e["dur"]
+        if e.get("ph") == "X" and "dur" in e and \
+                device.lower() in names.get((e["pid"],), "").lower():
+            per_line[names.get((e["pid"], e["tid"]), str(e["tid"]))][e["name"]] += e["dur"]
+    return per_line
+
+
+def format_profile(per_line, steps, top=None):
+    """Per trace line: ms/step and share of each kernel name, the `top` largest."""
+    if not per_line:
+        return "no GPU events in the trace"
     report = []
     for line, counter in sorted(per_line.items(), key=lambda kv: -sum(kv[1].values())):
         total = sum(counter.values())
@@ -254,9 +258,10 @@ def worker(args):
         trace_dir = os.path.join(args.out, f"trace_{args.impl}_{args.size}")
         with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
             run(args.steps)
+        per_line = gpu_time_by_name(trace_dir)
         with open(os.path.join(args.out, f"profile_{args.impl}_{args.size}.txt"), "w") as f:
-            f.write(profile_summary(trace_dir, args.steps, top=100000))
-        print(profile_summary(trace_dir, args.steps), flush=True)
+            f.write(format_profile(per_line, args.steps))
+        print(format_profile(per_line, args.steps, top=40), flush=True)
     print("RESULT " + json.dumps(result), flush=True)
 
 

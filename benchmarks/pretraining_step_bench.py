@@ -86,10 +86,12 @@ def run_albert_tf(args, batch, precision, jit, flat=True, one_hot=False, steps_p
     one-hot embedding lookup (the TPU option); `steps_per_call=1` runs one step per call of
     the compiled loop (as `--iterations_per_loop=1`) instead of all timed steps in one call.
     """
+    # albert_tf before TensorFlow, as the entry points do: it picks TF's CPU kernel library.
+    from albert_tf import AlbertPretrainer
+
     import numpy as np
     import tensorflow as tf
 
-    from albert_tf import AlbertPretrainer
     from albert_tf.modeling.layers import flat_dense
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.precision import set_mixed_precision
@@ -279,23 +281,21 @@ MATMUL_ENVIRONMENTS = {f"matmul_{dtype}_{library}": environment
                        for library, environment in (("eigen", ONEDNN_OFF),
                                                     ("onednn", ONEDNN_ON))}
 IMPLEMENTATIONS = {
-    # name: (runner, kwargs, needs, environment). albert_tf runs as its entry points do:
-    # `import albert_tf` turns on TF's oneDNN CPU kernels (TF's own default is on only for
-    # CPUs with AVX-512 VNNI/BF16 or AMX); keras-hub runs with TF's default, and with
-    # oneDNN forced on as `keras_hub_onednn`.
-    "albert_tf": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf", ONEDNN_ON),
+    # name: (runner, kwargs, needs, environment). Workers start without
+    # TF_ENABLE_ONEDNN_OPTS, so albert_tf gets the kernels `import albert_tf` picks (oneDNN;
+    # TF's own default is on only for CPUs with AVX-512 VNNI/BF16 or AMX) and keras-hub TF's
+    # default; `albert_tf_eigen` and `keras_hub_onednn` force the other library.
+    "albert_tf": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf", {}),
     "albert_tf_eigen": (run_albert_tf, {"precision": "none", "jit": False}, "albert_tf",
                         ONEDNN_OFF),
     "albert_tf_3d": (run_albert_tf, {"precision": "none", "jit": False, "flat": False},
-                     "albert_tf", ONEDNN_ON),
+                     "albert_tf", {}),
     "albert_tf_onehot": (run_albert_tf, {"precision": "none", "jit": False, "one_hot": True},
-                         "albert_tf", ONEDNN_ON),
+                         "albert_tf", {}),
     "albert_tf_loop1": (run_albert_tf, {"precision": "none", "jit": False,
-                                        "steps_per_call": 1}, "albert_tf", ONEDNN_ON),
-    "albert_tf_xla": (run_albert_tf, {"precision": "none", "jit": True}, "albert_tf",
-                      ONEDNN_ON),
-    "albert_tf_bf16": (run_albert_tf, {"precision": "bfloat16", "jit": False}, "albert_tf",
-                       ONEDNN_ON),
+                                        "steps_per_call": 1}, "albert_tf", {}),
+    "albert_tf_xla": (run_albert_tf, {"precision": "none", "jit": True}, "albert_tf", {}),
+    "albert_tf_bf16": (run_albert_tf, {"precision": "bfloat16", "jit": False}, "albert_tf", {}),
     "keras_hub": (run_keras_hub, {"precision": "none", "jit": False}, "keras_hub", {}),
     "keras_hub_onednn": (run_keras_hub, {"precision": "none", "jit": False}, "keras_hub",
                          ONEDNN_ON),
