@@ -55,6 +55,9 @@ flags.DEFINE_float("attention_probs_dropout_prob", None,
 flags.DEFINE_bool("init_from_group0", False, "Initialise every layer group from group_0.")
 flags.DEFINE_integer("gradient_accumulation_steps", 1,
                      "Micro-batches per optimizer step (train_batch_size is the total).")
+flags.DEFINE_bool("trim_padding", True,
+                  "Drop each batch's all-padding columns (same logits, less compute); "
+                  "off on TPU, which needs static shapes.")
 define_runtime_flags(flags)
 
 
@@ -77,6 +80,7 @@ def main(argv):
         attention_probs_dropout_prob=FLAGS.attention_probs_dropout_prob,
         init_from_group0=FLAGS.init_from_group0,
         gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
+        trim_padding=FLAGS.trim_padding,
         runtime=runtime_params_from_flags(FLAGS)))
 
 

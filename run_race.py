@@ -61,6 +61,9 @@ flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
 flags.DEFINE_bool("init_from_group0", False, "Initialise every layer group from group_0.")
 flags.DEFINE_integer("gradient_accumulation_steps", 1,
                      "Micro-batches per optimizer step (train_batch_size is the total).")
+flags.DEFINE_bool("trim_padding", True,
+                  "Drop each batch's all-padding columns (same logits, less compute); "
+                  "off on TPU, which needs static shapes.")
 define_runtime_flags(flags)
 
 
@@ -85,6 +88,7 @@ def main(argv):
         iterations_per_loop=FLAGS.iterations_per_loop, optimizer=FLAGS.optimizer,
         init_from_group0=FLAGS.init_from_group0,
         gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
+        trim_padding=FLAGS.trim_padding,
         runtime=runtime_params_from_flags(FLAGS)))
 
 

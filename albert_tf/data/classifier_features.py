@@ -17,6 +17,8 @@ from typing import List, Union
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.data import padding
+
 
 @dataclasses.dataclass
 class InputFeatures:
@@ -301,7 +303,8 @@ def features_dataset(features, is_regression=False):
 
 def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
                        drop_remainder=None, is_regression=False, num_choices=None,
-                       shuffle_buffer_size=100, seed=None, input_context=None):
+                       shuffle_buffer_size=100, seed=None, input_context=None,
+                       trim_padding_multiple=None):
     """tf.data pipeline over official classifier/RACE TFRecords.
 
     Args:
@@ -316,6 +319,9 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
       shuffle_buffer_size, seed: training shuffle.
       input_context: `tf.distribute.InputContext` from
         `distribute_datasets_from_function`; the file is sharded by pipeline.
+      trim_padding_multiple: if set, each batch drops its all-padding trailing
+        columns, keeping a multiple of this (`padding.trim_padding`); seq is
+        then the batch's own length, at most max_seq_length.
 
     Returns:
       A dataset of dicts `input_ids`, `input_mask`, `segment_ids` (int32
@@ -336,4 +342,5 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
         lambda record: decode_record(record, max_seq_length, is_regression, num_choices),
         num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = padding.trim_batches(dataset, trim_padding_multiple)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -15,11 +15,13 @@ Outputs of all but tokenization_info:
 
 Texts go through the official packing: `[CLS] a [SEP] (b [SEP])`, the longer
 text losing its last token first; an empty text_b gives the single-text
-layout, as official; texts longer than max_seq_length are truncated.
+layout, as official; texts longer than max_seq_length are truncated. The
+model runs each request only up to its longest text (`albert_tf.data.padding`).
 """
 
 import tensorflow as tf
 
+from albert_tf.data import padding
 from albert_tf.export.base_module import (IDS_SPEC, TEXT_SPEC, ExportModule,
                                           check_max_seq_length)
 
@@ -60,7 +62,10 @@ class AlbertClassifierModule(ExportModule):
         self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)
 
     def _predict(self, inputs):
-        logits = self.model({k: inputs[k] for k in ENCODER_INPUTS}, training=False)["logits"]
+        # Only the batch's longest text is run in full: its padding columns cannot
+        # change the logits (see `albert_tf.data.padding`).
+        inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
+        logits = self.model(inputs, training=False)["logits"]
         if self.is_regression:
             return {"value": logits[:, 0], "logits": logits}
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)

@@ -14,11 +14,13 @@ the question and each option are preprocessed; a question with "_" is a cloze
 whose every "_" becomes the option, any other becomes "question option"; that
 qa text keeps its LAST max_qa_length tokens and the article the first
 max_seq_length - 3 - len(qa) tokens: `[CLS] article [SEP] qa [SEP]`. Long
-articles are truncated; empty strings are allowed.
+articles are truncated; empty strings are allowed. The model runs each request
+only up to its longest packed input (`albert_tf.data.padding`).
 """
 
 import tensorflow as tf
 
+from albert_tf.data import padding
 from albert_tf.export.base_module import ExportModule, check_same_batch, pack
 from albert_tf.export.text_packing import keep_first, keep_last
 
@@ -91,7 +93,10 @@ class AlbertRaceModule(ExportModule):
                 for name in ENCODER_INPUTS}
 
     def _predict(self, inputs):
-        logits = self.model({k: inputs[k] for k in ENCODER_INPUTS}, training=False)["logits"]
+        # Only the batch's longest text is run in full: its padding columns cannot
+        # change the logits (see `albert_tf.data.padding`).
+        inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
+        logits = self.model(inputs, training=False)["logits"]
         answer_index = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1),
                 "answer_index": answer_index,

@@ -30,7 +30,7 @@ from absl import logging
 from albert_tf.checkpoints import (list_official_variables, resolve_checkpoint,
                                    restore_official_weights, save_official_checkpoint)
 from albert_tf.config import AlbertConfig
-from albert_tf.data import classifier_features, glue, prediction_writers
+from albert_tf.data import classifier_features, glue, padding, prediction_writers
 from albert_tf.evaluation.classification_metrics import glue_metrics
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.tokenization import FullTokenizer
@@ -75,6 +75,7 @@ class ClassifierParams:
     attention_probs_dropout_prob: float = None
     init_from_group0: bool = False
     gradient_accumulation_steps: int = 1
+    trim_padding: bool = True           # drop each batch's padding columns (not official)
     runtime: RuntimeParams = dataclasses.field(default_factory=RuntimeParams)
 
 
@@ -205,10 +206,11 @@ def initial_weights(model, params):
 
 
 def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=False,
-                       num_choices=None):
+                       num_choices=None, trim_padding_multiple=None):
     """`fn(input_context)` -> one pass over the records with an `example_index` each.
 
     Predictions are put back in file order by that index whatever the strategy.
+    `trim_padding_multiple`: as `classifier_features.classifier_dataset`.
     """
     def dataset_fn(input_context):
         dataset = tf.data.TFRecordDataset(input_file).enumerate()
@@ -224,8 +226,14 @@ def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=Fal
             features["example_index"] = index
             return features
         dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.batch(per_replica).prefetch(tf.data.AUTOTUNE)
+        dataset = padding.trim_batches(dataset.batch(per_replica), trim_padding_multiple)
+        return dataset.prefetch(tf.data.AUTOTUNE)
     return dataset_fn
+
+
+def padding_multiple(params, strategy):
+    """`padding.padding_multiple` for a run's `trim_padding` and runtime settings."""
+    return padding.padding_multiple(params.trim_padding, params.runtime.jit_compile, strategy)
 
 
 def predict_in_order(strategy, model, dataset_fn, model_inputs):
@@ -388,6 +396,7 @@ def run_classifier(params):
             attention_probs_dropout_prob=params.attention_probs_dropout_prob)
         loaded_step = initial_weights(model, params)
     task = classification_task.task_for(is_regression)
+    multiple = padding_multiple(params, strategy)
     best = BestCheckpoint(params.output_dir, primary_metric(task_name))
     results = {"train": None, "eval": None, "predict": None}
 
@@ -397,7 +406,8 @@ def run_classifier(params):
 
     def evaluate(step):
         dataset_fn = ordered_dataset_fn(files["dev"], params.max_seq_length,
-                                        params.eval_batch_size, is_regression)
+                                        params.eval_batch_size, is_regression,
+                                        trim_padding_multiple=multiple)
         outputs = real_rows(predict_in_order(strategy, model, dataset_fn, task.model_inputs),
                             len(examples["dev"]), f"{task_name} dev")
         logits, labels = outputs["logits"], outputs["label_ids"]
@@ -427,7 +437,7 @@ def run_classifier(params):
             return classifier_features.classifier_dataset(
                 files["train"], params.max_seq_length, params.train_batch_size,
                 is_training=True, is_regression=is_regression, seed=params.runtime.seed,
-                input_context=input_context)
+                input_context=input_context, trim_padding_multiple=multiple)
 
         trainer = make_trainer(strategy, model, task, params)
         evaluated = []
@@ -463,10 +473,11 @@ def run_classifier(params):
 
 def _predict(params, strategy, model, task, processor, examples, predict_file):
     task_name = params.task_name.lower()
-    outputs = real_rows(predict_in_order(
-        strategy, model, ordered_dataset_fn(predict_file, params.max_seq_length,
-                                            params.predict_batch_size, processor.is_regression),
-        task.model_inputs), len(examples), f"{task_name} test")
+    dataset_fn = ordered_dataset_fn(predict_file, params.max_seq_length,
+                                    params.predict_batch_size, processor.is_regression,
+                                    trim_padding_multiple=padding_multiple(params, strategy))
+    outputs = real_rows(predict_in_order(strategy, model, dataset_fn, task.model_inputs),
+                        len(examples), f"{task_name} test")
     logits = outputs["logits"]
     if processor.is_regression:
         probabilities = logits  # Official STS-B writes the raw score.

@@ -31,8 +31,8 @@ from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task
 from albert_tf.training.classifier_runner import (
     BestCheckpoint, check_common_params, check_labels, initial_weights, load_config,
-    make_trainer, ordered_dataset_fn, predict_in_order, print_results, real_rows,
-    save_final_model, write_json)
+    make_trainer, ordered_dataset_fn, padding_multiple, predict_in_order, print_results,
+    real_rows, save_final_model, write_json)
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
 
 
@@ -73,6 +73,7 @@ class RaceParams:
     optimizer: str = "adamw"
     init_from_group0: bool = False
     gradient_accumulation_steps: int = 1
+    trim_padding: bool = True           # drop each batch's padding columns (not official)
     runtime: RuntimeParams = dataclasses.field(default_factory=RuntimeParams)
 
 
@@ -123,7 +124,8 @@ def run_race(params):
 
     def in_order(split, batch_size):
         dataset_fn = ordered_dataset_fn(files[split], params.max_seq_length, batch_size,
-                                        num_choices=race.NUM_CHOICES)
+                                        num_choices=race.NUM_CHOICES,
+                                        trim_padding_multiple=multiple)
         outputs = predict_in_order(strategy, model, dataset_fn, task.model_inputs)
         return real_rows(outputs, len(examples[split]), f"RACE {split}")
 
@@ -134,6 +136,7 @@ def run_race(params):
             attention_probs_dropout_prob=params.attention_probs_dropout_prob)
         loaded_step = initial_weights(model, params)
     task = classification_task.MultipleChoiceTask()
+    multiple = padding_multiple(params, strategy)
     best = BestCheckpoint(params.output_dir, "accuracy")
     results = {"train": None, "eval": None, "predict": None}
 
@@ -167,7 +170,8 @@ def run_race(params):
         def train_input(input_context):
             return race_features.race_dataset(
                 files["train"], params.max_seq_length, params.train_batch_size,
-                is_training=True, seed=params.runtime.seed, input_context=input_context)
+                is_training=True, seed=params.runtime.seed, input_context=input_context,
+                trim_padding_multiple=multiple)
 
         trainer = make_trainer(strategy, model, task, params)
         dev_logits = {}

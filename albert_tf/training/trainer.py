@@ -20,6 +20,7 @@ import json
 import math
 import os
 import time
+import weakref
 
 import keras
 import numpy as np
@@ -428,9 +429,17 @@ def write_scalar_summary(tag, value, step):
     tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=metadata)
 
 
+# model -> {settings: traced prediction step}; entries go with their model.
+_PREDICT_STEPS = weakref.WeakKeyDictionary()
+
+
 def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
                     output_keys=None):
     """Runs `model` (training=False) over a finite dataset; yields numpy dicts per batch.
+
+    The step is traced once per model, strategy and batch spec and kept, so the
+    evaluation at every checkpoint does not trace the model again; its spec leaves
+    the batch size and trimmed lengths (`albert_tf.data.padding`) open.
 
     Args:
         dataset_fn: `fn(input_context) -> tf.data.Dataset` (not repeating).
@@ -438,23 +447,31 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
         passthrough: feature names copied to the outputs (e.g. "unique_ids").
         output_keys: model outputs to keep (default all).
     """
-    def replica_fn(features):
-        outputs = model(model_inputs(features), training=False)
-        if output_keys is not None:
-            outputs = {k: outputs[k] for k in output_keys}
-        outputs = {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v
-                   for k, v in outputs.items()}
-        outputs.update({k: features[k] for k in passthrough})
-        return outputs
-
-    @tf.function
-    def step(batch):
-        return strategy.run(replica_fn, args=(batch,))
-
     if strategy.num_replicas_in_sync == 1:
         dataset = dataset_fn(tf.distribute.InputContext())
     else:
         dataset = strategy.distribute_datasets_from_function(dataset_fn)
+    passthrough = tuple(passthrough)
+    output_keys = None if output_keys is None else tuple(output_keys)
+    key = (id(strategy), repr(dataset.element_spec), model_inputs, passthrough, output_keys)
+    steps = _PREDICT_STEPS.setdefault(model, {})
+    if key not in steps:
+        model_ref = weakref.ref(model)  # a strong one would keep the model's entry alive
+
+        def replica_fn(features):
+            outputs = model_ref()(model_inputs(features), training=False)
+            if output_keys is not None:
+                outputs = {k: outputs[k] for k in output_keys}
+            outputs = {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v
+                       for k, v in outputs.items()}
+            outputs.update({k: features[k] for k in passthrough})
+            return outputs
+
+        @tf.function(input_signature=[dataset.element_spec])
+        def step(batch):
+            return strategy.run(replica_fn, args=(batch,))
+        steps[key] = step
+    step = steps[key]
     for batch in dataset:
         outputs = step(batch)
         yield {k: _local_numpy(strategy, v) for k, v in outputs.items()}

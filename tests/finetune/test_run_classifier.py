@@ -6,6 +6,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -91,6 +92,28 @@ def test_fine_tuned_output_dir_is_a_valid_init_checkpoint(sst2_run, tmp_path):
     assert evaluation["loss"] == pytest.approx(final["loss"], abs=1e-5)
     assert evaluation["global_step"] == 200
     assert best["num_examples"] == evaluation["num_examples"] == 64
+
+
+def test_trimmed_padding_changes_no_eval_or_test_output(sst2_run, tmp_path):
+    """Eval and predict at the full max_seq_length (the official shapes) against the
+    default, where every batch is cut to its longest sentence."""
+    from unittest import mock
+    from albert_tf.data import padding
+
+    params, _ = sst2_run
+    outputs = {}
+    for trim in (False, True):
+        out = tmp_path / f"trim_{trim}"
+        again = ClassifierParams(**dict(vars(params), output_dir=str(out), do_train=False,
+                                        init_checkpoint=params.output_dir, trim_padding=trim))
+        with mock.patch.object(padding, "trim_padding", wraps=padding.trim_padding) as spy:
+            evaluation = run_classifier(again)["eval"]
+        assert spy.called == trim
+        outputs[trim] = (evaluation, np.array(read_tsv(out / "test_results.tsv"), np.float64))
+    (full_eval, full_probs), (cut_eval, cut_probs) = outputs[False], outputs[True]
+    assert cut_eval["accuracy"] == full_eval["accuracy"]
+    assert cut_eval["loss"] == pytest.approx(full_eval["loss"], abs=1e-6)
+    np.testing.assert_allclose(cut_probs, full_probs, atol=1e-6)
 
 
 def test_sts_b_regression_from_a_classifier_checkpoint(sst2_run, shared_data_dir,
@@ -209,3 +232,50 @@ def test_glue_row_with_missing_columns_names_file_and_line(tmp_path, shared_data
                                          r"columns for rte train, got 2"):
         run_classifier(base_params(tmp_path, spm_model_file, tiny_config))
     assert not (tmp_path / "out" / "rte_train.tf_record").exists()
+
+
+MIRRORED_TRIM_SCRIPT = """
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    from albert_tf.training.classifier_runner import ClassifierParams, run_classifier
+    from albert_tf.training.runtime import RuntimeParams
+    data_dir, config, spm, out = sys.argv[1:5]
+    report = {}
+    for strategy, trim in (("one_device", False), ("mirrored", True)):
+        params = ClassifierParams(
+            task_name="SST-2", data_dir=data_dir, albert_config_file=config,
+            spm_model_file=spm, output_dir=out + "/" + strategy, do_train=True,
+            do_eval=True, do_predict=True, max_seq_length=64, train_batch_size=8,
+            eval_batch_size=6, predict_batch_size=4, learning_rate=1e-3, train_step=3,
+            save_checkpoints_steps=3, iterations_per_loop=3, dropout_prob=0.0,
+            trim_padding=trim, runtime=RuntimeParams(distribution_strategy=strategy))
+        results = run_classifier(params)
+        probabilities = np.loadtxt(out + "/" + strategy + "/test_results.tsv")
+        report[strategy] = {"loss": results["eval"]["loss"],
+                            "train_loss": results["train"]["loss"],
+                            "probabilities": probabilities.tolist()}
+    print(json.dumps(report))
+"""
+
+
+def test_mirrored_trimmed_batches_match_one_device_full_batches(tmp_path, shared_data_dir,
+                                                                 spm_model_file, tiny_config):
+    """Two replicas, each cutting its own half of the batch to its own length, train and
+    evaluate like one device on the official fixed-length batches."""
+    data_dir = glue_sample(shared_data_dir / "glue_data", tmp_path / "glue", "SST-2",
+                           train_rows=24, test_rows=8)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get(
+        "PYTHONPATH", "")]), TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(MIRRORED_TRIM_SCRIPT), data_dir, tiny_config,
+         spm_model_file, str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    one, two = report["one_device"], report["mirrored"]
+    assert two["train_loss"] == pytest.approx(one["train_loss"], abs=1e-5)
+    assert two["loss"] == pytest.approx(one["loss"], abs=1e-5)
+    np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-5)

@@ -244,3 +244,40 @@ def test_jit_compiled_step_matches_the_graph_step(tmp_path, records):
     np.testing.assert_allclose(xla_results["loss"], graph_results["loss"], rtol=1e-4)
     for a, b in zip(graph.model.weights, xla.model.weights):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4, err_msg=a.path)
+
+
+def test_prediction_step_is_traced_once_per_model_and_released_with_it():
+    """Every checkpoint's evaluation reuses one trace, whatever the batch and trimmed
+    lengths; the cache holds the model weakly."""
+    import gc
+
+    from albert_tf.data import padding
+    from albert_tf.modeling.models import AlbertClassifier
+    from albert_tf.training import trainer as trainer_module
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = AlbertClassifier(AlbertConfig(**CONFIG), num_labels=2)
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 32, size=11)
+    mask = (np.arange(32)[None] < lengths[:, None]).astype(np.int32)
+    features = {"input_ids": rng.integers(5, 60, (11, 32)).astype(np.int32) * mask,
+                "input_mask": mask, "segment_ids": np.zeros_like(mask)}
+
+    def dataset_fn(batch_size):
+        return lambda context: padding.trim_batches(
+            tf.data.Dataset.from_tensor_slices(features).batch(batch_size), 1)
+
+    inputs = lambda f: {k: f[k] for k in padding.SEQUENCE_FEATURES}  # noqa: E731
+    expected = model(features, training=False)["logits"]
+    for batch_size in (4, 3, 11):  # last batches of 3, 2 and none; widths differ per batch
+        logits = np.concatenate([b["logits"] for b in trainer_module.predict_batches(
+            strategy, model, dataset_fn(batch_size), inputs, output_keys=["logits"])])
+        np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+    steps = trainer_module._PREDICT_STEPS[model]
+    assert len(steps) == 1
+    assert next(iter(steps.values())).experimental_get_tracing_count() == 1
+    count = len(trainer_module._PREDICT_STEPS)
+    del model, steps
+    gc.collect()
+    assert len(trainer_module._PREDICT_STEPS) == count - 1
