@@ -1,7 +1,6 @@
 """`AlbertEncoder`: the ALBERT network (official scope `bert`) as a Keras model."""
 
 import keras
-from keras import ops
 
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling.initializers import truncated_normal

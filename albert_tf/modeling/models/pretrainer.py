@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from albert_tf.modeling.encoder import AlbertEncoder, as_albert_config, encoder_inputs
+from albert_tf.modeling.encoder import AlbertEncoder, encoder_inputs
 from albert_tf.modeling.heads import AlbertMaskedLMHead, OutputProjection
 
 
