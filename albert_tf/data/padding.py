@@ -83,3 +83,26 @@ def trim_batches(dataset, multiple):
         return dataset
     return dataset.map(lambda features: trim_padding(features, multiple),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def batch_by_length(dataset, batch_size, multiple, mask_key="input_mask"):
+    """Batches unbatched rows of the same trimmed length together, then trims.
+
+    For evaluation and prediction, whose outputs are put back in order by an
+    index: rows are held back until `batch_size` of one length (rounded up to
+    `multiple`) have come, so a short sentence is not padded to the longest one
+    of its neighbours. Every row comes out exactly once; the last batch of each
+    length may be smaller.
+
+    Args:
+      dataset: unbatched feature dicts with `mask_key` [seq] or [choices, seq].
+      batch_size: Python int, rows per batch.
+      multiple: Python int >= 1, the length rounding of `trim_padding`.
+    """
+    def length_key(features):
+        return tf.cast(trimmed_length(features[mask_key], multiple) // multiple, tf.int64)
+
+    dataset = dataset.group_by_window(length_key, lambda _, rows: rows.batch(batch_size),
+                                      window_size=batch_size)
+    return trim_batches(dataset, multiple)
+

@@ -209,16 +209,21 @@ def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=Fal
                        num_choices=None, trim_padding_multiple=None):
     """`fn(input_context)` -> one pass over the records with an `example_index` each.
 
-    Predictions are put back in file order by that index whatever the strategy.
-    `trim_padding_multiple`: as `classifier_features.classifier_dataset`.
+    Predictions are put back in file order by that index whatever the strategy,
+    which leaves the batching free: with `trim_padding_multiple`, each batch runs
+    only up to its longest row, and on one replica rows of one trimmed length are
+    batched together (`padding.batch_by_length`). Several replicas keep file-order
+    batches: their count stays a multiple of the replicas (the records are padded
+    to whole global batches), so no replica is handed an empty batch.
     """
     def dataset_fn(input_context):
         dataset = tf.data.TFRecordDataset(input_file).enumerate()
-        per_replica = batch_size
+        per_replica, replicas = batch_size, 1
         if input_context is not None:
             dataset = dataset.shard(input_context.num_input_pipelines,
                                     input_context.input_pipeline_id)
             per_replica = input_context.get_per_replica_batch_size(batch_size)
+            replicas = input_context.num_replicas_in_sync
 
         def decode(index, record):
             features = classifier_features.decode_record(record, max_seq_length,
@@ -226,7 +231,10 @@ def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=Fal
             features["example_index"] = index
             return features
         dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        dataset = padding.trim_batches(dataset.batch(per_replica), trim_padding_multiple)
+        if trim_padding_multiple and replicas == 1:
+            dataset = padding.batch_by_length(dataset, per_replica, trim_padding_multiple)
+        else:
+            dataset = padding.trim_batches(dataset.batch(per_replica), trim_padding_multiple)
         return dataset.prefetch(tf.data.AUTOTUNE)
     return dataset_fn
 

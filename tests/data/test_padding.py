@@ -153,3 +153,24 @@ def test_classifier_dataset_trims_each_batch_to_its_longest_row(tmp_path, is_tra
     if not is_training:
         widths = [b["input_ids"].shape[1] for b in trimmed]
         assert widths == [8, 24, 48, 8]
+
+
+@pytest.mark.parametrize("choices", [None, 4])
+def test_batch_by_length_puts_every_row_once_in_a_batch_of_its_length(choices):
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(0, 40, size=37)
+    rows = _random_batch(rng, lengths, seq=40, choices=choices)
+    rows["example_index"] = np.arange(37)
+    dataset = padding.batch_by_length(tf.data.Dataset.from_tensor_slices(rows), 5, 8)
+    seen = []
+    for batch in dataset:
+        index = np.asarray(batch["example_index"])
+        assert 1 <= len(index) <= 5
+        # The batch's width is its rows' common length, rounded up to 8.
+        widths = {max(8, -(-int(n) // 8) * 8) for n in lengths[index]}
+        width = batch["input_ids"].shape[-1]
+        assert widths == {min(width, 40)}
+        for key in padding.SEQUENCE_FEATURES:
+            np.testing.assert_array_equal(batch[key], rows[key][index][..., :width])
+        seen.extend(index.tolist())
+    assert sorted(seen) == list(range(37))
