@@ -32,12 +32,11 @@ import os
 import pathlib
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from pretraining_step_bench import SIZES, albert_config, available, hf_config
+from pretraining_step_bench import SIZES, albert_config, available, hf_config, run_worker
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_GLUE = REPO.parent / "shared" / "data" / "glue_data"
@@ -269,13 +268,7 @@ def launch(args, impl, task, records, arrays):
                f"--arrays={arrays}", f"--max_seq_length={args.max_seq_length}",
                f"--batch_size={args.batch_size}", f"--examples={args.examples}",
                f"--train_steps={args.train_steps}"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
-    for line in result.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    print(f"  {impl} {task} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
-    return None
+    return run_worker(command, {}, f"{impl} {task}")
 
 
 def driver(args):

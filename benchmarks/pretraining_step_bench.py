@@ -347,15 +347,21 @@ def launch(args, impl, batch):
                f"--max_predictions={args.max_predictions}", f"--steps={args.steps}",
                f"--warmup={args.warmup}", f"--mode={args.mode}",
                f"--attention={args.attention}", f"--process_start={time.time()}"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    env.update(MATMUL_ENVIRONMENTS[impl] if impl in MATMUL_ENVIRONMENTS
-               else IMPLEMENTATIONS[impl][3])
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    env = MATMUL_ENVIRONMENTS[impl] if impl in MATMUL_ENVIRONMENTS else IMPLEMENTATIONS[impl][3]
+    return run_worker(command, env, f"{impl} b{batch}")
+
+
+def run_worker(command, env, label):
+    """Runs a worker command on the TF backend with its kernel-library `env`; returns the
+    dict of its `RESULT {json}` line, or None (the error printed under `label`)."""
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    full_env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    full_env.update(env)
+    result = subprocess.run(command, capture_output=True, text=True, env=full_env)
     for line in result.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
-    print(f"  {impl} b{batch} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+    print(f"  {label} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
     return None
 
 

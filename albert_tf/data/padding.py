@@ -19,24 +19,23 @@ MULTIPLE = 8
 XLA_MULTIPLE = 64
 
 
-def trimmed_length(input_mask, multiple, max_length=None):
+def trimmed_length(input_mask, multiple):
     """int32 scalar: last column with a nonzero mask + 1, rounded up to `multiple`.
 
+    Never more than the mask's own length seq; a mask with no tokens keeps
+    `multiple` columns (at most seq).
+
     Args:
-      input_mask: int [batch, ..., seq]; any layout of ones, not only a prefix.
+      input_mask: int [..., seq]; any layout of ones, not only a prefix.
       multiple: Python int >= 1.
-      max_length: the untrimmed length (default: the mask's last dimension); the
-        result never exceeds it. A batch with no tokens keeps `multiple` columns.
     """
     seq = tf.shape(input_mask)[-1]
-    if max_length is None:
-        max_length = seq
     positions = tf.range(1, seq + 1)
     used = tf.reduce_any(tf.not_equal(tf.reshape(input_mask, [-1, seq]), 0), axis=0)
     length = tf.reduce_max(tf.where(used, positions, 0))
     length = tf.maximum(length, 1)
     rounded = (length + multiple - 1) // multiple * multiple
-    return tf.minimum(rounded, max_length)
+    return tf.minimum(rounded, seq)
 
 
 def trim_padding(features, multiple=MULTIPLE, keys=SEQUENCE_FEATURES, mask_key="input_mask"):

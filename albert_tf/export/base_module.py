@@ -15,12 +15,14 @@ Loading needs only `tensorflow` and `tensorflow_text` (for the SentencePiece op)
 
 import tensorflow as tf
 
+from albert_tf.data import padding
 from albert_tf.export import text_packing
 
 SPM_ASSET = "spm.model"
 CONFIG_ASSET = "albert_config.json"
 EXPORT_CONFIG_ASSET = "export_config.json"
 
+ENCODER_INPUTS = padding.SEQUENCE_FEATURES
 TEXT_SPEC = tf.TensorSpec([None], tf.string)
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32)
 
@@ -149,6 +151,15 @@ class ExportModule(tf.Module):
         return {"spm_model_file": self.assets[SPM_ASSET].asset_path,
                 "do_lower_case": tf.constant(self.tokenizer.do_lower_case),
                 "max_seq_length": tf.constant(self.max_seq_length, tf.int32)}
+
+    def task_logits(self, inputs):
+        """The task model's `logits` for `inputs`' encoder features.
+
+        Only the batch's longest text is run in full: its padding columns cannot
+        change the logits (`albert_tf.data.padding`).
+        """
+        inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
+        return self.model(inputs, training=False)["logits"]
 
     def pack(self, texts_a, texts_b=None):
         return pack_texts(self.tokenizer, self.tokenize_text, texts_a, texts_b,

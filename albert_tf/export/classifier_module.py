@@ -21,11 +21,9 @@ model runs each request only up to its longest text (`albert_tf.data.padding`).
 
 import tensorflow as tf
 
-from albert_tf.data import padding
-from albert_tf.export.base_module import (IDS_SPEC, TEXT_SPEC, ExportModule,
+from albert_tf.export.base_module import (ENCODER_INPUTS, IDS_SPEC, TEXT_SPEC, ExportModule,
                                           check_max_seq_length)
 
-ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
 
 
 class AlbertClassifierModule(ExportModule):
@@ -62,10 +60,7 @@ class AlbertClassifierModule(ExportModule):
         self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)
 
     def _predict(self, inputs):
-        # Only the batch's longest text is run in full: its padding columns cannot
-        # change the logits (see `albert_tf.data.padding`).
-        inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
-        logits = self.model(inputs, training=False)["logits"]
+        logits = self.task_logits(inputs)
         if self.is_regression:
             return {"value": logits[:, 0], "logits": logits}
         label_id = tf.argmax(logits, axis=-1, output_type=tf.int32)

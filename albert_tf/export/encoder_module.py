@@ -22,10 +22,8 @@ max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
 
 import tensorflow as tf
 
-from albert_tf.export.base_module import (IDS_SPEC, TEXT_SPEC, ExportModule,
+from albert_tf.export.base_module import (ENCODER_INPUTS, IDS_SPEC, TEXT_SPEC, ExportModule,
                                           check_max_seq_length)
-
-ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
 
 
 class AlbertEncoderModule(ExportModule):

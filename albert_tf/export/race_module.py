@@ -20,13 +20,11 @@ only up to its longest packed input (`albert_tf.data.padding`).
 
 import tensorflow as tf
 
-from albert_tf.data import padding
-from albert_tf.export.base_module import ExportModule, check_same_batch, pack
+from albert_tf.export.base_module import ENCODER_INPUTS, ExportModule, check_same_batch, pack
 from albert_tf.export.text_packing import keep_first, keep_last
 
 LABELS = ("A", "B", "C", "D")
 NUM_CHOICES = len(LABELS)
-ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
 
 
 @tf.autograph.experimental.do_not_convert
@@ -93,10 +91,7 @@ class AlbertRaceModule(ExportModule):
                 for name in ENCODER_INPUTS}
 
     def _predict(self, inputs):
-        # Only the batch's longest text is run in full: its padding columns cannot
-        # change the logits (see `albert_tf.data.padding`).
-        inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
-        logits = self.model(inputs, training=False)["logits"]
+        logits = self.task_logits(inputs)
         answer_index = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1),
                 "answer_index": answer_index,
