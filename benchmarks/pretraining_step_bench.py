@@ -365,6 +365,26 @@ def run_worker(command, env, label):
     return None
 
 
+def cpu_description():
+    """'<model name>, bf16 instructions: yes/no/unknown' (the issue's bf16 targets need yes)."""
+    # Loaded by path: importing the albert_tf package would load TensorFlow in the driver.
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "albert_tf",
+                        "training", "cpu_features.py")
+    spec = importlib.util.spec_from_file_location("cpu_features", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    native = module.cpu_has_native_bf16()
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.lower().startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, bf16 instructions: {({True: 'yes', False: 'no'}).get(native, 'unknown')}"
+
+
 def driver(args):
     impls = [i for i in args.impls.split(",") if i]
     unknown = [i for i in impls if i not in IMPLEMENTATIONS]
@@ -376,7 +396,7 @@ def driver(args):
     print(f"# {args.mode} | ALBERT-{args.size} | seq {args.seq_length} | "
           f"{args.max_predictions} MLM positions | {args.steps} timed steps after "
           f"{args.warmup} warm-up | {args.reps} alternating repetitions | "
-          f"{os.cpu_count()} CPUs" + (f" | skipped (not installed): {skipped}" if skipped else ""))
+          f"{os.cpu_count()} CPUs ({cpu_description()})" + (f" | skipped (not installed): {skipped}" if skipped else ""))
     rates = {}
     for matmul in MATMUL_ENVIRONMENTS:
         results = [launch(args, matmul, 1) for _ in range(2)]

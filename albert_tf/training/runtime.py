@@ -2,6 +2,9 @@
 
 import dataclasses
 
+from absl import logging
+
+from albert_tf.training.cpu_features import cpu_has_native_bf16
 from albert_tf.training.precision import set_mixed_precision
 from albert_tf.training.strategy import STRATEGIES, get_distribution_strategy
 
@@ -27,7 +30,24 @@ def setup_runtime(params):
                                          params.tpu, params.all_reduce_alg)
     seed_everything(params.seed, params.deterministic)
     set_mixed_precision(params.mixed_precision)
+    warning = slow_precision_warning(params.mixed_precision, strategy.extended.worker_devices,
+                                     cpu_has_native_bf16())
+    if warning:
+        logging.warning(warning)
     return strategy
+
+
+def slow_precision_warning(mixed_precision, devices, native_bf16):
+    """A warning when `--mixed_precision=bfloat16` runs only on CPUs (`devices`) that have
+    no bfloat16 instructions (`native_bf16` False); None otherwise, or when unknown."""
+    mode = (mixed_precision or "none").lower()
+    if mode != "bfloat16" or native_bf16 is not False or not devices:
+        return None
+    if not all("CPU" in device.upper() for device in devices):
+        return None
+    return ("--mixed_precision=bfloat16 on a CPU without AVX512_BF16/AMX (or Arm BF16): "
+            "bfloat16 matmuls run no faster than float32 here and the casts cost extra; "
+            "--mixed_precision=none is faster on this machine (benchmarks/RESULTS.md).")
 
 
 def define_runtime_flags(flags, default_seed=12345):
