@@ -4,14 +4,19 @@ Follows google-research/albert `run_classifier.py`: the same flags, TFRecord cac
 (`<cached_dir>/<task>_train.tf_record`, `<task>_eval.tf_record`, `predict.tf_record`),
 head and loss. With `do_train` and `do_eval`, every saved checkpoint is evaluated on
 the dev set and the best one is kept as `model.ckpt-best` (official format), which
-`do_predict` then uses, as the official script does.
+`do_predict` then uses, as the official script does. Without `do_train` (the second
+call of the official `run_glue.sh`), the fine-tuned checkpoints already in output_dir
+are what is evaluated (each one not scored before) and predicted with (the best);
+`init_checkpoint` is used only when output_dir holds none.
 
 Outputs in `output_dir`:
     albert_config.json, model.ckpt-<train_step> (+ `checkpoint` state file): the
         fine-tuned model in the official format (usable as `--init_checkpoint`).
     model.ckpt-best, best_eval.json: the best dev checkpoint (with do_eval).
     eval_results.json: the dev metrics of that checkpoint (`glue_metrics` keys,
-        `num_examples`, `loss`, `global_step`); eval_history.jsonl: every evaluation.
+        `num_examples`, `loss`, `global_step`); eval_history.jsonl: every evaluation
+        (with the checkpoint it scored); eval_results.txt and best_trial.txt: the same
+        in the official text formats (`eval_accuracy = ...`, `step:best step:best`).
     <GLUE name>.tsv (e.g. MNLI-m.tsv) and test_results.tsv: the test-set submission
         and class probabilities (do_predict).
 
@@ -37,9 +42,14 @@ from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task
 from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
+from albert_tf.training.saved_checkpoints import (
+    BEST_CHECKPOINT, evaluated_steps, load_saved, prediction_checkpoint, saved_checkpoints,
+    trainer_checkpoint)
 from albert_tf.training.trainer import predict_batches
 
-BEST_CHECKPOINT = "model.ckpt-best"
+# Our metric names -> the official eval_results.txt keys.
+OFFICIAL_METRIC_NAMES = {"accuracy": "eval_accuracy", "loss": "eval_loss",
+                         "matthews_corrcoef": "matthew_corr"}
 
 
 @dataclasses.dataclass
@@ -116,18 +126,21 @@ def load_config(params):
     return config
 
 
+def _clean(value):
+    """JSON-ready: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {k: _clean(x) for k, x in value.items()}
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def write_json(path, value):
     """Atomic JSON write; non-finite floats become null (valid JSON)."""
-    def clean(v):
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, (float, np.floating)):
-            return float(v) if math.isfinite(v) else None
-        if isinstance(v, np.integer):
-            return int(v)
-        return v
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        json.dump(clean(value), f, indent=2, sort_keys=True)
+        json.dump(_clean(value), f, indent=2, sort_keys=True)
         f.write("\n")
     tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
 
@@ -165,14 +178,6 @@ def initialise_task_model(model, init_checkpoint, init_from_group0=False):
     return "loaded"
 
 
-def trained_checkpoint(output_dir):
-    """`model.ckpt-best` in output_dir if present, else its latest official checkpoint."""
-    best = os.path.join(output_dir, BEST_CHECKPOINT)
-    if tf.io.gfile.exists(best + ".index"):
-        return best
-    return tf.train.latest_checkpoint(output_dir)
-
-
 def checkpoint_step(prefix):
     """The `global_step` stored in a checkpoint, or None."""
     reader = tf.train.load_checkpoint(prefix)
@@ -182,15 +187,26 @@ def checkpoint_step(prefix):
 
 
 def initial_weights(model, params):
-    """Initial weights: `init_checkpoint`, else (no training) the model in output_dir.
+    """Initial weights. Training: `init_checkpoint` (or none: random, or resuming).
+    Evaluation/prediction alone: the fine-tuned model in output_dir (`model.ckpt-best`,
+    else the newest checkpoint) as official, where `init_checkpoint` only seeds
+    training; `init_checkpoint` when output_dir holds none.
 
     Returns:
         The global step of the loaded checkpoint when it is known, else None.
     """
     source = params.init_checkpoint
-    if not source and not params.do_train:
-        source = trained_checkpoint(params.output_dir)
-        if source is None:
+    if not params.do_train:
+        saved = prediction_checkpoint(params.output_dir)
+        if saved is not None:
+            if source:
+                logging.info("Using the fine-tuned model in %s, not --init_checkpoint %s "
+                             "(which seeds training only, as official)", params.output_dir,
+                             source)
+            load_saved(model, saved)
+            print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
+            return _step_of(saved)
+        if not source:
             raise FileNotFoundError(
                 f"nothing to evaluate or predict with: no --init_checkpoint and no "
                 f"fine-tuned checkpoint in {params.output_dir}; train first (--do_train)")
@@ -203,6 +219,43 @@ def initial_weights(model, params):
         logging.warning("Evaluating/predicting with an untrained task head: %s has no "
                         "head for this task", source)
     return checkpoint_step(resolve_checkpoint(source)[0])
+
+
+def _step_of(saved):
+    kind, prefix = saved
+    if kind == "official":
+        return checkpoint_step(prefix)
+    return int(prefix.rsplit("-", 1)[-1])
+
+
+def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
+    """Evaluates each fine-tuned checkpoint in `output_dir` that `eval_history.jsonl`
+    has not scored yet, in step order (the official separate-evaluation run).
+
+    Args:
+        evaluate: `fn(step, checkpoint) -> metrics` on the loaded weights.
+        on_result: `fn(step, metrics)`, e.g. keeping the best.
+    Returns:
+        The steps evaluated now, or None when output_dir holds no checkpoint.
+    """
+    saved = saved_checkpoints(output_dir)
+    if not saved:
+        return None
+    done = evaluated_steps(os.path.join(output_dir, "eval_history.jsonl"), output_dir)
+    steps = [step for step in saved if step not in done]
+    for step in steps:
+        load_saved(model, saved[step])
+        on_result(step, evaluate(step, saved[step][1]))
+    print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
+          + (f"; {len(done)} scored before" if done else ""), flush=True)
+    return steps
+
+
+def record_evaluation(output_dir, metrics, checkpoint):
+    """Appends one evaluation to `eval_history.jsonl` (with the checkpoint it scored)."""
+    entry = dict(metrics, checkpoint=checkpoint) if checkpoint else metrics
+    with tf.io.gfile.GFile(os.path.join(output_dir, "eval_history.jsonl"), "a") as f:
+        f.write(json.dumps(_clean(entry)) + "\n")
 
 
 def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=False,
@@ -277,7 +330,10 @@ def check_labels(labels, expected, path):
 
 
 class BestCheckpoint:
-    """Keeps the best-scoring evaluation as `model.ckpt-best` + `best_eval.json`.
+    """Keeps the best-scoring evaluation as `model.ckpt-best` + `best_eval.json`, and
+    logs every evaluation as official: `eval_results.txt` (`key = value` lines under
+    official metric names, then `best = <best so far>` and a rule) and
+    `best_trial.txt` (`<step>:<best step>:<best value>`).
 
     Survives restarts through `best_eval.json`.
     """
@@ -298,13 +354,30 @@ class BestCheckpoint:
     def update(self, model, step, results):
         """Saves `model` if `results` beat the best so far; returns whether it did."""
         score = self._score(results.get(self.metric))
-        if self.best is not None and score <= self._score(self.best.get(self.metric)):
-            return False
-        save_official_checkpoint(model, os.path.join(self.output_dir, BEST_CHECKPOINT),
-                                 global_step=step)
-        self.best = dict(results, global_step=step)
-        write_json(self.path, self.best)
-        return True
+        improved = self.best is None or score > self._score(self.best.get(self.metric))
+        if improved:
+            save_official_checkpoint(model, os.path.join(self.output_dir, BEST_CHECKPOINT),
+                                     global_step=step)
+            self.best = dict(results, global_step=step)
+            write_json(self.path, self.best)
+        self.log(step, results)
+        return improved
+
+    def log(self, step, results):
+        """Appends `results` to eval_results.txt and rewrites best_trial.txt."""
+        official = {OFFICIAL_METRIC_NAMES.get(k, k): v for k, v in results.items()}
+        official["global_step"] = step
+        best = self.best or {}
+        best_value = best.get(self.metric)
+        with tf.io.gfile.GFile(os.path.join(self.output_dir, "eval_results.txt"), "a") as f:
+            for key in sorted(official):
+                f.write(f"{key} = {official[key]}\n")
+            f.write(f"best = {best_value}\n" + "=" * 50 + "\n")
+        if best:
+            path = os.path.join(self.output_dir, "best_trial.txt")
+            with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+                f.write(f"{step}:{best.get('global_step')}:{best_value}")
+            tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
 
     def restore_into(self, model):
         """Loads model.ckpt-best into `model` if it exists; returns whether it did."""
@@ -412,7 +485,7 @@ def run_classifier(params):
         dev_labels = [float(e.label) if is_regression else label_list.index(e.label)
                       for e in examples["dev"]]
 
-    def evaluate(step):
+    def evaluate(step, checkpoint=None):
         dataset_fn = ordered_dataset_fn(files["dev"], params.max_seq_length,
                                         params.eval_batch_size, is_regression,
                                         trim_padding_multiple=multiple)
@@ -426,9 +499,7 @@ def run_classifier(params):
             logits, labels, is_regression)))
         if step is not None:
             metrics["global_step"] = int(step)
-        with tf.io.gfile.GFile(os.path.join(params.output_dir, "eval_history.jsonl"),
-                               "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+        record_evaluation(params.output_dir, metrics, checkpoint)
         print_results(f"eval {task_name} at step {step}", metrics)
         results["eval"] = metrics
         return metrics
@@ -457,8 +528,11 @@ def run_classifier(params):
             if step >= params.train_step:
                 save_final_model(model, config, params.output_dir, step)
 
+        def eval_fn(step):
+            return evaluate(step, trainer_checkpoint(params.output_dir, step))
+
         results["train"] = trainer.train(
-            train_input, eval_fn=evaluate if params.do_eval else None,
+            train_input, eval_fn=eval_fn if params.do_eval else None,
             on_checkpoint=on_checkpoint)
         if not tf.io.gfile.exists(os.path.join(params.output_dir,
                                                f"model.ckpt-{trainer.global_step}.index")):
@@ -470,8 +544,15 @@ def run_classifier(params):
             best.restore_into(model)
             results["eval"] = dict(best.best)
     elif params.do_eval:
-        write_json(os.path.join(params.output_dir, "eval_results.json"),
-                   evaluate(loaded_step))
+        # As official: every fine-tuned checkpoint in output_dir, the best kept.
+        if evaluate_saved_checkpoints(model, params.output_dir, evaluate,
+                                      record_best) is not None:
+            best.restore_into(model)
+            results["eval"] = dict(best.best) if best.best else None
+        else:  # output_dir holds none: score --init_checkpoint's model as it is.
+            metrics = evaluate(loaded_step)
+            best.log(loaded_step, metrics)
+            write_json(os.path.join(params.output_dir, "eval_results.json"), metrics)
 
     if params.do_predict:
         results["predict"] = _predict(params, strategy, model, task, processor,

@@ -3,7 +3,8 @@
 Follows google-research/albert `run_race.py` / `race_utils.py`: the same flags,
 encoding (`race_features`), head (`AlbertMultipleChoice`) and 4-way softmax loss.
 With `do_train` and `do_eval`, every saved checkpoint is evaluated on the dev set and
-the best is kept as `model.ckpt-best`, as the official script does.
+the best is kept as `model.ckpt-best`, as the official script does; without
+`do_train`, the checkpoints already in output_dir are evaluated (see `classifier_runner`).
 
 Outputs in `output_dir`:
     albert_config.json, model.ckpt-<train_step> (+ `checkpoint` state file): the
@@ -11,14 +12,15 @@ Outputs in `output_dir`:
     model.ckpt-best, best_eval.json: the best dev checkpoint (with do_eval).
     eval_results.json: that checkpoint's `accuracy`, `accuracy_middle`,
         `accuracy_high`, `num_examples` (+ per level), `loss`, `global_step`;
-        eval_history.jsonl: every evaluation.
+        eval_history.jsonl: every evaluation; eval_results.txt, best_trial.txt: the
+        official text logs.
     predictions.json: {"<passage id>-<question index>": "A".."D"} on the dev set for
-        the same checkpoint; test_predictions.json and test_results.tsv (the 4
-        probabilities per question) with do_predict.
+        the same checkpoint; with do_predict, test_predictions.json, test_results.tsv
+        (the 4 probabilities per question) and the test accuracy (RACE's test answers
+        are public) in test_results.json and, as official, predict_results.txt.
 """
 
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -30,10 +32,12 @@ from albert_tf.modeling.models import AlbertMultipleChoice
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task
 from albert_tf.training.classifier_runner import (
-    BestCheckpoint, check_common_params, check_labels, initial_weights, load_config,
-    make_trainer, ordered_dataset_fn, padding_multiple, predict_in_order, print_results,
-    real_rows, save_final_model, write_json)
+    OFFICIAL_METRIC_NAMES, BestCheckpoint, check_common_params, check_labels,
+    evaluate_saved_checkpoints, initial_weights, load_config, make_trainer,
+    ordered_dataset_fn, padding_multiple, predict_in_order, print_results, real_rows,
+    record_evaluation, save_final_model, write_json)
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
+from albert_tf.training.saved_checkpoints import trainer_checkpoint
 
 
 @dataclasses.dataclass
@@ -140,19 +144,22 @@ def run_race(params):
     best = BestCheckpoint(params.output_dir, "accuracy")
     results = {"train": None, "eval": None, "predict": None}
 
-    def evaluate(step):
-        dev_examples = examples["dev"]
-        outputs = in_order("dev", params.eval_batch_size)
+    def score(split, batch_size):
+        """(metrics, logits) of `split`: accuracy overall and per level, mean loss."""
+        split_examples = examples[split]
+        outputs = in_order(split, batch_size)
         logits, labels = outputs["logits"], outputs["label_ids"]
-        check_labels(labels, [e.label for e in dev_examples], files["dev"])
-        metrics = race_metrics(logits, labels, [e.level for e in dev_examples])
+        check_labels(labels, [e.label for e in split_examples], files[split])
+        metrics = race_metrics(logits, labels, [e.level for e in split_examples])
         metrics["loss"] = float(np.mean(classification_task.numpy_per_example_loss(
             logits, labels)))
+        return metrics, logits
+
+    def evaluate(step, checkpoint=None):
+        metrics, logits = score("dev", params.eval_batch_size)
         if step is not None:
             metrics["global_step"] = int(step)
-        with tf.io.gfile.GFile(os.path.join(params.output_dir, "eval_history.jsonl"),
-                               "a") as f:
-            f.write(json.dumps(metrics) + "\n")
+        record_evaluation(params.output_dir, metrics, checkpoint)
         print_results(f"eval RACE at step {step}", metrics)
         results["eval"] = metrics
         return metrics, logits
@@ -177,7 +184,7 @@ def run_race(params):
         dev_logits = {}
 
         def eval_fn(step):
-            metrics, logits = evaluate(step)
+            metrics, logits = evaluate(step, trainer_checkpoint(params.output_dir, step))
             dev_logits[step] = logits
             return metrics
 
@@ -202,10 +209,37 @@ def run_race(params):
             best.restore_into(model)
             results["eval"] = dict(best.best)
     elif params.do_eval:
-        write_eval(*evaluate(loaded_step))
+        # As official: every fine-tuned checkpoint in output_dir, the best kept.
+        def evaluate_checkpoint(step, checkpoint):
+            metrics, logits = evaluate(step, checkpoint)
+            dev_logits[step] = logits
+            return metrics
+
+        def keep_best(step, metrics):
+            if best.update(model, step, metrics):
+                write_eval(metrics, dev_logits[step])
+            dev_logits.clear()
+
+        dev_logits = {}
+        if evaluate_saved_checkpoints(model, params.output_dir, evaluate_checkpoint,
+                                      keep_best) is not None:
+            best.restore_into(model)
+            results["eval"] = dict(best.best) if best.best else None
+        else:  # output_dir holds none: score --init_checkpoint's model as it is.
+            metrics, logits = evaluate(loaded_step)
+            best.log(loaded_step, metrics)
+            write_eval(metrics, logits)
 
     if params.do_predict:
-        logits = in_order("test", params.predict_batch_size)["logits"]
+        # RACE's test answers are public: the test accuracy is what the paper reports
+        # (official: predict_results.txt).
+        test_metrics, logits = score("test", params.predict_batch_size)
+        print_results("test RACE", test_metrics)
+        write_json(os.path.join(params.output_dir, "test_results.json"), test_metrics)
+        with tf.io.gfile.GFile(os.path.join(params.output_dir, "predict_results.txt"),
+                               "w") as f:
+            for key, value in sorted(test_metrics.items()):
+                f.write(f"{OFFICIAL_METRIC_NAMES.get(key, key)} = {value}\n")
         shifted = logits - logits.max(axis=-1, keepdims=True)
         probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=-1, keepdims=True)
         letters_file = prediction_writers.write_race_predictions(
@@ -217,5 +251,5 @@ def run_race(params):
               flush=True)
         results["predict"] = {"predictions_file": letters_file,
                               "probabilities_file": probabilities_file,
-                              "num_examples": len(examples["test"])}
+                              "num_examples": len(examples["test"]), **test_metrics}
     return results

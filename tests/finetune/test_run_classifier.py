@@ -279,3 +279,54 @@ def test_mirrored_trimmed_batches_match_one_device_full_batches(tmp_path, shared
     assert two["train_loss"] == pytest.approx(one["train_loss"], abs=1e-5)
     assert two["loss"] == pytest.approx(one["loss"], abs=1e-5)
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-5)
+
+
+def test_official_two_call_workflow_evaluates_every_checkpoint(sst2_run, tmp_path):
+    """run_glue.sh trains (--do_train --nodo_eval), then evaluates and predicts in a
+    second call that still passes the pretrained --init_checkpoint: every checkpoint of
+    the first call is scored, the best kept as model.ckpt-best and used for the test set."""
+    params, _ = sst2_run
+    out = tmp_path / "two_calls"
+    train = ClassifierParams(**dict(vars(params), output_dir=str(out), do_eval=False,
+                                    do_predict=False, train_step=40,
+                                    save_checkpoints_steps=20, iterations_per_loop=20,
+                                    learning_rate=1e-3, warmup_step=0))
+    run_classifier(train)
+    assert not (out / "eval_history.jsonl").exists()
+    # The "pretrained" init checkpoint: another model, which must not be what is scored.
+    second = ClassifierParams(**dict(vars(train), do_train=False, do_eval=True,
+                                     do_predict=True, init_checkpoint=params.output_dir))
+    results = run_classifier(second)
+    history = [json.loads(line) for line in (out / "eval_history.jsonl").read_text().splitlines()]
+    assert [h["global_step"] for h in history] == [20, 40]
+    assert history[0]["checkpoint"].endswith(os.path.join("training_checkpoints", "ckpt-20"))
+    assert history[1]["checkpoint"].endswith("model.ckpt-40")
+    best = max(history, key=lambda h: h["accuracy"])  # first of equals, as strict >
+    assert results["eval"]["global_step"] == best["global_step"]
+    assert json.loads((out / "best_eval.json").read_text())["accuracy"] == best["accuracy"]
+    # Each score is that checkpoint's: step 40 scored on its own in a fresh directory.
+    alone = run_classifier(ClassifierParams(**dict(
+        vars(second), output_dir=str(tmp_path / "alone"), do_predict=False,
+        init_checkpoint=str(out / "model.ckpt-40"))))["eval"]
+    assert alone["accuracy"] == history[1]["accuracy"]
+    assert alone["loss"] == pytest.approx(history[1]["loss"], abs=1e-6)
+    # Official logs: eval_results.txt blocks and best_trial.txt.
+    blocks = (out / "eval_results.txt").read_text().split("=" * 50 + "\n")
+    assert len(blocks) == 3 and blocks[2] == ""
+    assert f"eval_accuracy = {history[1]['accuracy']}" in blocks[1].splitlines()
+    assert "global_step = 40" in blocks[1].splitlines()
+    assert blocks[1].splitlines()[-1] == f"best = {best['accuracy']}"
+    assert (out / "best_trial.txt").read_text() == (
+        f"40:{best['global_step']}:{best['accuracy']}")
+    # The test predictions come from model.ckpt-best.
+    predicted = np.array(read_tsv(out / "test_results.tsv"), np.float64)
+    run_classifier(ClassifierParams(**dict(
+        vars(second), output_dir=str(tmp_path / "from_best"), do_eval=False,
+        init_checkpoint=str(out / "model.ckpt-best"))))
+    np.testing.assert_allclose(
+        predicted, np.array(read_tsv(tmp_path / "from_best" / "test_results.tsv"),
+                            np.float64), atol=1e-6)
+    # A third call finds nothing new to score.
+    again = run_classifier(ClassifierParams(**dict(vars(second), do_predict=False)))
+    assert len((out / "eval_history.jsonl").read_text().splitlines()) == 2
+    assert again["eval"]["global_step"] == best["global_step"]

@@ -115,6 +115,18 @@ def test_entry_point_with_all_txt_dev_and_test_predictions(tmp_path, shared_data
     assert probabilities.shape == (len(test_predictions), 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert [LETTERS[k] for k in probabilities.argmax(axis=1)] == list(test_predictions.values())
+    # The test answers are public: test accuracy (the paper's number), overall and by level.
+    test_truth = answers_by_id(race_dir, "test")
+    right = [test_predictions[qid] == letter for qid, (letter, _) in test_truth.items()]
+    test_scores = json.loads((out / "test_results.json").read_text())
+    assert test_scores["num_examples"] == len(test_truth)
+    assert test_scores["accuracy"] == pytest.approx(np.mean(right))
+    middle = [r for r, (_, lv) in zip(right, test_truth.values()) if lv == "middle"]
+    assert test_scores["accuracy_middle"] == pytest.approx(np.mean(middle))
+    official = dict(line.split(" = ") for line in
+                    (out / "predict_results.txt").read_text().splitlines())
+    assert float(official["eval_accuracy"]) == pytest.approx(np.mean(right))
+    assert float(official["eval_loss"]) == pytest.approx(test_scores["loss"])
 
 
 def bad_race_dir(tmp_path, shared_data_dir, change):
