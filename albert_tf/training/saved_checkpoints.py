@@ -48,7 +48,7 @@ def load_saved(model, checkpoint):
     if kind == OFFICIAL:
         restore_official_weights(model, prefix)
     else:
-        status = tf.train.Checkpoint(model=model).restore(prefix)
+        status = tf.train.Checkpoint(model=model).read(prefix)
         status.expect_partial().assert_existing_objects_matched()
 
 

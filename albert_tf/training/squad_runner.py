@@ -27,17 +27,18 @@ import random
 import tensorflow as tf
 from absl import logging
 
-from albert_tf.checkpoints import resolve_checkpoint, restore_official_weights
+from albert_tf.checkpoints import restore_official_weights
 from albert_tf.checkpoints import save_official_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.data import squad_examples, squad_postprocess, squad_records
 from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
+from albert_tf.training.saved_checkpoints import (BEST_CHECKPOINT, load_saved,
+                                                  prediction_checkpoint)
 from albert_tf.training.squad_task import squad_task
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import predict_batches
 
-BEST_CHECKPOINT = "model.ckpt-best"
 BEST_EVAL_FILE = "best_eval.json"
 
 
@@ -190,16 +191,25 @@ def build_squad_model(config, params):
 
 
 def _initial_weights(model, params):
-    """Loads --init_checkpoint; prediction alone falls back to output_dir's model."""
+    """Loads --init_checkpoint for training. Prediction alone uses the fine-tuned model
+    in output_dir (`model.ckpt-best`, else the newest checkpoint) as official, where
+    --init_checkpoint only seeds training; --init_checkpoint when output_dir holds none."""
     checkpoint = params.init_checkpoint
-    if not checkpoint and not params.do_train:
-        try:
-            checkpoint, _ = resolve_checkpoint(params.output_dir)
-        except FileNotFoundError:
+    if not params.do_train:
+        saved = prediction_checkpoint(params.output_dir)
+        if saved is not None:
+            if checkpoint:
+                logging.info("Predicting with the fine-tuned model in %s, not "
+                             "--init_checkpoint %s (which seeds training only, as official)",
+                             params.output_dir, checkpoint)
+            load_saved(model, saved)
+            print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
+            return
+        if not checkpoint:
             raise ValueError(
                 "--do_predict without --do_train needs --init_checkpoint (a fine-tuned SQuAD "
                 f"checkpoint) or a fine-tuned model in --output_dir {params.output_dir}; "
-                "found neither") from None
+                "found neither")
     if not checkpoint:
         return
     report = init_from_checkpoint(model, checkpoint)

@@ -105,6 +105,26 @@ def test_predict_only_on_new_data_reuses_the_saved_model(v2_run, tmp_path, spm_m
                                atol=1e-5)
 
 
+def test_predict_only_in_the_training_output_dir_ignores_init_checkpoint(v2_run, tmp_path,
+                                                                          spm_model_file):
+    """As official: a second call with --do_predict alone predicts with the fine-tuned
+    model in output_dir; --init_checkpoint (here one that does not exist) seeds training only."""
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(v2_run["out"], out)
+    for name in ("predictions.json", "nbest_predictions.json", "null_odds.json"):
+        (out / name).unlink()
+    run_squad(SquadParams(
+        albert_config_file=str(v2_run["work"] / "config.json"), spm_model_file=spm_model_file,
+        output_dir=str(out), version_2_with_negative=True,
+        init_checkpoint=str(tmp_path / "pretrained" / "model.ckpt-1"),
+        predict_file=str(v2_run["work"] / "questions.json"), do_predict=True,
+        predict_batch_size=3, start_n_top=3, end_n_top=2, n_best_size=5, **SEQ))
+    got, want = read_json(out / "null_odds.json"), read_json(v2_run["out"] / "null_odds.json")
+    assert list(got) == list(want)
+    np.testing.assert_allclose(list(got.values()), list(want.values()), atol=1e-5)
+
+
 def test_v1_train_and_predict_in_process(tmp_path, shared_data_dir, spm_model_file):
     ids = write_subset(shared_data_dir / V1_SOURCE, tmp_path / "q.json", 6)
     write_tiny_config(tmp_path / "config.json")
