@@ -10,6 +10,8 @@ deterministic: the same seed and inputs give byte-identical files for any
     --spm_model_file=30k-clean.model --max_seq_length=128 --dupe_factor=10
 """
 
+import os
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -47,8 +49,16 @@ flags.DEFINE_integer("dupe_factor", 40,
 flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
 flags.DEFINE_float("short_seq_prob", 0.1,
                    "Probability of creating sequences shorter than the maximum length.")
-flags.DEFINE_integer("num_workers", 1,
-                     "Worker processes; the output does not depend on it.")
+flags.DEFINE_string("input_file_mode", "r",
+                    "Official flag: 'r' or 'rb'; input is read as UTF-8 either way.")
+flags.register_validator("input_file_mode", lambda value: value in ("r", "rb"),
+                         "--input_file_mode must be 'r' or 'rb'")
+flags.DEFINE_bool("parallel", False,
+                  "Official flag: process the input in parallel; here, --num_workers "
+                  "defaults to every CPU when it is set.")
+flags.DEFINE_integer("num_workers", None,
+                     "Worker processes (default 1, or every CPU with --parallel); the "
+                     "output does not depend on it.")
 flags.DEFINE_float("document_window_mb", 16.0,
                    "MB of text per document window: the unit of work and memory, and "
                    "the pool random B segments are drawn from.")
@@ -81,7 +91,7 @@ def main(argv):
         do_permutation=FLAGS.do_permutation,
         random_next_sentence=FLAGS.random_next_sentence,
         random_seed=FLAGS.random_seed,
-        num_workers=FLAGS.num_workers,
+        num_workers=FLAGS.num_workers or ((os.cpu_count() or 1) if FLAGS.parallel else 1),
         document_window_mb=FLAGS.document_window_mb,
         shuffle_buffer_size=FLAGS.shuffle_buffer_size)
     pretraining_writer.create_pretraining_data(input_files, output_files, tokenizer, config)

@@ -13,7 +13,7 @@ paper's batch of 4096 through 8 x 2 accumulation steps of 256):
 from absl import app, flags
 
 from albert_tf.training.pretraining import PretrainingParams, run_pretraining
-from albert_tf.training.runtime import define_runtime_flags
+from albert_tf.training.runtime import define_runtime_flags, runtime_params_from_flags
 
 FLAGS = flags.FLAGS
 
@@ -24,7 +24,7 @@ flags.DEFINE_string("output_dir", None, "Checkpoints, summaries and results go h
 flags.DEFINE_string("init_checkpoint", None, "Official-format checkpoint to start from.")
 flags.DEFINE_integer("max_seq_length", 512, "Sequence length of the data.")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence.")
-flags.DEFINE_bool("do_train", False, "Train.")
+flags.DEFINE_bool("do_train", True, "Train (official default: on).")
 flags.DEFINE_bool("do_eval", False, "Evaluate (after each checkpoint when training).")
 flags.DEFINE_integer("train_batch_size", 4096, "Global train batch size.")
 flags.DEFINE_integer("eval_batch_size", 64, "Global eval batch size.")
@@ -44,6 +44,13 @@ define_runtime_flags(flags)
 flags.DEFINE_integer("gradient_accumulation_steps", 1,
                      "Micro-batches per optimizer step (train_batch_size is the total).")
 flags.DEFINE_bool("dynamic_masking", False, "Re-draw the n-gram masks every epoch.")
+flags.DEFINE_integer("masked_lm_budget", 0,
+                     "Official flag: on-the-fly masking by a masked/unmasked n-gram ratio; "
+                     "only 0 (masks from the data) is supported: see --dynamic_masking.")
+flags.register_validator("masked_lm_budget", lambda value: value == 0,
+                         "--masked_lm_budget > 0 (the official on-the-fly masking) is not "
+                         "supported; the records' masks are used, or --dynamic_masking "
+                         "re-draws them every epoch")
 flags.DEFINE_float("loss_bound", None, "A loss above this counts as divergence.")
 flags.DEFINE_integer("max_rollbacks", 0,
                      "On divergence, roll back to the last checkpoint this many times "
@@ -52,6 +59,7 @@ flags.DEFINE_integer("max_rollbacks", 0,
 
 def main(argv):
     del argv
+    runtime = runtime_params_from_flags(FLAGS)
     params = PretrainingParams(
         albert_config_file=FLAGS.albert_config_file, input_file=FLAGS.input_file,
         eval_file=FLAGS.eval_file, output_dir=FLAGS.output_dir,
@@ -66,7 +74,9 @@ def main(argv):
         keep_checkpoint_max=FLAGS.keep_checkpoint_max,
         iterations_per_loop=FLAGS.iterations_per_loop, max_eval_steps=FLAGS.max_eval_steps,
         init_from_group0=FLAGS.init_from_group0,
-        distribution_strategy=FLAGS.distribution_strategy, tpu=FLAGS.tpu,
+        distribution_strategy=runtime.distribution_strategy, tpu=runtime.tpu,
+        tpu_zone=runtime.tpu_zone, gcp_project=runtime.gcp_project,
+        num_tpu_cores=runtime.num_tpu_cores,
         num_gpus=FLAGS.num_gpus, all_reduce_alg=FLAGS.all_reduce_alg,
         mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
         gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,

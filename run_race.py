@@ -20,6 +20,9 @@ from albert_tf.training.runtime import define_runtime_flags, runtime_params_from
 
 FLAGS = flags.FLAGS
 
+flags.DEFINE_string("task_name", "race", "Official flag: must be race.")
+flags.register_validator("task_name", lambda value: (value or "").lower() == "race",
+                         "run_race.py runs RACE only (--task_name=race)")
 flags.DEFINE_string("data_dir", None,
                     "Folder holding RACE/{train,dev,test}/{middle,high}/ (official download "
                     "*.txt files or the official script's all.txt).")

@@ -45,6 +45,9 @@ class PretrainingParams:
     init_from_group0: bool = False
     distribution_strategy: str = "one_device"
     tpu: str = None
+    tpu_zone: str = None
+    gcp_project: str = None
+    num_tpu_cores: int = None
     num_gpus: int = None
     all_reduce_alg: str = None
     mixed_precision: str = "none"
@@ -95,7 +98,8 @@ def run_pretraining(params):
         distribution_strategy=params.distribution_strategy, tpu=params.tpu,
         num_gpus=params.num_gpus, all_reduce_alg=params.all_reduce_alg,
         mixed_precision=params.mixed_precision, jit_compile=params.jit_compile,
-        seed=params.seed, deterministic=params.deterministic))
+        seed=params.seed, deterministic=params.deterministic, tpu_zone=params.tpu_zone,
+        gcp_project=params.gcp_project, num_tpu_cores=params.num_tpu_cores))
     config = AlbertConfig.from_json_file(params.albert_config_file)
     if params.max_seq_length > config.max_position_embeddings:
         raise ValueError(f"max_seq_length {params.max_seq_length} exceeds "

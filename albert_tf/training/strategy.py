@@ -9,7 +9,7 @@ STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
 
 
 def get_distribution_strategy(distribution_strategy="one_device", num_gpus=None, tpu=None,
-                              all_reduce_alg=None):
+                              all_reduce_alg=None, tpu_zone=None, gcp_project=None):
     """Returns the strategy named by `distribution_strategy`.
 
     Args:
@@ -19,6 +19,7 @@ def get_distribution_strategy(distribution_strategy="one_device", num_gpus=None,
         tpu: TPU address or name, for `tpu` ("" or "local" for a local TPU VM).
         all_reduce_alg: "nccl" or "ring" cross-device ops for `mirrored` /
             `multi_worker_mirrored`; None for TensorFlow's choice.
+        tpu_zone, gcp_project: where a named Cloud TPU is (None: from GCE metadata).
     """
     name = (distribution_strategy or "one_device").lower()
     if name not in STRATEGIES:
@@ -34,7 +35,7 @@ def get_distribution_strategy(distribution_strategy="one_device", num_gpus=None,
             raise ValueError("--distribution_strategy=tpu needs --tpu (an address, a name, "
                              "or 'local' on a TPU VM)")
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu="" if tpu == "local" else tpu)
+            tpu="" if tpu == "local" else tpu, zone=tpu_zone, project=gcp_project)
         if tpu not in ("", "local"):
             tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)

@@ -196,7 +196,8 @@ def test_command_line(spm_model_file, small_corpus, tmp_path):
          "--max_seq_length=64", "--max_predictions_per_seq=10", "--dupe_factor=1",
          "--num_workers=2", "--do_lower_case", "--do_whole_word_mask",
          "--nodo_permutation", "--favor_shorter_ngram", "--norandom_next_sentence",
-         "--ngram=3", "--random_seed=7", "--masked_lm_prob=0.15", "--short_seq_prob=0.1"],
+         "--ngram=3", "--random_seed=7", "--masked_lm_prob=0.15", "--short_seq_prob=0.1",
+         "--input_file_mode=r", "--noparallel"],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "records/s" in result.stderr

@@ -160,7 +160,10 @@ def test_entry_point_on_real_mrpc_rows_in_bfloat16(tmp_path, shared_data_dir, sp
          "--train_step=2", "--warmup_step=1", "--save_checkpoints_steps=2",
          "--iterations_per_loop=2", "--hidden_dropout_prob=0.1",
          "--attention_probs_dropout_prob=0.1", "--dropout_prob=0.1",
-         "--mixed_precision=bfloat16"],
+         "--mixed_precision=bfloat16",
+         # Official flags of run_glue.sh / the TPU set-up, accepted as official.
+         "--vocab_file=./data/vocab.txt", "--albert_hub_module_handle=", "--nouse_tpu",
+         "--num_tpu_cores=8"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     evaluation = json.loads((out / "eval_results.json").read_text())

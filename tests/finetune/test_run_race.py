@@ -95,7 +95,8 @@ def test_entry_point_with_all_txt_dev_and_test_predictions(tmp_path, shared_data
          f"--output_dir={out}", "--do_predict", "--max_seq_length=64", "--max_qa_length=24",
          "--train_batch_size=4", "--eval_batch_size=6", "--predict_batch_size=4",
          "--train_step=2", "--warmup_step=0", "--save_checkpoints_steps=2",
-         "--iterations_per_loop=2", "--hidden_dropout_prob=0", "--dropout_prob=0.1"],
+         "--iterations_per_loop=2", "--hidden_dropout_prob=0", "--dropout_prob=0.1",
+         "--task_name=RACE", "--vocab_file=unused", "--nouse_tpu"],  # official flags
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     evaluation = json.loads((out / "eval_results.json").read_text())

@@ -37,7 +37,8 @@ def v2_run(tmp_path_factory, shared_data_dir, spm_model_file):
         f"--output_dir={out}", "--do_train", "--do_predict", "--train_batch_size=4",
         "--predict_batch_size=8", "--train_step=3", "--save_checkpoints_steps=3",
         "--iterations_per_loop=3", "--start_n_top=3", "--end_n_top=2", "--n_best_size=5",
-        "--learning_rate=1e-3", *(f"--{k}={v}" for k, v in SEQ.items())]
+        "--learning_rate=1e-3", *(f"--{k}={v}" for k, v in SEQ.items()),
+        "--vocab_file=unused", "--nouse_tpu"]  # official flags, accepted
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(command, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True,
                           timeout=400)
