@@ -4,8 +4,8 @@ Input format (official): one sentence per line, a blank line between
 documents. Here the end of every input file also ends a document (the official
 script lets a document run on into the next file).
 
-Lines are split at "\\n", "\\r\\n" and a lone "\\r" (the universal newlines the
-official text-mode reader uses). A line that is not valid UTF-8 is skipped,
+Lines are split at "\\n" only and every "\\r" is dropped, as TensorFlow's GFile
+`readline` (the official reader) does: "\\r\\n" ends a line, a lone "\\r" does not. A line that is not valid UTF-8 is skipped,
 counted in `ReadStats.undecodable_lines` and logged (the first few with
 file:line); it does not end the document.
 
@@ -67,11 +67,9 @@ def _raw_lines(path):
             parts = (rest + block).split(b"\n")
             rest = parts.pop()
             for part in parts:
-                if part.endswith(b"\r"):
-                    part = part[:-1]
-                yield from part.split(b"\r")
+                yield part.replace(b"\r", b"")
         if rest:
-            yield from rest.split(b"\r")
+            yield rest.replace(b"\r", b"")
 
 
 def read_lines(path, stats):

@@ -27,10 +27,18 @@ def test_expand_input_files(tmp_path):
 
 def test_line_endings_blank_lines_and_last_line(tmp_path, monkeypatch):
     monkeypatch.setattr(pd, "_READ_BLOCK_BYTES", 3)  # lines straddle blocks
-    path = write(tmp_path / "c.txt", b"one\r\ntwo\rthree\n \t\nfour")
+    # As TensorFlow's GFile.readline (the official reader): lines end at "\n" only and
+    # every "\r" is dropped, so "\r\r\n" ends one line and a lone "\r" joins.
+    path = write(tmp_path / "c.txt", b"one\r\ntwo\rthree\n \t\nfour\r\r\n\r\nfive\r")
     stats = pd.ReadStats()
-    assert list(pd.read_lines(path, stats)) == ["one", "two", "three", None, "four"]
-    assert (stats.files, stats.lines, stats.undecodable_lines) == (1, 5, 0)
+    assert list(pd.read_lines(path, stats)) == ["one", "twothree", None, "four", None, "five"]
+    assert (stats.files, stats.lines, stats.undecodable_lines) == (1, 6, 0)
+    # The reference itself: TensorFlow's GFile, read line by line.
+    import tensorflow as tf
+    reader, reference = tf.io.gfile.GFile(path, "r"), []
+    while line := reader.readline():
+        reference.append(line.strip() or None)
+    assert reference == ["one", "twothree", None, "four", None, "five"]
 
 
 def test_invalid_utf8_line_is_skipped_counted_and_logged(tmp_path, caplog):
