@@ -37,13 +37,22 @@ def _expand_pattern(file_pattern):
     return files
 
 
+# Written by create_pretraining_data.py (and the official one), needed only to re-draw
+# masks; BERT-format and older ALBERT records lack it, and the official reader
+# parses it only for on-the-fly masking.
+OPTIONAL_FEATURES = ("token_boundary",)
+
+
 def check_record_lengths(files, max_seq_length, max_predictions_per_seq):
     """Checks the first record of each file (up to 32) against the expected schema.
 
+    Returns:
+      The `OPTIONAL_FEATURES` that every checked file has.
     Raises:
       ValueError naming the file, the feature, and the expected and actual
       lengths (e.g. data written with another max_seq_length).
     """
+    present = set(OPTIONAL_FEATURES)
     expected = pretraining_example.feature_lengths(max_seq_length, max_predictions_per_seq)
     flag_of = {name: "max_seq_length" for name in pretraining_example.SEQUENCE_FEATURES}
     flag_of.update({name: "max_predictions_per_seq"
@@ -53,6 +62,9 @@ def check_record_lengths(files, max_seq_length, max_predictions_per_seq):
             example = tf.train.Example.FromString(raw.numpy())
             feature_map = example.features.feature
             for name, (kind, length) in expected.items():
+                if name not in feature_map and name in OPTIONAL_FEATURES:
+                    present.discard(name)
+                    continue
                 if name not in feature_map:
                     raise ValueError(f"{path}: record has no feature {name!r}")
                 feature = feature_map[name]
@@ -63,12 +75,15 @@ def check_record_lengths(files, max_seq_length, max_predictions_per_seq):
                     raise ValueError(
                         f"{path}: feature {name!r} has length {len(values)}, expected "
                         f"{length}{reason}; was the data written with other settings?")
+    return present
 
 
-def _parse_fn(max_seq_length, max_predictions_per_seq):
+def _parse_fn(max_seq_length, max_predictions_per_seq, skip=()):
     specs = {}
     for name, (kind, length) in pretraining_example.feature_lengths(
             max_seq_length, max_predictions_per_seq).items():
+        if name in skip:
+            continue
         dtype = tf.int64 if kind == pretraining_example.INT64 else tf.float32
         specs[name] = tf.io.FixedLenFeature([length], dtype)
 
@@ -106,13 +121,19 @@ def pretraining_dataset(file_pattern, max_seq_length, max_predictions_per_seq, b
 
     Returns:
       `tf.data.Dataset` of dicts: input_ids, input_mask, segment_ids,
-      token_boundary [batch, max_seq_length] int32; masked_lm_positions,
+      token_boundary [batch, max_seq_length] int32 (when the records have it: it
+      is optional but for dynamic masking); masked_lm_positions,
       masked_lm_ids [batch, max_predictions_per_seq] int32; masked_lm_weights
       [batch, max_predictions_per_seq] float32; next_sentence_labels [batch, 1]
       int32 (the sentence-order label).
     """
     files = _expand_pattern(file_pattern)
-    check_record_lengths(files, max_seq_length, max_predictions_per_seq)
+    present = check_record_lengths(files, max_seq_length, max_predictions_per_seq)
+    missing = [name for name in OPTIONAL_FEATURES if name not in present]
+    if dynamic_masking and missing:
+        raise ValueError(f"{file_pattern}: dynamic masking needs the records' "
+                         f"{missing[0]!r} feature (create_pretraining_data.py writes it); "
+                         "these records have none")
     num_pipelines, pipeline_id = 1, 0
     if input_context is not None:
         num_pipelines = input_context.num_input_pipelines
@@ -139,7 +160,7 @@ def pretraining_dataset(file_pattern, max_seq_length, max_predictions_per_seq, b
     if is_training:
         d = d.shuffle(shuffle_buffer, seed=seed)
 
-    d = d.map(_parse_fn(max_seq_length, max_predictions_per_seq),
+    d = d.map(_parse_fn(max_seq_length, max_predictions_per_seq, skip=missing),
               num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
     d = d.batch(batch_size, drop_remainder=is_training)

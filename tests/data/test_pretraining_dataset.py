@@ -39,11 +39,12 @@ def parse_independently(path):
     return rows
 
 
-def collect(dataset):
+def collect(dataset, names=NAMES):
     rows = []
     for batch in dataset:
+        assert set(batch) == set(names)
         size = batch["input_ids"].shape[0]
-        rows += [{name: batch[name][i].numpy().tolist() for name in NAMES} for i in range(size)]
+        rows += [{name: batch[name][i].numpy().tolist() for name in names} for i in range(size)]
     return rows
 
 
@@ -117,6 +118,25 @@ def test_missing_feature(tmp_path):
         writer.write(example.SerializeToString())
     with pytest.raises(ValueError, match="no feature 'input_mask'"):
         pretraining_dataset(path, SEQ, PRED, 4, True)
+
+
+def test_bert_format_records_without_token_boundary(record_files, tmp_path):
+    """BERT-format (and older ALBERT) records have no token_boundary: the official
+    reader parses it only for on-the-fly masking, so they train as they are."""
+    path = str(tmp_path / "bert_format.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for raw in tf.data.TFRecordDataset(record_files[0]):
+            example = tf.train.Example.FromString(raw.numpy())
+            del example.features.feature["token_boundary"]
+            writer.write(example.SerializeToString())
+    rows = collect(pretraining_dataset(path, SEQ, PRED, 3, is_training=False),
+                   names=[n for n in NAMES if n != "token_boundary"])
+    want = [{k: v for k, v in row.items() if k != "token_boundary"}
+            for row in parse_independently(record_files[0])]
+    assert rows == want
+    with pytest.raises(ValueError, match="dynamic masking needs the records' 'token_boundary'"):
+        pretraining_dataset(path, SEQ, PRED, 3, is_training=True, dynamic_masking=True,
+                            vocab_size=30000)
 
 
 def test_dynamic_masks_change_every_epoch(record_files):
