@@ -1,7 +1,8 @@
 """Creates ALBERT masked-LM / sentence-order pretraining TFRecords from text.
 
 Official flags and defaults of google-research/albert create_pretraining_data.py,
-plus --num_workers, --document_window_mb and --shuffle_buffer_size. Output is
+plus --num_workers, --document_window_mb, --interleave_windows and
+--shuffle_buffer_size. Output is
 deterministic: the same seed and inputs give byte-identical files for any
 --num_workers. See albert_tf/data/pretraining_writer.py for the design.
 
@@ -62,6 +63,10 @@ flags.DEFINE_integer("num_workers", None,
 flags.DEFINE_float("document_window_mb", 16.0,
                    "MB of text per document window: the unit of work and memory, and "
                    "the pool random B segments are drawn from.")
+flags.DEFINE_integer("interleave_windows", 8,
+                     "Windows whose dupe rounds run in turn (round 0 of each, then round "
+                     "1, ...): a document's differently masked copies land this many "
+                     "windows' records apart, so they rarely share a training batch.")
 flags.DEFINE_integer("shuffle_buffer_size", 20000,
                      "Records in the seeded output shuffle buffer (the official script "
                      "shuffles all instances in memory).")
@@ -93,6 +98,7 @@ def main(argv):
         random_seed=FLAGS.random_seed,
         num_workers=FLAGS.num_workers or ((os.cpu_count() or 1) if FLAGS.parallel else 1),
         document_window_mb=FLAGS.document_window_mb,
+        interleave_windows=FLAGS.interleave_windows,
         shuffle_buffer_size=FLAGS.shuffle_buffer_size)
     pretraining_writer.create_pretraining_data(input_files, output_files, tokenizer, config)
 

@@ -9,8 +9,10 @@ class PretrainingDataConfig:
     """Generation settings; defaults are the official flag defaults.
 
     document_window_mb: text per window (MB); the unit of work, of memory and
-      of random-B sampling. shuffle_buffer_size: records in the output shuffle
-      buffer. num_workers: worker processes (1 = run in this process).
+      of random-B sampling. interleave_windows: windows whose dupe rounds run
+      in turn (round 0 of each, then round 1, ...), which keeps the copies of a
+      document apart in the output. shuffle_buffer_size: records in the output
+      shuffle buffer. num_workers: worker processes (1 = run in this process).
     """
     max_seq_length: int = 512
     max_predictions_per_seq: int = 20
@@ -25,6 +27,7 @@ class PretrainingDataConfig:
     random_seed: int = 12345
     num_workers: int = 1
     document_window_mb: float = 16.0
+    interleave_windows: int = 8
     shuffle_buffer_size: int = 20000
 
     def __post_init__(self):
@@ -36,6 +39,8 @@ class PretrainingDataConfig:
             (self.num_workers >= 1, f"num_workers ({self.num_workers}) must be >= 1"),
             (self.document_window_mb > 0,
              f"document_window_mb ({self.document_window_mb}) must be > 0"),
+            (self.interleave_windows >= 1,
+             f"interleave_windows ({self.interleave_windows}) must be >= 1"),
             (self.shuffle_buffer_size >= 1,
              f"shuffle_buffer_size ({self.shuffle_buffer_size}) must be >= 1"),
         ]

@@ -115,26 +115,48 @@ def make_executor(tokenizer, config):
     return executor
 
 
+def _window_groups(windows, size):
+    """Lists of up to `size` consecutive raw windows."""
+    group = []
+    for raw in windows:
+        group.append(raw)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
 def ordered_records(executor, windows, config, stats):
-    """Yields serialized records in task order, keeping few tasks in flight."""
+    """Yields serialized records in task order, keeping few tasks in flight.
+
+    Windows go in groups of `config.interleave_windows`, and a group's dupe rounds
+    run round-major: round 0 of every window in the group, then round 1, ... So the
+    copies of one document (one per round, differently masked) are a group's worth
+    of records apart, farther than the shuffle buffer mixes, and rarely meet in one
+    training batch; the official script gets the same from its global shuffle. The
+    next group is tokenized while this one's rounds run.
+    """
     max_in_flight = 2 * config.num_workers
     in_flight = collections.deque()
-    windows = iter(windows)
-    raw = next(windows, None)
-    pending = executor.submit(_tokenize_task, raw) if raw is not None else None
+    groups = _window_groups(windows, config.interleave_windows)
+
+    def tokenize(group):
+        return [executor.submit(_tokenize_task, raw) for raw in group] if group else None
+
+    pending = tokenize(next(groups, None))
     window_index = 0
     while pending is not None:
-        window = pending.result()
-        raw = next(windows, None)
-        # Tokenize the next window while this one's rounds run.
-        pending = executor.submit(_tokenize_task, raw) if raw is not None else None
-        stats.documents += window.num_documents
-        if window.num_documents:
-            for dupe_index in range(config.dupe_factor):
+        tokenized = [future.result() for future in pending]
+        pending = tokenize(next(groups, None))
+        stats.documents += sum(window.num_documents for window in tokenized)
+        indexed = [(window_index + i, window) for i, window in enumerate(tokenized)
+                   if window.num_documents]
+        window_index += len(tokenized)
+        for dupe_index in range(config.dupe_factor):
+            for index, window in indexed:
                 while len(in_flight) >= max_in_flight:
                     yield from in_flight.popleft().result()
-                in_flight.append(
-                    executor.submit(_instances_task, window, window_index, dupe_index))
-        window_index += 1
+                in_flight.append(executor.submit(_instances_task, window, index, dupe_index))
     while in_flight:
         yield from in_flight.popleft().result()

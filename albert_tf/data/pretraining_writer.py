@@ -5,7 +5,9 @@ Pipeline (what `create_pretraining_data` does; tasks in `pretraining_workers`):
 1. The main process reads the input files and groups documents into windows
    of about `document_window_mb` of text (`pretraining_documents`).
 2. Workers tokenize each window, then build the `dupe_factor` rounds of SOP
-   pairs + masks for it, one task per (window, round). Each task has its own
+   pairs + masks for it, one task per (window, round), round-major over groups
+   of `interleave_windows` windows (so a document's copies land a group's
+   worth of records apart, beyond the shuffle buffer). Each task has its own
    `random.Random`, seeded from (random_seed, window index, round), so its
    records depend only on the seed and the input, never on which process ran
    it or when.
@@ -18,8 +20,9 @@ Hence the same seed and inputs give byte-identical files for any
 document and every instance in memory: random B segments come from the same
 window rather than the whole corpus, and the final shuffle is a bounded
 shuffle buffer rather than a global shuffle (the trainer shuffles files and
-records again). Memory is bounded by about two windows per worker, the
-in-flight results (2 x num_workers rounds) and the shuffle buffer.
+records again). Memory is bounded by two groups of tokenized windows (about
+4 bytes a token), the raw text of the group being tokenized, the in-flight
+results (2 x num_workers rounds) and the shuffle buffer.
 
 Outputs are written to `<name>.tmp-<pid>` and renamed only on success.
 """

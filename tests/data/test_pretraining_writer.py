@@ -93,7 +93,7 @@ def test_records_follow_the_schema_round_robin(tokenizer, small_corpus, tmp_path
 
 
 def test_windows_are_streamed_not_read_ahead(tokenizer):
-    config = small_config(dupe_factor=3)
+    config = small_config(dupe_factor=3, interleave_windows=4)
     pretraining_workers.init_worker(tokenizer, config)
     consumed = []
 
@@ -105,8 +105,27 @@ def test_windows_are_streamed_not_read_ahead(tokenizer):
     records = pretraining_workers.ordered_records(
         pretraining_workers.InlineExecutor(), windows(), config, pw.PretrainingDataStats())
     next(records)
-    assert len(consumed) <= 2  # the current window and the one being tokenized
+    assert len(consumed) <= 2 * 4  # the current group and the one being tokenized
     assert sum(1 for _ in records) + 1 >= 50 * 3
+
+
+def test_dupe_rounds_run_round_major_within_window_groups(tokenizer):
+    """A document's copies (one per round) are a group of windows apart in the output."""
+    config = small_config(dupe_factor=3, interleave_windows=4)
+    pretraining_workers.init_worker(tokenizer, config)
+    tasks = []
+
+    class RecordingExecutor(pretraining_workers.InlineExecutor):
+        def submit(self, fn, *args):
+            if fn is pretraining_workers._instances_task:
+                tasks.append(args[1:])  # (window index, round)
+            return super().submit(fn, *args)
+
+    windows = ([[f"window {i} sentence one.", "and sentence two here."]] for i in range(10))
+    list(pretraining_workers.ordered_records(RecordingExecutor(), windows, config,
+                                             pw.PretrainingDataStats()))
+    groups = [range(0, 4), range(4, 8), range(8, 10)]
+    assert tasks == [(w, r) for group in groups for r in range(3) for w in group]
 
 
 def test_shuffle_buffer_is_a_bounded_seeded_permutation():
