@@ -160,6 +160,23 @@ def cache_key(examples, tokenizer, is_training, max_seq_length, doc_stride, max_
     return _sha256(json.dumps(key, sort_keys=True).encode("utf-8")), key
 
 
+def count_training_records(feature_file, max_seq_length):
+    """Counts the records of a training feature file, checking each against the
+    official schema; a record that does not fit raises ValueError naming the file."""
+    spec = feature_spec(max_seq_length, is_training=True)
+    count = 0
+    try:
+        for batch in tf.data.TFRecordDataset(feature_file).batch(1024).map(
+                lambda records: tf.io.parse_example(records, spec)["unique_ids"]):
+            count += int(batch.shape[0])
+    except tf.errors.InvalidArgumentError as e:
+        raise ValueError(
+            f"{feature_file}: record {count + 1} or one after it is not a SQuAD training "
+            f"feature with max_seq_length {max_seq_length} (expected int64 "
+            f"{sorted(spec)}): {e.message.splitlines()[0]}") from None
+    return count
+
+
 def _read_meta(meta_file):
     if not tf.io.gfile.exists(meta_file):
         return None
@@ -216,6 +233,21 @@ def load_or_create_squad_features(examples, tokenizer, feature_file, is_training
     key, key_parts = cache_key(examples, tokenizer, is_training, max_seq_length,
                                doc_stride, max_query_length)
     meta = None if overwrite else _read_meta(meta_file)
+    if (is_training and not overwrite and meta is None and not tf.io.gfile.exists(meta_file)
+            and tf.io.gfile.exists(feature_file)):
+        # Written elsewhere (e.g. by the official script): reused as it is, as the
+        # official script reuses an existing --train_feature_file.
+        num_features = count_training_records(feature_file, max_seq_length)
+        logging.warning("%s has no %s sidecar (not written by albert_tf): reusing its %d "
+                        "windows as the official script does, unchecked against the "
+                        "training questions and settings; delete it to rebuild",
+                        feature_file, META_SUFFIX, num_features)
+        return SquadFeatureSet(feature_file=feature_file, num_features=num_features,
+                               stats={}, metas=None, reused=True)
+    if meta is None and tf.io.gfile.exists(feature_file) and not overwrite:
+        logging.warning("%s has no %s sidecar: prediction needs the window metadata "
+                        "kept there (the official predict_feature_left_file pickle is not "
+                        "readable here), so it is rebuilt", feature_file, META_SUFFIX)
     if meta is not None and meta.get("cache_key") == key and tf.io.gfile.exists(feature_file):
         logging.info("Reusing SQuAD features %s (%d windows)", feature_file,
                      meta["num_features"])

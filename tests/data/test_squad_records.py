@@ -112,3 +112,29 @@ def test_cache_is_reused_and_rebuilt_when_inputs_change(tmp_path, examples, toke
         f.write("{not json")
     assert not _create(examples[:10], tokenizer, path, is_training=False).reused
     assert _create(examples[:10], tokenizer, path, is_training=False).reused
+
+
+def test_training_file_without_sidecar_is_reused_as_official(tmp_path, examples, tokenizer):
+    """An existing --train_feature_file from elsewhere (the official script writes no
+    sidecar) is reused, as official, after a schema check; prediction files are rebuilt
+    (their window metadata lives only in the sidecar)."""
+    path = str(tmp_path / "official_train.tf_record")
+    made = _create(examples, tokenizer, path, is_training=True)
+    os.remove(path + ".meta.json")
+    stamp = os.stat(path).st_mtime_ns
+    reused = _create(examples[:5], tokenizer, path, is_training=True)
+    assert reused.reused and reused.num_features == made.num_features
+    assert os.stat(path).st_mtime_ns == stamp
+    assert not os.path.exists(path + ".meta.json")
+
+    wrong = str(tmp_path / "seq64.tf_record")
+    _create(examples, tokenizer, wrong, is_training=True, max_seq_length=64)
+    os.remove(wrong + ".meta.json")
+    with pytest.raises(ValueError, match=r"seq64.tf_record: .*max_seq_length 96"):
+        _create(examples, tokenizer, wrong, is_training=True)
+
+    predict = str(tmp_path / "predict.tf_record")
+    _create(examples, tokenizer, predict, is_training=False)
+    os.remove(predict + ".meta.json")
+    rebuilt = _create(examples, tokenizer, predict, is_training=False)
+    assert not rebuilt.reused and rebuilt.metas and os.path.exists(predict + ".meta.json")
