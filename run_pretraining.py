@@ -44,6 +44,11 @@ define_runtime_flags(flags)
 flags.DEFINE_integer("gradient_accumulation_steps", 1,
                      "Micro-batches per optimizer step (train_batch_size is the total).")
 flags.DEFINE_bool("dynamic_masking", False, "Re-draw the n-gram masks every epoch.")
+flags.DEFINE_float("masked_lm_prob", 0.15,
+                   "With --dynamic_masking: share of tokens masked (as create_pretraining_data).")
+flags.DEFINE_integer("ngram", 3, "With --dynamic_masking: longest masked n-gram, in words.")
+flags.DEFINE_bool("favor_shorter_ngram", True,
+                  "With --dynamic_masking: p(n) ~ 1/n (else reversed).")
 flags.DEFINE_integer("masked_lm_budget", 0,
                      "Official flag: on-the-fly masking by a masked/unmasked n-gram ratio; "
                      "only 0 (masks from the data) is supported: see --dynamic_masking.")
@@ -80,7 +85,9 @@ def main(argv):
         num_gpus=FLAGS.num_gpus, all_reduce_alg=FLAGS.all_reduce_alg,
         mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
         gradient_accumulation_steps=FLAGS.gradient_accumulation_steps,
-        dynamic_masking=FLAGS.dynamic_masking, seed=FLAGS.random_seed,
+        dynamic_masking=FLAGS.dynamic_masking, masked_lm_prob=FLAGS.masked_lm_prob,
+        ngram=FLAGS.ngram, favor_shorter_ngram=FLAGS.favor_shorter_ngram,
+        seed=FLAGS.random_seed,
         deterministic=FLAGS.deterministic, loss_bound=FLAGS.loss_bound,
         max_rollbacks=FLAGS.max_rollbacks)
     run_pretraining(params)

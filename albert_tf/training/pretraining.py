@@ -54,8 +54,9 @@ class PretrainingParams:
     jit_compile: bool = False
     gradient_accumulation_steps: int = 1
     dynamic_masking: bool = False
-    masked_lm_prob: float = 0.15
-    ngram: int = 3
+    masked_lm_prob: float = 0.15        # dynamic masking's statistics (the data's
+    ngram: int = 3                      # own come from create_pretraining_data.py)
+    favor_shorter_ngram: bool = True
     seed: int = 12345
     deterministic: bool = False
     loss_bound: float = None
@@ -146,7 +147,8 @@ def run_pretraining(params):
             train_files, params.max_seq_length, params.max_predictions_per_seq,
             params.train_batch_size, is_training=True, input_context=input_context,
             dynamic_masking=params.dynamic_masking, vocab_size=config.vocab_size,
-            masked_lm_prob=params.masked_lm_prob, ngram=params.ngram, seed=params.seed,
+            masked_lm_prob=params.masked_lm_prob, ngram=params.ngram,
+            favor_shorter_ngram=params.favor_shorter_ngram, seed=params.seed,
             shuffle_buffer=params.shuffle_buffer)
 
     def eval_input(input_context):

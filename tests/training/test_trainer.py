@@ -212,6 +212,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+def test_entry_point_dynamic_masking_flags_reach_the_input_pipeline(tmp_path):
+    """--dynamic_masking with its statistics; the official --do_train default (on)."""
+    records = write_records(tmp_path / "train.tfrecord", 32, vocab_size=30000)
+    command = [c for c in pretraining_command(records, tmp_path / "out", 2,
+                                              ["--dynamic_masking", "--masked_lm_prob=0.3",
+                                               "--ngram=1", "--nofavor_shorter_ngram"])
+               if c != "--do_train"]
+    probe = textwrap.dedent("""
+        import sys, runpy
+        from albert_tf.training import pretraining
+        real = pretraining.pretraining_dataset
+        def spy(*args, **kwargs):
+            if kwargs.get("is_training"):
+                print("DYNAMIC", kwargs["dynamic_masking"], kwargs["masked_lm_prob"],
+                      kwargs["ngram"], kwargs["favor_shorter_ngram"], flush=True)
+            return real(*args, **kwargs)
+        pretraining.pretraining_dataset = spy
+        sys.argv = sys.argv[1:]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    """)
+    done = subprocess.run([command[0], "-c", probe, *command[1:]], capture_output=True,
+                          text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "DYNAMIC True 0.3 1 False" in done.stdout
+    assert last_metrics(tmp_path / "out")["step"] == 2
+
+
 def test_multi_worker_mirrored_two_local_workers(tmp_path):
     records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
     ports = [free_port(), free_port()]
