@@ -92,8 +92,9 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
     Args:
         model: an `AlbertEncoder`, `AlbertPretrainer` or task model.
         checkpoint: checkpoint prefix or directory (see `resolve_checkpoint`).
-        init_from_group0: initialise every layer group from `group_0` (official
-            `--init_from_group0`), e.g. to grow a 1-group model into several.
+        init_from_group0: a layer group the checkpoint lacks is initialised from
+            its `group_0` (official `--init_from_group0`), e.g. to grow a 1-group
+            model into several; groups the checkpoint has load as themselves.
         allow_missing: regex(es) of official names the checkpoint may lack (left
             at their initial values), or True for all.
         allow_unexpected: regex(es) of checkpoint names the model may not use
@@ -119,7 +120,7 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
     plan, missing, mismatched, used = {}, [], [], set()
     for name, variable in targets.items():
         source = name
-        if init_from_group0:
+        if init_from_group0 and source not in available:
             source = re.sub(r"/group_\d+/", "/group_0/", name)
         if source not in available:
             if not any(p.match(name) for p in missing_ok):

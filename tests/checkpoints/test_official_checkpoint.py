@@ -187,6 +187,13 @@ def test_init_from_group0(tmp_path):
     np.testing.assert_array_equal(
         np.asarray(g1),
         weights["bert/encoder/transformer/group_0/inner_group_1/ffn_1/intermediate/dense/kernel"])
+    # As official: a group the checkpoint has loads as itself, not from group_0.
+    own = random_official_weights(two_groups)
+    prefix = write_tf1_checkpoint(str(tmp_path / "model.ckpt-2"), own)
+    model = albert_tf.load_official_checkpoint(prefix, config=two_groups, init_from_group0=True)
+    np.testing.assert_array_equal(
+        np.asarray(model.encoder.transformer.groups[1][1].intermediate_dense.kernel),
+        own["bert/encoder/transformer/group_1/inner_group_1/ffn_1/intermediate/dense/kernel"])
 
 
 def test_encoder_from_pretraining_checkpoint_needs_explicit_unexpected(tmp_path):

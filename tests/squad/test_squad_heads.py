@@ -215,3 +215,15 @@ def test_v2_dropout_only_in_training():
 def test_v2_rejects_bad_beam_sizes(field, value):
     with pytest.raises(ValueError, match=field):
         AlbertSquadV2(AlbertConfig.from_dict(CFG), **{field: value})
+
+
+def test_v1_head_initializer_is_fixed_as_official():
+    """create_v1_model draws cls/squad/output_weights with stddev 0.02 whatever the
+    config's initializer_range (truncated at 2 stddev: |w| <= 0.04)."""
+    from albert_tf.checkpoints import official_variable_map
+
+    model = AlbertSquadV1(AlbertConfig.from_dict(dict(CFG, initializer_range=1.0)))
+    variables = official_variable_map(model)
+    head = np.asarray(variables["cls/squad/output_weights"])
+    assert head.shape == (2, H) and np.abs(head).max() <= 0.04 + 1e-7 and head.std() > 0.005
+    assert np.abs(np.asarray(variables["bert/pooler/dense/kernel"])).max() > 0.5

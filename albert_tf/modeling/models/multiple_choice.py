@@ -5,9 +5,9 @@ from keras import ops
 
 from albert_tf.modeling.encoder import AlbertEncoder
 from albert_tf.modeling.heads import OutputProjection
+# Official `race_utils.create_model` draws the head with a fixed stddev 0.02, as GLUE's.
+from albert_tf.modeling.models.classifier import HEAD_INITIALIZER_RANGE
 
-# Official `race_utils.create_model` draws the head with a fixed stddev 0.02.
-HEAD_INITIALIZER_RANGE = 0.02
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 
 

@@ -4,6 +4,7 @@ import keras
 
 from albert_tf.modeling.encoder import AlbertEncoder, encoder_inputs
 from albert_tf.modeling.heads.squad import AlbertSquadSpanHead, AlbertSquadV2Head
+from albert_tf.modeling.models.classifier import HEAD_INITIALIZER_RANGE
 
 ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
 
@@ -66,7 +67,8 @@ class AlbertSquadV1(keras.Model):
         _freeze_pooler(encoder)
 
         # === Layers ===
-        span_head = AlbertSquadSpanHead(initializer_range=config.initializer_range,
+        # Official create_v1_model: stddev 0.02 whatever the config says.
+        span_head = AlbertSquadSpanHead(initializer_range=HEAD_INITIALIZER_RANGE,
                                         dtype=encoder.layers_dtype_policy, name="squad_span")
 
         # === Functional graph ===
