@@ -56,14 +56,16 @@ def truncate_seq_pair(tokens_a, tokens_b, max_length):
             tokens_b.pop()
 
 
-def build_inputs(tokens_a, tokens_b, max_seq_length, tokenizer):
+def build_inputs(tokens_a, tokens_b, max_seq_length, tokenizer, pair=False):
     """`[CLS] a [SEP] (b [SEP])` -> zero-padded (input_ids, input_mask, segment_ids).
 
+    The b part is left out when `tokens_b` is empty (official `classifier_utils`:
+    `if tokens_b:`) unless `pair` (official `race_utils` always writes it).
     The caller has already truncated so that everything fits in `max_seq_length`.
     """
     ids = [tokenizer.cls_id] + tokenizer.convert_tokens_to_ids(tokens_a) + [tokenizer.sep_id]
     segment_ids = [0] * len(ids)
-    if tokens_b:
+    if tokens_b or pair:
         ids += tokenizer.convert_tokens_to_ids(tokens_b) + [tokenizer.sep_id]
         segment_ids += [1] * (len(tokens_b) + 1)
     if len(ids) > max_seq_length:

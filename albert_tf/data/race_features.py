@@ -44,7 +44,7 @@ def convert_race_example(example, max_seq_length, tokenizer, max_qa_length=128,
         qa_tokens = tokenizer.tokenize(qa_text)[-max_qa_length:]
         context_choice = context_tokens[:max_seq_length - 3 - len(qa_tokens)]
         ids, mask, segments = classifier_features.build_inputs(
-            context_choice, qa_tokens, max_seq_length, tokenizer)
+            context_choice, qa_tokens, max_seq_length, tokenizer, pair=True)
         all_ids.append(ids)
         all_mask.append(mask)
         all_segments.append(segments)

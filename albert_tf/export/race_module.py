@@ -81,14 +81,11 @@ class AlbertRaceModule(ExportModule):
         context = tf.gather(self.tokenize_text(article),
                             tf.repeat(tf.range(batch), NUM_CHOICES))
         context = keep_first(context, self.max_seq_length - 3 - qa.row_lengths())
-        # Already cut to fit, so packing truncates nothing; an empty qa packs
-        # as `[CLS] article [SEP]` like the official `if tokens_b:`.
+        # Already cut to fit, so packing truncates nothing; an empty qa still packs
+        # as `[CLS] article [SEP] [SEP]`, as official race_utils does.
         pair = pack(tokenizer, [context, qa], self.max_seq_length)
-        single = pack(tokenizer, [context], self.max_seq_length)
-        has_qa = tf.expand_dims(qa.row_lengths() > 0, 1)
         shape = [batch, NUM_CHOICES, self.max_seq_length]
-        return {name: tf.reshape(tf.where(has_qa, pair[name], single[name]), shape)
-                for name in ENCODER_INPUTS}
+        return {name: tf.reshape(pair[name], shape) for name in ENCODER_INPUTS}
 
     def _predict(self, inputs):
         logits = self.task_logits(inputs)

@@ -78,6 +78,17 @@ def test_context_shrinks_per_choice_for_short_qa():
     assert features.input_ids[3][-5:] == ids("w x y z") + [3]
 
 
+def test_empty_question_and_option_still_pack_the_second_segment():
+    """Official race_utils always writes `[CLS] ctx [SEP] qa [SEP]`, qa empty or not
+    (unlike classifier_utils' `if tokens_b:`)."""
+    example = race.RaceExample("high2.txt-0", "high", "a b c", ["", "x", "", "y"], 0)
+    features = rf.convert_race_example(example, 8, WordTokenizer(), max_qa_length=4)
+    assert features.input_ids[0] == [2] + ids("a b c") + [3, 3, 0, 0]
+    assert features.segment_ids[0] == [0] * 5 + [1] + [0, 0]
+    assert features.input_mask[0] == [1] * 6 + [0, 0]
+    assert features.input_ids[1] == [2] + ids("a b c") + [3] + ids("x") + [3, 0]
+
+
 def test_padding_and_length_checks():
     padding = rf.convert_race_example(PaddingInputExample(), 5, WordTokenizer(), 2)
     assert padding.input_ids == [[0] * 5] * 4 and padding.label_id == 0

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf.data import classifier_features, glue, race_features
-from albert_tf.data.race import RaceProcessor
+from albert_tf.data.race import RaceExample, RaceProcessor
 import export_test_helpers as helpers
 from export_test_helpers import MAX_SEQ_LENGTH, reference_inputs, serving_requests, strings
 
@@ -143,21 +143,25 @@ def test_race_matches_python_features_and_keras(served, tiny_models, full_tokeni
                                                 shared_data_dir):
     processor = RaceProcessor(do_lower_case=True)
     features = []
+    examples = []
     for passage in _race_passages(shared_data_dir):
         passage = dict(passage, questions=passage["questions"][:3],
                        options=passage["options"][:3], answers=passage["answers"][:3])
-        for example in processor.passage_examples(passage, "middle"):
-            features.append(race_features.convert_race_example(
-                example, MAX_SEQ_LENGTH, full_tokenizer, max_qa_length=helpers.MAX_QA_LENGTH))
+        examples += processor.passage_examples(passage, "middle")
+    # The all-empty row: `[CLS] [SEP] [SEP]` four times, as official race_utils packs it.
+    examples.append(RaceExample("empty-0", "middle", "", ["", "", "", ""], 0))
+    for example in examples:
+        features.append(race_features.convert_race_example(
+            example, MAX_SEQ_LENGTH, full_tokenizer, max_qa_length=helpers.MAX_QA_LENGTH))
     inputs = {name: np.array([getattr(f, name) for f in features], np.int32)
               for name in ("input_ids", "input_mask", "segment_ids")}
     model = tiny_models["race"][0]
     logits = np.asarray(model(inputs, training=False)["logits"], np.float64)
     out = _ok(served, "race/text")
-    np.testing.assert_allclose(out["logits"][:-1], logits, atol=1e-5)
+    np.testing.assert_allclose(out["logits"], logits, atol=1e-5)
     probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-    np.testing.assert_allclose(out["probabilities"][:-1], probabilities, atol=1e-5)
-    assert [a.decode() for a in out["answer"][:-1]] == ["ABCD"[i] for i in logits.argmax(-1)]
-    # The all-empty row is served too (four `[CLS] [SEP]` sequences).
-    assert out["answer"][-1].decode() in "ABCD"
+    np.testing.assert_allclose(out["probabilities"], probabilities, atol=1e-5)
+    assert [a.decode() for a in out["answer"]] == ["ABCD"[i] for i in logits.argmax(-1)]
+    assert features[-1].input_ids[0][:4] == [full_tokenizer.cls_id, full_tokenizer.sep_id,
+                                             full_tokenizer.sep_id, 0]
     np.testing.assert_allclose(out["probabilities"][-1], 0.25, atol=1e-6)
