@@ -5,7 +5,13 @@ after it. The official `encode_pieces` re-encodes such a piece without its comma
 and emits the comma as its own piece, so "In 1990, ..." gives [..., "▁1990", ","].
 
 "Digit" means Python's `str.isdigit()` (as in the official code) on the
-character before the comma; the in-graph tokenizer uses the same code-point set.
+character before the comma; the in-graph tokenizer applies the rule as an id
+table built from these same functions (`tf_tokenizer.digit_comma_table`).
+
+The word-start handling follows the official code's intent (as it runs on
+Python 2): under Python 3 its bytes `SPIECE_UNDERLINE` comparisons never match.
+No piece of the released 30k-clean model is affected (all its "<digit>," pieces
+start a word); custom vocabularies get the intended rule.
 """
 
 SPIECE_UNDERLINE = "\u2581"
@@ -31,18 +37,21 @@ def split_trailing_comma(sp_model, piece):
     return number_pieces + [piece[-1]]
 
 
-def encode_pieces(sp_model, text, sample=False):
+def encode_pieces(sp_model, text, return_unicode=True, sample=False):
     """Encodes already preprocessed `text` into SentencePiece pieces.
 
     Args:
       sp_model: a loaded `sentencepiece.SentencePieceProcessor`.
       text: `str` (or UTF-8 `bytes`), normally the output of `preprocess_text`.
+      return_unicode: the official signature's; pieces are `str` either way (as
+        the official code gives on Python 3).
       sample: draw a subword regularisation sample (nbest 64, alpha 0.1, the
         official `SampleEncodeAsPieces` settings) instead of the best encoding.
 
     Returns:
       list of piece strings.
     """
+    del return_unicode
     if isinstance(text, bytes):
         text = text.decode("utf-8", "ignore")
     if sample:

@@ -49,12 +49,6 @@ def whitespace_class():
 
 
 @functools.lru_cache(maxsize=None)
-def digit_class():
-    """RE2 class of the characters for which `str.isdigit()` is true."""
-    return _re2_class(c for c in _code_points() if chr(c).isdigit())
-
-
-@functools.lru_cache(maxsize=None)
 def decomposition_table():
     """NFKD with combining characters removed, as a per-code-point expansion.
 

@@ -79,6 +79,9 @@ def test_digit_comma_rule_on_official_model(official_sp):
     assert expected == ["▁in", "▁1990", ",", "▁the", "▁pages", "▁12", ",", "13", ",",
                         "▁and", "▁5", ",", "▁6", ","]
     assert encode_pieces(sp, text) == expected
+    # The official signature: (sp_model, text, return_unicode=True, sample=False).
+    assert encode_pieces(sp, text, False) == encode_pieces(sp, text, return_unicode=False) \
+        == expected
     assert encode_ids(sp, text) == [sp.piece_to_id(p) for p in expected]
 
 
