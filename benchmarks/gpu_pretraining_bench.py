@@ -16,6 +16,9 @@ Implementations:
                    (see albert_tf/modeling/layers/flat_dense.py).
     albert_einsum  the same with the written-out float32-softmax attention.
     hf, hf_compile HF AlbertForPreTraining (SDPA attention), eager / torch.compile.
+    keras_hub      keras-hub AlbertBackbone + MaskedLMHead + a Dense SOP head, through the
+                   same jitted JAX step as albert_* (needs keras-hub, kagglehub and
+                   kagglesdk importable; TensorFlow is not needed).
 `--check` first compares the fused and einsum attention (outputs and gradients, with
 padded rows) on the GPU. `--profile` adds a traced run of the first impl and size, and
 prints where its GPU time goes (kernel time by name, from the JAX profiler's trace).
@@ -33,9 +36,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pretraining_step_bench import (  # noqa: E402
-    albert_config, flops_per_sequence, hf_pretraining_step, random_batch)
+    EMBED, SIZES, VOCAB, albert_config, flops_per_sequence, hf_pretraining_step, random_batch)
 
-IMPLS = ("albert_fused", "albert_fused_3d", "albert_einsum", "hf", "hf_compile")
+IMPLS = ("albert_fused", "albert_fused_3d", "albert_einsum", "hf", "hf_compile",
+         "keras_hub")
 
 
 def padded_batch(np, batch, seq_length, max_predictions, padding="none"):
@@ -55,21 +59,51 @@ def padded_batch(np, batch, seq_length, max_predictions, padding="none"):
 
 # --------------------------------------------------------------------------- albert_tf
 def albert_step(args, attention):
-    """Returns run(n) -> runs n jitted training steps and blocks on the result."""
-    import jax
-    import keras
-    import numpy as np
-    from keras import ops
-
+    """Returns run(n) -> runs n jitted training steps of AlbertPretrainer."""
     from albert_tf import AlbertPretrainer
     from albert_tf.modeling.layers import flat_dense
 
     if attention == "fused_3d":  # Ablation: Dense on [batch, seq, width] directly.
         attention = "fused"
         flat_dense.dense_2d = lambda dense, x: dense(x)
+    return keras_jax_step(args, lambda: AlbertPretrainer(
+        albert_config(args.size), attention_implementation=attention))
+
+
+def keras_hub_pretrainer(size):
+    """keras-hub's ALBERT with an MLM head (tied embeddings) and a SOP head, taking and
+    giving what AlbertPretrainer does."""
+    import keras
+    import keras_hub
+
+    H, L, A, I = SIZES[size]
+    backbone = keras_hub.models.AlbertBackbone(
+        vocabulary_size=VOCAB, num_layers=L, num_heads=A, num_groups=1,
+        num_inner_repetitions=1, embedding_dim=EMBED, hidden_dim=H, intermediate_dim=I,
+        dropout=0.0, max_sequence_length=512, num_segments=2)
+    inputs = {name: keras.Input((None,), dtype="int32", name=name) for name in (
+        "input_ids", "input_mask", "segment_ids", "masked_lm_positions")}
+    out = backbone({"token_ids": inputs["input_ids"], "padding_mask": inputs["input_mask"],
+                    "segment_ids": inputs["segment_ids"]})
+    mlm = keras_hub.layers.MaskedLMHead(
+        vocabulary_size=VOCAB, token_embedding=backbone.token_embedding,
+        intermediate_activation="gelu")(out["sequence_output"],
+                                        mask_positions=inputs["masked_lm_positions"])
+    sop = keras.layers.Dense(2)(out["pooled_output"])
+    return keras.Model(inputs, {"mlm_logits": mlm, "sop_logits": sop})
+
+
+def keras_jax_step(args, build_model):
+    """Returns run(n) -> runs n jitted training steps of `build_model()` and blocks on
+    the result (a Keras model giving `mlm_logits` and `sop_logits`)."""
+    import jax
+    import keras
+    import numpy as np
+    from keras import ops
+
     keras.config.set_dtype_policy("mixed_bfloat16" if args.bf16 else "float32")
     keras.utils.set_random_seed(0)
-    model = AlbertPretrainer(albert_config(args.size), attention_implementation=attention)
+    model = build_model()
     optimizer = keras.optimizers.AdamW(learning_rate=1e-4, weight_decay=0.01, beta_1=0.9,
                                        beta_2=0.999, epsilon=1e-6, global_clipnorm=1.0)
     optimizer.build(model.trainable_variables)
@@ -82,11 +116,13 @@ def albert_step(args, attention):
         outputs, non_trainable = model.stateless_call(trainable, non_trainable, inputs,
                                                       training=True)
         mlm = ops.sparse_categorical_crossentropy(
-            data["masked_lm_ids"], outputs["mlm_logits"], from_logits=True)
+            data["masked_lm_ids"], ops.cast(outputs["mlm_logits"], "float32"),
+            from_logits=True)
         weights = data["masked_lm_weights"]
         mlm = ops.sum(mlm * weights) / (ops.sum(weights) + 1e-5)
         sop = ops.mean(ops.sparse_categorical_crossentropy(
-            data["next_sentence_labels"][:, 0], outputs["sop_logits"], from_logits=True))
+            data["next_sentence_labels"][:, 0], ops.cast(outputs["sop_logits"], "float32"),
+            from_logits=True))
         return mlm + sop, non_trainable
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
@@ -241,6 +277,8 @@ def worker(args):
         return
     if args.impl.startswith("albert"):
         run = albert_step(args, args.impl.split("_", 1)[1])
+    elif args.impl == "keras_hub":
+        run = keras_jax_step(args, lambda: keras_hub_pretrainer(args.size))
     else:
         run = hf_step(args, args.impl == "hf_compile")
     # Warm-up with the timed step count, so JAX compiles that scan once, untimed.
