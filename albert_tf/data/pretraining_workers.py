@@ -135,28 +135,33 @@ def ordered_records(executor, windows, config, stats):
     copies of one document (one per round, differently masked) are a group's worth
     of records apart, farther than the shuffle buffer mixes, and rarely meet in one
     training batch; the official script gets the same from its global shuffle. The
-    next group is tokenized while this one's rounds run.
+    next group is tokenized a window at a time between this group's rounds, so the
+    workers never wait on a whole group's tokenization.
     """
     max_in_flight = 2 * config.num_workers
     in_flight = collections.deque()
     groups = _window_groups(windows, config.interleave_windows)
-
-    def tokenize(group):
-        return [executor.submit(_tokenize_task, raw) for raw in group] if group else None
-
-    pending = tokenize(next(groups, None))
+    group = next(groups, None)
+    pending = [executor.submit(_tokenize_task, raw) for raw in group] if group else None
     window_index = 0
     while pending is not None:
         tokenized = [future.result() for future in pending]
-        pending = tokenize(next(groups, None))
+        upcoming = next(groups, None)
+        to_tokenize = list(upcoming) if upcoming else []
+        pending = [] if upcoming else None
         stats.documents += sum(window.num_documents for window in tokenized)
         indexed = [(window_index + i, window) for i, window in enumerate(tokenized)
                    if window.num_documents]
         window_index += len(tokenized)
+        del tokenized
         for dupe_index in range(config.dupe_factor):
+            if to_tokenize:
+                pending.append(executor.submit(_tokenize_task, to_tokenize.pop(0)))
             for index, window in indexed:
                 while len(in_flight) >= max_in_flight:
                     yield from in_flight.popleft().result()
                 in_flight.append(executor.submit(_instances_task, window, index, dupe_index))
+        for raw in to_tokenize:  # dupe_factor < group size
+            pending.append(executor.submit(_tokenize_task, raw))
     while in_flight:
         yield from in_flight.popleft().result()
