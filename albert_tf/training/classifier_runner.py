@@ -233,8 +233,10 @@ def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
     has not scored yet, in step order (the official separate-evaluation run).
 
     Args:
-        evaluate: `fn(step, checkpoint) -> metrics` on the loaded weights.
-        on_result: `fn(step, metrics)`, e.g. keeping the best.
+        evaluate: `fn(step) -> metrics` on the loaded weights.
+        on_result: `fn(step, metrics, checkpoint)`, e.g. `BestCheckpoint.update`,
+            which also logs the evaluation (so a kill never leaves a scored step
+            unconsidered for the best).
     Returns:
         The steps evaluated now, or None when output_dir holds no checkpoint.
     """
@@ -245,7 +247,7 @@ def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
     steps = [step for step in saved if step not in done]
     for step in steps:
         load_saved(model, saved[step])
-        on_result(step, evaluate(step, saved[step][1]))
+        on_result(step, evaluate(step), saved[step][1])
     print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
           + (f"; {len(done)} scored before" if done else ""), flush=True)
     return steps
@@ -351,8 +353,9 @@ class BestCheckpoint:
     def _score(value):
         return -math.inf if value is None or not math.isfinite(value) else value
 
-    def update(self, model, step, results):
-        """Saves `model` if `results` beat the best so far; returns whether it did."""
+    def update(self, model, step, results, checkpoint=None):
+        """Saves `model` if `results` beat the best so far, then logs `results`
+        (see `log`); returns whether it saved."""
         score = self._score(results.get(self.metric))
         improved = self.best is None or score > self._score(self.best.get(self.metric))
         if improved:
@@ -360,11 +363,13 @@ class BestCheckpoint:
                                      global_step=step)
             self.best = dict(results, global_step=step)
             write_json(self.path, self.best)
-        self.log(step, results)
+        self.log(step, results, checkpoint)
         return improved
 
-    def log(self, step, results):
-        """Appends `results` to eval_results.txt and rewrites best_trial.txt."""
+    def log(self, step, results, checkpoint=None):
+        """Appends `results` to eval_history.jsonl (with the `checkpoint` it scored)
+        and eval_results.txt, and rewrites best_trial.txt."""
+        record_evaluation(self.output_dir, results, checkpoint)
         official = {OFFICIAL_METRIC_NAMES.get(k, k): v for k, v in results.items()}
         official["global_step"] = step
         best = self.best or {}
@@ -485,7 +490,7 @@ def run_classifier(params):
         dev_labels = [float(e.label) if is_regression else label_list.index(e.label)
                       for e in examples["dev"]]
 
-    def evaluate(step, checkpoint=None):
+    def evaluate(step):
         dataset_fn = ordered_dataset_fn(files["dev"], params.max_seq_length,
                                         params.eval_batch_size, is_regression,
                                         trim_padding_multiple=multiple)
@@ -499,13 +504,12 @@ def run_classifier(params):
             logits, labels, is_regression)))
         if step is not None:
             metrics["global_step"] = int(step)
-        record_evaluation(params.output_dir, metrics, checkpoint)
         print_results(f"eval {task_name} at step {step}", metrics)
         results["eval"] = metrics
         return metrics
 
-    def record_best(step, metrics):
-        if best.update(model, step, metrics):
+    def record_best(step, metrics, checkpoint=None):
+        if best.update(model, step, metrics, checkpoint):
             write_json(os.path.join(params.output_dir, "eval_results.json"), metrics)
 
     if params.do_train:
@@ -524,22 +528,20 @@ def run_classifier(params):
         def on_checkpoint(step, metrics):
             if metrics is not None:
                 evaluated.append(step)
-                record_best(step, metrics)
+                record_best(step, metrics, trainer_checkpoint(params.output_dir, step))
             if step >= params.train_step:
                 save_final_model(model, config, params.output_dir, step)
 
-        def eval_fn(step):
-            return evaluate(step, trainer_checkpoint(params.output_dir, step))
-
         results["train"] = trainer.train(
-            train_input, eval_fn=eval_fn if params.do_eval else None,
+            train_input, eval_fn=evaluate if params.do_eval else None,
             on_checkpoint=on_checkpoint)
         if not tf.io.gfile.exists(os.path.join(params.output_dir,
                                                f"model.ckpt-{trainer.global_step}.index")):
             save_final_model(model, config, params.output_dir, trainer.global_step)
         if params.do_eval and not evaluated and best.best is None:
             # Training had already finished before this start, without evaluation.
-            record_best(trainer.global_step, evaluate(trainer.global_step))
+            record_best(trainer.global_step, evaluate(trainer.global_step),
+                        trainer_checkpoint(params.output_dir, trainer.global_step))
         if params.do_eval:
             best.restore_into(model)
             results["eval"] = dict(best.best)

@@ -35,7 +35,7 @@ from albert_tf.training.classifier_runner import (
     OFFICIAL_METRIC_NAMES, BestCheckpoint, check_common_params, check_labels,
     evaluate_saved_checkpoints, initial_weights, load_config, make_trainer,
     ordered_dataset_fn, padding_multiple, predict_in_order, print_results, real_rows,
-    record_evaluation, save_final_model, write_json)
+    save_final_model, write_json)
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
 from albert_tf.training.saved_checkpoints import trainer_checkpoint
 
@@ -155,14 +155,20 @@ def run_race(params):
             logits, labels)))
         return metrics, logits
 
-    def evaluate(step, checkpoint=None):
-        metrics, logits = score("dev", params.eval_batch_size)
+    dev_logits = {}  # step -> dev logits, until keep_best has used them
+
+    def evaluate_dev(step):
+        metrics, dev_logits[step] = score("dev", params.eval_batch_size)
         if step is not None:
             metrics["global_step"] = int(step)
-        record_evaluation(params.output_dir, metrics, checkpoint)
         print_results(f"eval RACE at step {step}", metrics)
         results["eval"] = metrics
-        return metrics, logits
+        return metrics
+
+    def keep_best(step, metrics, checkpoint=None):
+        if best.update(model, step, metrics, checkpoint):
+            write_eval(metrics, dev_logits[step])
+        dev_logits.clear()
 
     def write_eval(metrics, logits):
         write_json(os.path.join(params.output_dir, "eval_results.json"), metrics)
@@ -181,54 +187,35 @@ def run_race(params):
                 trim_padding_multiple=multiple)
 
         trainer = make_trainer(strategy, model, task, params)
-        dev_logits = {}
-
-        def eval_fn(step):
-            metrics, logits = evaluate(step, trainer_checkpoint(params.output_dir, step))
-            dev_logits[step] = logits
-            return metrics
 
         def on_checkpoint(step, metrics):
-            if metrics is not None and best.update(model, step, metrics):
-                write_eval(metrics, dev_logits[step])
-            dev_logits.clear()
+            if metrics is not None:
+                keep_best(step, metrics, trainer_checkpoint(params.output_dir, step))
             if step >= params.train_step:
                 save_final_model(model, config, params.output_dir, step)
 
         results["train"] = trainer.train(train_input,
-                                         eval_fn=eval_fn if params.do_eval else None,
+                                         eval_fn=evaluate_dev if params.do_eval else None,
                                          on_checkpoint=on_checkpoint)
         if not tf.io.gfile.exists(os.path.join(params.output_dir,
                                                f"model.ckpt-{trainer.global_step}.index")):
             save_final_model(model, config, params.output_dir, trainer.global_step)
         if params.do_eval:
             if best.best is None:  # Training had already finished, without evaluation.
-                metrics, logits = evaluate(trainer.global_step)
-                if best.update(model, trainer.global_step, metrics):
-                    write_eval(metrics, logits)
+                keep_best(trainer.global_step, evaluate_dev(trainer.global_step),
+                          trainer_checkpoint(params.output_dir, trainer.global_step))
             best.restore_into(model)
             results["eval"] = dict(best.best)
     elif params.do_eval:
         # As official: every fine-tuned checkpoint in output_dir, the best kept.
-        def evaluate_checkpoint(step, checkpoint):
-            metrics, logits = evaluate(step, checkpoint)
-            dev_logits[step] = logits
-            return metrics
-
-        def keep_best(step, metrics):
-            if best.update(model, step, metrics):
-                write_eval(metrics, dev_logits[step])
-            dev_logits.clear()
-
-        dev_logits = {}
-        if evaluate_saved_checkpoints(model, params.output_dir, evaluate_checkpoint,
+        if evaluate_saved_checkpoints(model, params.output_dir, evaluate_dev,
                                       keep_best) is not None:
             best.restore_into(model)
             results["eval"] = dict(best.best) if best.best else None
         else:  # output_dir holds none: score --init_checkpoint's model as it is.
-            metrics, logits = evaluate(loaded_step)
+            metrics = evaluate_dev(loaded_step)
             best.log(loaded_step, metrics)
-            write_eval(metrics, logits)
+            write_eval(metrics, dev_logits.pop(loaded_step))
 
     if params.do_predict:
         # RACE's test answers are public: the test accuracy is what the paper reports

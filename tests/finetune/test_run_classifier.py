@@ -333,3 +333,43 @@ def test_official_two_call_workflow_evaluates_every_checkpoint(sst2_run, tmp_pat
     again = run_classifier(ClassifierParams(**dict(vars(second), do_predict=False)))
     assert len((out / "eval_history.jsonl").read_text().splitlines()) == 2
     assert again["eval"]["global_step"] == best["global_step"]
+
+
+def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_path):
+    """A kill during a long checkpoint scan never leaves a scored step that the best
+    checkpoint did not consider: eval_history.jsonl (what a restarted scan skips) is
+    written after model.ckpt-best / best_eval.json."""
+    import shutil
+    from unittest import mock
+    from albert_tf.training import classifier_runner
+
+    params, _ = sst2_run
+    out = tmp_path / "scan"
+    shutil.copytree(params.output_dir, out / "source")
+    # A train-only output dir: the trainer's checkpoints and the final official one.
+    (out / "run").mkdir()
+    shutil.copytree(out / "source" / "training_checkpoints", out / "run" / "training_checkpoints")
+    for f in (out / "source").glob("model.ckpt-200.*"):
+        shutil.copy(f, out / "run" / f.name)
+    scan = ClassifierParams(**dict(vars(params), output_dir=str(out / "run"), do_train=False,
+                                   do_eval=True, do_predict=False, init_checkpoint=None))
+    seen = []
+    real_update = classifier_runner.BestCheckpoint.update
+
+    def update_then_die(self, model, step, results, checkpoint=None):
+        history = pathlib.Path(self.output_dir) / "eval_history.jsonl"
+        seen.append(history.exists() and str(step) in history.read_text())
+        real_update(self, model, step, results, checkpoint)
+        if step == 100:
+            raise KeyboardInterrupt("killed after the first checkpoint")
+
+    with mock.patch.object(classifier_runner.BestCheckpoint, "update", update_then_die):
+        with pytest.raises(KeyboardInterrupt):
+            run_classifier(scan)
+    assert seen == [False]  # not yet in the history when the best looked at it
+    history = [json.loads(x) for x in (out / "run" / "eval_history.jsonl").read_text().splitlines()]
+    assert [h["global_step"] for h in history] == [100]
+    resumed = run_classifier(scan)["eval"]   # the restart scores only step 200
+    history = [json.loads(x) for x in (out / "run" / "eval_history.jsonl").read_text().splitlines()]
+    assert [h["global_step"] for h in history] == [100, 200]
+    assert resumed["accuracy"] == max(h["accuracy"] for h in history)
