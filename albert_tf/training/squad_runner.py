@@ -11,10 +11,13 @@ and, when the predict data has gold answers, score with the official metric
     by F1 is kept as `model.ckpt-best`, and the final predictions are the best
     checkpoint's (official keeps `model.ckpt-best` the same way, but polls the
     directory forever in v2.0; this loop always ends);
-  * prediction alone needs no train file; it starts from `--init_checkpoint` or
-    the fine-tuned model left in `output_dir`.
+  * prediction alone needs no train file. As official, it uses the fine-tuned
+    checkpoints left in `output_dir` (with gold answers each one not scored
+    before is scored and the best kept, then used; without, `model.ckpt-best`
+    or the newest); `--init_checkpoint` only when output_dir holds none.
 Outputs in `output_dir`: predictions.json, nbest_predictions.json, (v2.0)
-null_odds.json, (with gold) eval_results.json, the final fine-tuned model as an
+null_odds.json, (with gold) eval_results.json, best_eval.json and
+eval_history.jsonl (every scored checkpoint), the final fine-tuned model as an
 official-format checkpoint `model.ckpt-<step>` with a `checkpoint` state file,
 and albert_config.json beside it.
 """
@@ -33,13 +36,15 @@ from albert_tf.config import AlbertConfig
 from albert_tf.data import squad_examples, squad_postprocess, squad_records
 from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
-from albert_tf.training.saved_checkpoints import (BEST_CHECKPOINT, load_saved,
-                                                  prediction_checkpoint)
+from albert_tf.training.saved_checkpoints import (
+    BEST_CHECKPOINT, evaluated_steps, load_saved, prediction_checkpoint, saved_checkpoints,
+    trainer_checkpoint)
 from albert_tf.training.squad_task import squad_task
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import predict_batches
 
 BEST_EVAL_FILE = "best_eval.json"
+EVAL_HISTORY_FILE = "eval_history.jsonl"
 
 
 @dataclasses.dataclass
@@ -283,6 +288,37 @@ def _read_best(output_dir):
         return json.load(f)
 
 
+def _keep_best(output_dir, model, step, metrics, checkpoint):
+    """model.ckpt-best + best_eval.json when `metrics` has the best F1 so far; then
+    (so that a kill never skips a possible best) the eval_history.jsonl line."""
+    best = _read_best(output_dir)
+    if best is None or metrics["f1"] > best["f1"]:
+        save_official_checkpoint(model, os.path.join(output_dir, BEST_CHECKPOINT),
+                                 global_step=step)
+        path = os.path.join(output_dir, BEST_EVAL_FILE)
+        with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+            json.dump({"f1": metrics["f1"], "global_step": step}, f)
+        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    with tf.io.gfile.GFile(os.path.join(output_dir, EVAL_HISTORY_FILE), "a") as f:
+        f.write(json.dumps(dict(metrics, global_step=step, checkpoint=checkpoint)) + "\n")
+
+
+def _score_saved_checkpoints(params, model, predictor):
+    """As official run_squad_v2 without --do_train: scores each fine-tuned checkpoint in
+    output_dir not scored before and keeps the best; None when there is none."""
+    saved = saved_checkpoints(params.output_dir)
+    if not saved:
+        return None
+    done = evaluated_steps(os.path.join(params.output_dir, EVAL_HISTORY_FILE),
+                           params.output_dir)
+    for step, checkpoint in saved.items():
+        if step not in done:
+            load_saved(model, checkpoint)
+            print(f"Scoring {checkpoint[1]}", flush=True)
+            _keep_best(params.output_dir, model, step, predictor(), checkpoint[1])
+    return _read_best(params.output_dir)
+
+
 def run_squad(params):
     """Runs training and/or prediction per `params`.
 
@@ -365,15 +401,8 @@ def run_squad(params):
 
         def on_checkpoint(step, metrics):
             if metrics is not None:
-                best = _read_best(params.output_dir)
-                if best is None or metrics["f1"] > best["f1"]:
-                    save_official_checkpoint(
-                        model, os.path.join(params.output_dir, BEST_CHECKPOINT),
-                        global_step=step)
-                    path = os.path.join(params.output_dir, BEST_EVAL_FILE)
-                    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-                        json.dump({"f1": metrics["f1"], "global_step": step}, f)
-                    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+                _keep_best(params.output_dir, model, step, metrics,
+                           trainer_checkpoint(params.output_dir, step))
             if step >= num_steps:
                 save_official_checkpoint(
                     model, os.path.join(params.output_dir, f"model.ckpt-{step}"),
@@ -401,5 +430,12 @@ def run_squad(params):
             result["predict"] = (evaluated["metrics"] if evaluated
                                  else predictor(trainer))
     elif params.do_predict:
+        best = (_score_saved_checkpoints(params, model, predictor)
+                if predictor.gold is not None else None)
+        if best is not None:
+            result["best"] = best
+            restore_official_weights(model, os.path.join(params.output_dir, BEST_CHECKPOINT))
+            print(f"Predicting with {BEST_CHECKPOINT} (step {best['global_step']})",
+                  flush=True)
         result["predict"] = predictor()
     return result

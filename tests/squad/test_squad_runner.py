@@ -1,6 +1,7 @@
 """run_squad.py / run_squad(): a few training steps on real questions, the files it
 writes, prediction on new data from the saved model, and bad input."""
 
+import json
 import os
 import pathlib
 import re
@@ -108,22 +109,38 @@ def test_predict_only_on_new_data_reuses_the_saved_model(v2_run, tmp_path, spm_m
 
 def test_predict_only_in_the_training_output_dir_ignores_init_checkpoint(v2_run, tmp_path,
                                                                           spm_model_file):
-    """As official: a second call with --do_predict alone predicts with the fine-tuned
-    model in output_dir; --init_checkpoint (here one that does not exist) seeds training only."""
+    """As official run_squad_v2: a second call with --do_predict alone scores the
+    fine-tuned checkpoints in output_dir (gold answers at hand), keeps the best and
+    predicts with it; --init_checkpoint (here one that does not exist) seeds training only."""
     import shutil
     out = tmp_path / "out"
     shutil.copytree(v2_run["out"], out)
-    for name in ("predictions.json", "nbest_predictions.json", "null_odds.json"):
+    # As a train-only run leaves it: no predictions, no scores, no best.
+    for name in ("predictions.json", "nbest_predictions.json", "null_odds.json",
+                 "eval_history.jsonl", "best_eval.json"):
         (out / name).unlink()
-    run_squad(SquadParams(
+    for path in out.glob("model.ckpt-best.*"):
+        path.unlink()
+    params = SquadParams(
         albert_config_file=str(v2_run["work"] / "config.json"), spm_model_file=spm_model_file,
         output_dir=str(out), version_2_with_negative=True,
         init_checkpoint=str(tmp_path / "pretrained" / "model.ckpt-1"),
         predict_file=str(v2_run["work"] / "questions.json"), do_predict=True,
-        predict_batch_size=3, start_n_top=3, end_n_top=2, n_best_size=5, **SEQ))
+        predict_batch_size=3, start_n_top=3, end_n_top=2, n_best_size=5, **SEQ)
+    result = run_squad(params)
+    history = [json.loads(x) for x in (out / "eval_history.jsonl").read_text().splitlines()]
+    assert [h["global_step"] for h in history] == [3]   # ckpt-3 in both formats: once
+    assert history[0]["checkpoint"].endswith("model.ckpt-3")
+    assert result["best"] == read_json(out / "best_eval.json") == {
+        "f1": history[0]["f1"], "global_step": 3}
+    assert (out / "model.ckpt-best.index").exists()
+    assert result["predict"]["f1"] == pytest.approx(read_json(v2_run["out"] /
+                                                              "eval_results.json")["f1"])
     got, want = read_json(out / "null_odds.json"), read_json(v2_run["out"] / "null_odds.json")
     assert list(got) == list(want)
     np.testing.assert_allclose(list(got.values()), list(want.values()), atol=1e-5)
+    run_squad(params)  # nothing new to score
+    assert len((out / "eval_history.jsonl").read_text().splitlines()) == 1
 
 
 def test_v1_train_and_predict_in_process(tmp_path, shared_data_dir, spm_model_file):
