@@ -61,7 +61,9 @@ class AlbertConfig:
                 fail(f"{name} must be a probability in [0, 1), got {value!r}")
         if not isinstance(self.initializer_range, (int, float)) or self.initializer_range <= 0:
             fail(f"initializer_range must be a positive number, got {self.initializer_range!r}")
-        if (not isinstance(self.hidden_act, str)
+        # Official get_activation: an empty name (or null) means linear.
+        if self.hidden_act not in (None, "") and (
+                not isinstance(self.hidden_act, str)
                 or self.hidden_act.lower() not in SUPPORTED_ACTIVATIONS):
             fail(f"hidden_act must be one of {SUPPORTED_ACTIVATIONS}, got {self.hidden_act!r}")
         if self.hidden_size % self.num_attention_heads:

@@ -111,3 +111,14 @@ def test_missing_and_malformed_files(tmp_path):
     no_vocab.write_text('{"hidden_size": 8}')
     with pytest.raises(ValueError, match="missing required field 'vocab_size'"):
         AlbertConfig.from_json_file(str(no_vocab))
+
+
+@pytest.mark.parametrize("empty", ["", None])
+def test_empty_hidden_act_means_linear_as_official(empty):
+    """Official get_activation: `if not activation_string: return None` (linear)."""
+    from albert_tf.modeling.activations import get_activation
+
+    values = dict(json.loads(OFFICIAL_BASE_TEXT), hidden_act=empty)
+    config = AlbertConfig.from_dict(values)
+    assert config.hidden_act == empty and get_activation(config.hidden_act) is None
+    assert json.loads(config.to_json_string())["hidden_act"] == empty
