@@ -184,15 +184,22 @@ def run_pretraining(params):
                     json.dump({"masked_lm_accuracy": score, "global_step": step}, f)
                 tf.io.gfile.rename(best_path + ".tmp", best_path, overwrite=True)
         if step >= params.num_train_steps:
-            save_official_checkpoint(model, os.path.join(params.output_dir,
-                                                         f"model.ckpt-{step}"),
-                                     global_step=step, write_state_file=True)
+            export_final(step)
+
+    def export_final(step):
+        save_official_checkpoint(model, os.path.join(params.output_dir, f"model.ckpt-{step}"),
+                                 global_step=step, write_state_file=True)
 
     train_results = None
     if params.do_train:
         train_results = trainer.train(train_input,
                                       eval_fn=evaluate if params.do_eval else None,
                                       on_checkpoint=on_checkpoint)
+        final = os.path.join(params.output_dir, f"model.ckpt-{trainer.global_step}")
+        if trainer.chief and not tf.io.gfile.exists(final + ".index"):
+            # Killed between the last training checkpoint and this export: the
+            # restart had no step left to run, so nothing exported it.
+            export_final(trainer.global_step)
         if params.do_eval and not last_eval:  # Already finished before this start.
             evaluate(trainer.global_step)
     else:

@@ -63,6 +63,8 @@ def _sum_dicts(a, b):
 
 
 def _format_duration(seconds):
+    if not math.isfinite(seconds):  # No step applied yet (float16 skips overflows).
+        return "?"
     seconds = int(max(seconds, 0))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -99,7 +101,8 @@ class Trainer:
         self.loss_scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         with strategy.scope():
             self.optimizer.build(self.model.trainable_variables)
-        # Per-replica batches drawn from the input pipeline, for resuming its position.
+        # Steps' worth of batches drawn from the input, for resuming its position (each
+        # step takes one per-replica batch per replica an input pipeline feeds).
         self._input_batches = tf.Variable(0, dtype=tf.int64, trainable=False,
                                           name="input_batches")
         self._train_loop_fn = None
@@ -169,8 +172,27 @@ class Trainer:
             if self.loss_scaling:
                 grad_norm = grad_norm / tf.cast(self.optimizer.dynamic_scale, tf.float32)
             grad_norm = grad_norm / self.num_replicas  # reduced with SUM below
+        if self.loss_scaling and self.num_replicas > 1:
+            grads = self._poison_if_any_replica_overflowed(ctx, grads)
         self.optimizer.apply(grads, variables)
         return loss, metrics, grad_norm
+
+    @staticmethod
+    def _poison_if_any_replica_overflowed(ctx, grads):
+        """Makes every replica's gradients non-finite when any replica's are.
+
+        Keras's LossScaleOptimizer decides whether to skip a step from the gradients
+        it is given, which under tf.distribute are one replica's own (summed only
+        later, inside the inner optimizer): an overflow on another replica would be
+        applied, turning the weights into NaN. With this, all replicas agree, so the
+        step is skipped and the scale lowered exactly as on one device.
+        """
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(g)))
+                                for g in grads])
+        overflowed = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                                    1.0 - tf.cast(finite, tf.float32))
+        poison = tf.where(overflowed > 0.0, float("nan"), 0.0)
+        return [g + tf.cast(poison, g.dtype) for g in grads]
 
     def _build_train_loop(self):
         strategy = self.strategy
@@ -204,6 +226,11 @@ class Trainer:
         return predict_batches(self.strategy, self.model, dataset_fn, self.task.model_inputs,
                                passthrough=passthrough, output_keys=output_keys)
 
+    def _saves_iterator(self, iterator):
+        """Whether checkpoints hold `iterator` itself (else resuming skips batches)."""
+        return (iterator is not None and self.config.checkpoint_input_pipeline
+                and isinstance(iterator, tf.__internal__.tracking.Trackable))
+
     def _checkpoint(self, iterator):
         # Dropout's random state is not reached through the model's trackable
         # attributes; without it a resumed run would draw other dropout masks.
@@ -211,20 +238,24 @@ class Trainer:
                       if "seed_generator" in v.path]
         items = {"model": self.model, "optimizer": self.optimizer,
                  "input_batches": self._input_batches, "dropout_rng": rng_states}
-        if (iterator is not None and self.config.checkpoint_input_pipeline
-                and isinstance(iterator, tf.__internal__.tracking.Trackable)):
+        if self._saves_iterator(iterator):
             items["iterator"] = iterator
         return tf.train.Checkpoint(**items)
 
-    def _make_iterator(self, dataset_fn, skip_batches=0):
+    def _make_iterator(self, dataset_fn, skip_steps=0):
         """A checkpointable iterator where possible (one replica), else one that skips
-        the batches already consumed, so a resumed run sees the same data order."""
+        the batches of the `skip_steps` steps already taken, so a resumed run sees the
+        same data order."""
         if self.num_replicas == 1 and not isinstance(self.strategy, tf.distribute.TPUStrategy):
-            return iter(dataset_fn(tf.distribute.InputContext()))
+            dataset = dataset_fn(tf.distribute.InputContext())
+            return iter(dataset.skip(skip_steps) if skip_steps else dataset)
 
         def skipping_fn(input_context):
             dataset = dataset_fn(input_context)
-            return dataset.skip(skip_batches) if skip_batches else dataset
+            # A pipeline hands one per-replica batch to each replica it feeds per step.
+            per_step = (input_context.num_replicas_in_sync
+                        // input_context.num_input_pipelines)
+            return dataset.skip(skip_steps * per_step) if skip_steps else dataset
         return iter(self.strategy.distribute_datasets_from_function(skipping_fn))
 
     def _checkpoint_dir(self):
@@ -267,7 +298,7 @@ class Trainer:
             checkpoint_name="ckpt")
         if latest:
             ckpt.restore(latest).assert_existing_objects_matched()
-            if not isinstance(iterator, tf.__internal__.tracking.Trackable):
+            if not self._saves_iterator(iterator):
                 iterator = self._make_iterator(dataset_fn, int(self._input_batches.numpy()))
             print(f"Resumed from {latest} at step {self.global_step}", flush=True)
         if self._train_loop_fn is None:
@@ -281,7 +312,7 @@ class Trainer:
         start_step = self.global_step
         start_time = time.time()
         while self.global_step < cfg.num_train_steps:
-            step = self.global_step
+            step = step_before = self.global_step
             next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
             num_steps = min(cfg.steps_per_loop, next_save - step, cfg.num_train_steps - step)
             loop_start = time.time()
@@ -307,19 +338,23 @@ class Trainer:
                         f"{manager.latest_checkpoint}; nothing was saved after it.")
                 rollbacks += 1
                 # Weights and optimizer go back; the input pipeline keeps moving
-                # forward, so the replay sees new data.
+                # forward, so the replay sees new data (and its count stays).
+                consumed = self._input_batches.numpy()
                 self._checkpoint(None).restore(manager.latest_checkpoint)
+                self._input_batches.assign(consumed)
                 logging.warning("Loss diverged at step %d (%r); rolled back to %s (rollback "
                                 "%d of %d)", step, last["loss"], manager.latest_checkpoint,
                                 rollbacks, cfg.max_rollbacks)
                 continue
             self._report(last, start_step, start_time)
-            if step % cfg.save_checkpoints_steps == 0 or step >= cfg.num_train_steps:
+            # A loop whose every step was skipped (float16 overflows) saves nothing new.
+            if step > step_before and (step % cfg.save_checkpoints_steps == 0
+                                       or step >= cfg.num_train_steps):
                 manager.save(checkpoint_number=step)
                 eval_results = eval_fn(step) if eval_fn is not None else None
                 if on_checkpoint is not None and self.chief:
                     on_checkpoint(step, eval_results)
-        if not self.chief:
+        if not self.chief and tf.io.gfile.exists(self._checkpoint_dir()):
             tf.io.gfile.rmtree(self._checkpoint_dir())
         return last
 

@@ -212,6 +212,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+def test_kill_between_last_checkpoint_and_final_export_is_repaired(tmp_path):
+    """A kill after the last training checkpoint but before output_dir/model.ckpt-N: the
+    restart has no step left to run, and still writes the final official export."""
+    records = write_records(tmp_path / "train.tfrecord", 16, vocab_size=30000)
+    out = tmp_path / "out"
+    command = pretraining_command(records, out, 4)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
+    exported = {p.name: p.read_bytes() for p in out.glob("model.ckpt-4.*")}
+    assert exported
+    for name in exported:
+        (out / name).unlink()
+    (out / "checkpoint").unlink()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Resumed" in done.stdout
+    assert {p.name: p.read_bytes() for p in out.glob("model.ckpt-4.*")} == exported
+    assert 'model_checkpoint_path: "model.ckpt-4"' in (out / "checkpoint").read_text()
+
+
 def test_entry_point_dynamic_masking_flags_reach_the_input_pipeline(tmp_path):
     """--dynamic_masking with its statistics; the official --do_train default (on)."""
     records = write_records(tmp_path / "train.tfrecord", 32, vocab_size=30000)
