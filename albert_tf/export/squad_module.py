@@ -8,8 +8,10 @@ Signatures (any batch size; one context per question):
          score float32 [batch] (start + end logit for v1.1, start + end log
          probability for v2.0).
       v2.0 adds null_score float32 [batch] (the smallest no-answer logit over
-         the question's windows, official "null odds") and is_answerable bool
-         [batch] = a span was found and null_score < null_score_diff_threshold.
+         the question's windows, official "null odds"; 1e6, as official, for a
+         context without tokens) and is_answerable bool [batch] = a span with
+         non-empty text was found and null_score < null_score_diff_threshold
+         (official scoring counts an empty answer as no answer).
       answer_text is always the best span (for v2.0 as well; read
       is_answerable to decide). Without any valid span (e.g. an empty context)
       it is "" with start_char = end_char = -1 and score -inf (the Python
@@ -128,7 +130,11 @@ class AlbertSquadModule(ExportModule):
         if self.version_2_with_negative:
             null_score = tf.math.unsorted_segment_min(
                 outputs["cls_logits"], windows["example_index"], num_examples)
+            # Official: a context without tokens makes no window, so its null odds
+            # keep their starting value, 1e6.
+            has_context = pieces["ids"].row_lengths() > 0
+            null_score = tf.where(has_context, null_score, 1e6)
             result["null_score"] = null_score
-            result["is_answerable"] = spans["has_answer"] & (
-                null_score < self.null_score_diff_threshold)
+            result["is_answerable"] = (spans["has_answer"] & (tf.strings.length(text) > 0)
+                                       & (null_score < self.null_score_diff_threshold))
         return result

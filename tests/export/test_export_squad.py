@@ -113,7 +113,9 @@ def _check_answers(served, version, examples, model, tokenizer):
         if null_odds is not None:
             np.testing.assert_allclose(out["null_score"][i], null_odds[example.qas_id],
                                        atol=1e-5)
-            assert bool(out["is_answerable"][i]) == (null_odds[example.qas_id] < 0.0)
+            # Official scoring counts an empty answer as no answer.
+            assert bool(out["is_answerable"][i]) == (null_odds[example.qas_id] < 0.0
+                                                     and text != "")
     return out
 
 
@@ -156,6 +158,8 @@ def test_squad_serving_edge_cases(served, tiny_models, full_tokenizer, shared_da
             assert out["score"][row] == -np.inf
         if version == "squad_v2":
             assert not out["is_answerable"][0] and not out["is_answerable"][4]
+            # No token, no window: the official null odds keep their start, 1e6.
+            assert out["null_score"][0] == out["null_score"][4] == 1e6
         # Empty question, long context and undecodable bytes: the Python
         # pipeline's answers on the context with the bad bytes dropped, and
         # offsets into that context.
