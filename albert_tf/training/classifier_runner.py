@@ -253,6 +253,20 @@ def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
     return steps
 
 
+def evaluate_without_training(model, best, loaded_step, evaluate, keep_best, write):
+    """--do_eval without --do_train. As official: every fine-tuned checkpoint in
+    output_dir (`evaluate_saved_checkpoints`), the best restored into `model`. When
+    output_dir holds none, `model` as loaded (from --init_checkpoint) is scored and
+    `write(metrics)` records it. Returns the eval results."""
+    if evaluate_saved_checkpoints(model, best.output_dir, evaluate, keep_best) is not None:
+        best.restore_into(model)
+        return dict(best.best) if best.best else None
+    metrics = evaluate(loaded_step)
+    best.log(loaded_step, metrics)
+    write(metrics)
+    return metrics
+
+
 def record_evaluation(output_dir, metrics, checkpoint):
     """Appends one evaluation to `eval_history.jsonl` (with the checkpoint it scored)."""
     entry = dict(metrics, checkpoint=checkpoint) if checkpoint else metrics
@@ -546,15 +560,10 @@ def run_classifier(params):
             best.restore_into(model)
             results["eval"] = dict(best.best)
     elif params.do_eval:
-        # As official: every fine-tuned checkpoint in output_dir, the best kept.
-        if evaluate_saved_checkpoints(model, params.output_dir, evaluate,
-                                      record_best) is not None:
-            best.restore_into(model)
-            results["eval"] = dict(best.best) if best.best else None
-        else:  # output_dir holds none: score --init_checkpoint's model as it is.
-            metrics = evaluate(loaded_step)
-            best.log(loaded_step, metrics)
-            write_json(os.path.join(params.output_dir, "eval_results.json"), metrics)
+        results["eval"] = evaluate_without_training(
+            model, best, loaded_step, evaluate, record_best,
+            lambda metrics: write_json(os.path.join(params.output_dir, "eval_results.json"),
+                                       metrics))
 
     if params.do_predict:
         results["predict"] = _predict(params, strategy, model, task, processor,

@@ -33,7 +33,7 @@ from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task
 from albert_tf.training.classifier_runner import (
     OFFICIAL_METRIC_NAMES, BestCheckpoint, check_common_params, check_labels,
-    evaluate_saved_checkpoints, initial_weights, load_config, make_trainer,
+    evaluate_without_training, initial_weights, load_config, make_trainer,
     ordered_dataset_fn, padding_multiple, predict_in_order, print_results, real_rows,
     save_final_model, write_json)
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
@@ -207,15 +207,9 @@ def run_race(params):
             best.restore_into(model)
             results["eval"] = dict(best.best)
     elif params.do_eval:
-        # As official: every fine-tuned checkpoint in output_dir, the best kept.
-        if evaluate_saved_checkpoints(model, params.output_dir, evaluate_dev,
-                                      keep_best) is not None:
-            best.restore_into(model)
-            results["eval"] = dict(best.best) if best.best else None
-        else:  # output_dir holds none: score --init_checkpoint's model as it is.
-            metrics = evaluate_dev(loaded_step)
-            best.log(loaded_step, metrics)
-            write_eval(metrics, dev_logits.pop(loaded_step))
+        results["eval"] = evaluate_without_training(
+            model, best, loaded_step, evaluate_dev, keep_best,
+            lambda metrics: write_eval(metrics, dev_logits.pop(loaded_step)))
 
     if params.do_predict:
         # RACE's test answers are public: the test accuracy is what the paper reports
