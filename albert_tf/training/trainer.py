@@ -330,21 +330,25 @@ class Trainer:
             last["steps_per_second"] = num_steps / elapsed
             last["examples_per_second"] = num_steps * self.global_batch_size / elapsed
             if self._diverged(last):
-                if rollbacks >= cfg.max_rollbacks or manager.latest_checkpoint is None:
+                # The chief's checkpoint, read by every worker as on resume (a worker's
+                # own scratch folder is empty after a restart): all decide alike.
+                good = latest_complete_checkpoint(
+                    os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR))
+                if rollbacks >= cfg.max_rollbacks or good is None:
                     raise DivergenceError(
                         f"training diverged at step {step}: loss {last['loss']!r} "
                         f"(bound {cfg.loss_bound}); {rollbacks} rollback(s) used of "
                         f"{cfg.max_rollbacks}. The last good checkpoint is "
-                        f"{manager.latest_checkpoint}; nothing was saved after it.")
+                        f"{good}; nothing was saved after it.")
                 rollbacks += 1
                 # Weights and optimizer go back; the input pipeline keeps moving
                 # forward, so the replay sees new data (and its count stays).
                 consumed = self._input_batches.numpy()
-                self._checkpoint(None).restore(manager.latest_checkpoint)
+                self._checkpoint(None).restore(good)
                 self._input_batches.assign(consumed)
                 logging.warning("Loss diverged at step %d (%r); rolled back to %s (rollback "
-                                "%d of %d)", step, last["loss"], manager.latest_checkpoint,
-                                rollbacks, cfg.max_rollbacks)
+                                "%d of %d)", step, last["loss"], good, rollbacks,
+                                cfg.max_rollbacks)
                 continue
             self._report(last, start_step, start_time)
             # A loop whose every step was skipped (float16 overflows) saves nothing new.

@@ -284,6 +284,37 @@ def test_multi_worker_mirrored_two_local_workers(tmp_path):
     assert last_metrics(output)["step"] == 4
 
 
+def test_multi_worker_rollback_after_a_resume_is_decided_alike(tmp_path):
+    """After a restart the non-chief worker's scratch folder is empty; a divergence must
+    still roll every worker back to the chief's checkpoint (not stop one of them and
+    leave the other waiting in a collective), then stop all alike when rollbacks run out."""
+    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+    output = tmp_path / "out"
+
+    def run_workers(steps, extra=()):
+        ports = [free_port(), free_port()]
+        cluster = {"worker": [f"localhost:{p}" for p in ports]}
+        processes = []
+        for index in range(2):
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO),
+                       TF_CONFIG=json.dumps({"cluster": cluster,
+                                             "task": {"type": "worker", "index": index}}))
+            processes.append(subprocess.Popen(
+                pretraining_command(records, output, steps,
+                                    ["--distribution_strategy=multi_worker_mirrored", *extra]),
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        return [(p, *p.communicate(timeout=300)) for p in processes]
+
+    for process, _, err in run_workers(4):
+        assert process.returncode == 0, err[-3000:]
+    # Resumed at step 4 with a bound no loss meets: each loop diverges.
+    results = run_workers(8, ["--loss_bound=0.0", "--max_rollbacks=1"])
+    for process, _, err in results:
+        assert process.returncode != 0
+        assert "rolled back to" in err and "1 rollback(s) used of 1" in err, err[-3000:]
+        assert "ckpt-4" in err
+
+
 def test_jit_compiled_step_matches_the_graph_step(tmp_path, records):
     graph, fn = make_trainer(tmp_path / "graph", records)
     graph_results = graph.train(fn)
