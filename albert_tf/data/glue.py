@@ -214,8 +214,11 @@ class DataProcessor:
         dataset = tfds.load(self.tfds_name, split=tfds_split, data_dir=data_dir,
                             download=download)
         key_a, key_b = self.tfds_text_features
+        # tfds stores the rows shuffled; `idx` is the row of the official file, whose
+        # order the predictions (test_results.tsv has no index column) must keep.
+        records = sorted(tfds.as_numpy(dataset), key=lambda record: int(record["idx"]))
         examples = []
-        for record in tfds.as_numpy(dataset):
+        for record in records:
             idx = int(record["idx"])
             guid = str(idx) if split == "test" else f"{split}-{idx}"
             text_a = self.process_text(record[key_a].decode("utf-8"))

@@ -177,11 +177,16 @@ class RaceProcessor:
             dataset = tfds.load(f"race/{level}", split=split, data_dir=data_dir,
                                 download=download)
             for record in tfds.as_numpy(dataset):
+                # The builder's options are a sequence of sequences: tfds gives them
+                # as a tf.RaggedTensor, whose items are tensors, not bytes.
+                options = record["options"]
+                if hasattr(options, "to_list"):
+                    options = options.to_list()
                 passage = {
                     "id": _text(record["example_id"]),
                     "article": _text(record["article"]),
                     "questions": [_text(q) for q in record["questions"]],
-                    "options": [[_text(o) for o in opts] for opts in record["options"]],
+                    "options": [[_text(o) for o in opts] for opts in options],
                     "answers": [_text(a) for a in record["answers"]],
                 }
                 examples.extend(self.passage_examples(
@@ -190,7 +195,11 @@ class RaceProcessor:
 
 
 def _text(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string from tfds, got {type(value).__name__}: {value!r}")
 
 
 def _parse_json(text, where):

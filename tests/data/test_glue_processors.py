@@ -234,6 +234,11 @@ def test_tfds_label_names_map_to_official_labels():
     assert [(e.guid, e.text_a, e.label) for e in mnli] == [
         ("dev-10", "p0", "entailment"), ("dev-11", "p1", "neutral"),
         ("dev-12", "p2", "contradiction")]
+    # tfds stores rows shuffled: examples come back in the official files' row order.
+    rows = [{"sentence": "Row %d ." % i, "label": 0, "idx": i} for i in (2, 0, 3, 1)]
+    with tfds.testing.mock_data(as_dataset_fn=_fixed_glue_dataset(rows)):
+        test = glue.get_processor("cola").get_tfds_examples("test")
+    assert [(e.guid, e.text_a) for e in test] == [(str(i), "row %d ." % i) for i in range(4)]
     # glue/cola names its classes unacceptable/acceptable for the tsv's 0/1.
     rows = [{"sentence": "Good .", "label": 1, "idx": 0},
             {"sentence": "Bad .", "label": 0, "idx": 1}]

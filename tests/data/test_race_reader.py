@@ -152,16 +152,18 @@ def test_tfds_source_matches_file_reader(race_dir, shared_data_dir):
         del kwargs
         assert split == "test"
         rows = passages[self.builder_config.name]
+        # As the real builder: options are a sequence of sequences, which tfds
+        # serves as a ragged tensor.
         signature = {
             "article": tf.TensorSpec([], tf.string),
             "questions": tf.TensorSpec([None], tf.string),
-            "options": tf.TensorSpec([None, None], tf.string),
+            "options": tf.RaggedTensorSpec([None, None], tf.string, ragged_rank=1),
             "answers": tf.TensorSpec([None], tf.string),
             "example_id": tf.TensorSpec([], tf.string),
         }
         return tf.data.Dataset.from_generator(lambda: ({
             "article": p["article"], "questions": np.array(p["questions"], dtype=object),
-            "options": np.array(p["options"], dtype=object),
+            "options": tf.ragged.constant(p["options"], dtype=tf.string),
             "answers": np.array(p["answers"], dtype=object), "example_id": p["id"],
         } for p in rows), output_signature=signature)
 
