@@ -25,6 +25,9 @@ setup(
         "sentencepiece>=0.2,<0.3",
         "absl-py>=2.1",
         "tensorflow-datasets>=4.9,<5",
+        # tensorflow-datasets prepares data (`tfds build`, for --use_tfds) with it but
+        # declares it only for Python < 3.9.
+        "importlib_resources>=6",
         "numpy>=1.26",
     ],
     extras_require={

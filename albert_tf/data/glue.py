@@ -19,6 +19,7 @@ from typing import Optional, Union
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.data.tfds_source import load_prepared
 from albert_tf.tokenization import preprocess_text
 
 
@@ -211,8 +212,7 @@ class DataProcessor:
         builder = tfds.builder(self.tfds_name, data_dir=data_dir)
         label_feature = builder.info.features["label"]
         names = None if self.is_regression else list(label_feature.names)
-        dataset = tfds.load(self.tfds_name, split=tfds_split, data_dir=data_dir,
-                            download=download)
+        dataset = load_prepared(self.tfds_name, tfds_split, data_dir, download)
         key_a, key_b = self.tfds_text_features
         # tfds stores the rows shuffled; `idx` is the row of the official file, whose
         # order the predictions (test_results.tsv has no index column) must keep.

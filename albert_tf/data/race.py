@@ -20,6 +20,7 @@ from typing import List
 
 import tensorflow as tf
 
+from albert_tf.data.tfds_source import load_prepared
 from albert_tf.tokenization import preprocess_text
 
 LABELS = ("A", "B", "C", "D")
@@ -174,8 +175,7 @@ class RaceProcessor:
 
         examples = []
         for level in self.levels:
-            dataset = tfds.load(f"race/{level}", split=split, data_dir=data_dir,
-                                download=download)
+            dataset = load_prepared(f"race/{level}", split, data_dir, download)
             for record in tfds.as_numpy(dataset):
                 # The builder's options are a sequence of sequences: tfds gives them
                 # as a tf.RaggedTensor, whose items are tensors, not bytes.

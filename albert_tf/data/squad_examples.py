@@ -12,6 +12,7 @@ context) are left to `squad_features`, which skips and counts them.
 import dataclasses
 from typing import List, Optional, Tuple
 
+from albert_tf.data.tfds_source import load_prepared
 from albert_tf.evaluation import squad_metrics
 
 
@@ -122,7 +123,7 @@ def read_squad_examples_from_tfds(name, split, is_training, data_dir=None, downl
 
     if not name.startswith("squad"):
         raise ValueError(f"expected a SQuAD TFDS name like 'squad/v2.0', got {name!r}")
-    dataset = tfds.load(name, split=split, data_dir=data_dir, download=download)
+    dataset = load_prepared(name, split, data_dir, download)
     examples = []
     for record in tfds.as_numpy(dataset):
         qas_id = _text(record["id"])

@@ -249,3 +249,10 @@ def test_tfds_label_names_map_to_official_labels():
     with tfds.testing.mock_data(as_dataset_fn=_fixed_glue_dataset(rows)):
         with pytest.raises(ValueError, match="unlabelled example in the dev split"):
             glue.get_processor("cola").get_tfds_examples("dev")
+
+
+def test_tfds_not_prepared_says_how_to_prepare(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(FileNotFoundError, match=r"glue/rte is not prepared in .*: run `tfds "
+                                                r"build glue/rte --data_dir="):
+        glue.get_processor("rte").get_tfds_examples("dev", data_dir=str(tmp_path))
