@@ -27,6 +27,8 @@ from albert_tf.tokenization import spm_model
 from albert_tf.tokenization.preprocess import preprocess_text
 
 CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
+# The released model's trainer_spec says num_threads: 16.
+OFFICIAL_NUM_THREADS = 16
 USER_DEFINED_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
 
 
@@ -41,6 +43,10 @@ def _expand_inputs(input_files):
         matches = sorted(tf.io.gfile.glob(pattern))
         if not matches:
             raise FileNotFoundError(f"vocab_trainer: no input file matches {pattern}")
+        folders = [m for m in matches if tf.io.gfile.isdir(m)]
+        if folders:
+            raise IsADirectoryError(f"vocab_trainer: {folders[0]} is a directory; give "
+                                    f"text files (e.g. {folders[0]}/*.txt)")
         paths.extend(matches)
     if not paths:
         raise ValueError("vocab_trainer: no input files given")
@@ -78,7 +84,9 @@ def train_vocab(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
       do_lower_case: lower-case the text before training (see module docstring).
       character_coverage, input_sentence_size, shuffle_input_sentence,
         max_sentence_length: SentencePiece trainer settings (official values).
-      num_threads: trainer threads (default: number of CPUs).
+      num_threads: trainer threads. The unigram result depends on it, so the
+        default is the official 16 on every machine (the same vocabulary
+        wherever it is trained), not the number of CPUs.
       seed: if given, seeds SentencePiece's random generator (sentence sampling).
 
     Returns:
@@ -92,6 +100,9 @@ def train_vocab(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
     if vocab_size <= num_reserved:
         raise ValueError(f"vocab_size ({vocab_size}) must exceed the {num_reserved} "
                          f"special and user-defined pieces")
+    if not 0.98 <= character_coverage <= 1.0:  # SentencePiece's own range.
+        raise ValueError(f"vocab_trainer: character_coverage must be in [0.98, 1], got "
+                         f"{character_coverage}")
     paths = _expand_inputs(input_files)
     with tempfile.TemporaryDirectory(prefix="albert_vocab_") as tmp:
         text_path = os.path.join(tmp, "corpus.txt")
@@ -114,11 +125,11 @@ def train_vocab(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
                 input_sentence_size=input_sentence_size,
                 shuffle_input_sentence=shuffle_input_sentence,
                 max_sentence_length=max_sentence_length,
-                num_threads=num_threads or os.cpu_count() or 1,
+                num_threads=num_threads or OFFICIAL_NUM_THREADS,
                 minloglevel=2,
             )
         except RuntimeError as e:
-            match = re.search(r"<= (\d+)", str(e))
+            match = re.search(r"[Vv]ocab.*<= (\d+)", str(e))
             if "Vocabulary size" in str(e) or match:
                 limit = f" (at most {match.group(1)} here)" if match else ""
                 raise ValueError(
@@ -160,9 +171,13 @@ def _define_flags():
     flags.DEFINE_integer("vocab_size", 30000, "Vocabulary size, special pieces included.")
     flags.DEFINE_bool("do_lower_case", True, "Lower-case the text before training.")
     flags.DEFINE_float("character_coverage", 0.99995, "SentencePiece character coverage.")
+    flags.register_validator("character_coverage", lambda v: 0.98 <= v <= 1.0,
+                             "--character_coverage must be in [0.98, 1] (SentencePiece)")
     flags.DEFINE_integer("input_sentence_size", 10_000_000, "Max sentences sampled.")
     flags.DEFINE_bool("shuffle_input_sentence", True, "Shuffle before sampling.")
-    flags.DEFINE_integer("num_threads", None, "Trainer threads (default: all CPUs).")
+    flags.DEFINE_integer("num_threads", None,
+                         "Trainer threads (default the official 16: the vocabulary depends "
+                         "on it, so this keeps it the same on every machine).")
     flags.DEFINE_integer("seed", None, "Random seed for SentencePiece.")
     flags.mark_flags_as_required(["input", "model_prefix"])
 

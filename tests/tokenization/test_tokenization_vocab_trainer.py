@@ -46,6 +46,11 @@ def test_layout_matches_the_released_model(trained_model, spm_model_file):
     assert [proto.pieces[i].type for i in range(5, 13)] == [user_defined] * 8
     assert proto.trainer_spec.model_type == proto.trainer_spec.UNIGRAM
     assert proto.trainer_spec.character_coverage == pytest.approx(0.99995)
+    # The vocabulary depends on the thread count: the official 16 on every machine.
+    assert proto.trainer_spec.num_threads == 16
+    official_proto = sentencepiece_model_pb2.ModelProto()
+    official_proto.ParseFromString(official.serialized_model_proto())
+    assert official_proto.trainer_spec.num_threads == 16
     assert sp.bos_id() == -1 and sp.eos_id() == -1
     # Lower-cased training text: no upper-case pieces.
     pieces = [sp.id_to_piece(i) for i in range(13, 2000)]
@@ -83,6 +88,10 @@ def test_bad_inputs_raise(tmp_path):
         train_vocab(str(empty), str(tmp_path / "m"), vocab_size=100)
     with pytest.raises(ValueError, match="vocab_size"):
         train_vocab(str(empty), str(tmp_path / "m"), vocab_size=13)
+    with pytest.raises(ValueError, match=r"character_coverage must be in \[0.98, 1\], got 1.5"):
+        train_vocab(str(empty), str(tmp_path / "m"), vocab_size=100, character_coverage=1.5)
+    with pytest.raises(IsADirectoryError, match="is a directory; give text files"):
+        train_vocab(str(tmp_path), str(tmp_path / "m"), vocab_size=100)
 
 
 def test_cli(corpus_file, tmp_path):
