@@ -299,6 +299,11 @@ def export_savedmodel(params):
     if tf.io.gfile.exists(export_dir) and not params.overwrite:
         raise FileExistsError(f"export_dir {export_dir} already exists; pass --overwrite "
                               f"to replace it")
+    if tf.io.gfile.exists(export_dir) and not tf.io.gfile.exists(
+            os.path.join(export_dir, "saved_model.pb")):
+        # --overwrite replaces an export, never other files (e.g. a checkpoint folder).
+        raise FileExistsError(f"export_dir {export_dir} exists and is not a SavedModel "
+                              f"(no saved_model.pb); --overwrite only replaces an export")
     model = config_path = None
     if params.model_kind != "preprocess":
         model, config_path = load_model(params)

@@ -48,10 +48,17 @@ def test_existing_export_dir_needs_overwrite(spm_model_file, tmp_path):
     with pytest.raises(FileExistsError, match="--overwrite"):
         export_savedmodel(ExportParams(**params))
     assert (export_dir / "keep.txt").read_text() == "old"
-    export_savedmodel(ExportParams(overwrite=True, **params))
-    assert sorted(os.listdir(export_dir)) == ["assets", "fingerprint.pb", "saved_model.pb",
-                                              "variables"]
-    assert _leftovers(tmp_path) == []
+    # --overwrite replaces an export, never a folder of other files (a checkpoint dir).
+    with pytest.raises(FileExistsError, match="is not a SavedModel"):
+        export_savedmodel(ExportParams(overwrite=True, **params))
+    assert sorted(os.listdir(export_dir)) == ["keep.txt"]
+    (export_dir / "keep.txt").unlink()
+    export_savedmodel(ExportParams(**dict(params, export_dir=str(export_dir / "sm"))))
+    export_savedmodel(ExportParams(overwrite=True, **dict(params,
+                                                          export_dir=str(export_dir / "sm"))))
+    assert sorted(os.listdir(export_dir / "sm")) == ["assets", "fingerprint.pb",
+                                                     "saved_model.pb", "variables"]
+    assert _leftovers(tmp_path) == [] and _leftovers(export_dir) == []
 
 
 def test_failed_export_leaves_nothing(tiny_models, spm_model_file, tmp_path):
