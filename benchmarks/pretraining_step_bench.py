@@ -17,7 +17,9 @@ FLOPs per sequence (multiply-adds x 2; T = seq_length, P = max_predictions):
 
 Peers, when installed: keras-hub's AlbertBackbone + MaskedLMHead on the same Keras backend
 (the same LAMB optimizer as ours), HF transformers AlbertForPreTraining in PyTorch eager
-and with torch.compile (torch.optim.AdamW: LAMB is not in torch). Missing peers are skipped.
+and with torch.compile (torch.optim.AdamW: LAMB is not in torch), as HF users run it (its
+MLM head and loss over every position; `hf_gather`: only at the masked positions, as ours
+and keras-hub). Missing peers are skipped.
 
 Kernel libraries: albert_tf runs with TF's oneDNN CPU kernels on, as `import albert_tf` sets
 them (`albert_tf_eigen`: off); keras-hub runs with TF's default for the machine
@@ -195,11 +197,16 @@ def hf_config(size):
         attention_probs_dropout_prob=0.0, hidden_act="gelu_new")
 
 
-def hf_pretraining_step(size, data, compiled, device="cpu", bf16=False):
+def hf_pretraining_step(size, data, compiled, device="cpu", bf16=False, gather=False,
+                        drop_mask=False):
     """HF AlbertForPreTraining step on `data` (a `random_batch`): run(n) -> last loss.
 
     AdamW (LAMB is not in torch) after clipping to global norm 1.0; bf16 through
-    torch.autocast with float32 weights.
+    torch.autocast with float32 weights. As HF users run it, `labels` make the MLM
+    head and its loss run over every position; `gather` applies them only at the
+    masked positions (the work ours and keras-hub do). `drop_mask` passes no
+    attention mask (the data has no padding), which lets SDPA pick flash attention
+    also under torch.compile (compiled, HF keeps an all-ones mask).
     """
     import numpy as np
     import torch
@@ -211,19 +218,38 @@ def hf_pretraining_step(size, data, compiled, device="cpu", bf16=False):
     def tensor(name):
         return torch.tensor(data[name], dtype=torch.long, device=device)
     ids, mask, segments = tensor("input_ids"), tensor("input_mask"), tensor("segment_ids")
+    if drop_mask:
+        assert bool(mask.all()), "drop_mask needs data without padding"
+        mask = None
     labels = torch.full_like(ids, -100)
     rows = np.arange(len(data["input_ids"]))[:, None]
     labels[rows, data["masked_lm_positions"]] = tensor("masked_lm_ids")
+    positions, mlm_ids = tensor("masked_lm_positions"), tensor("masked_lm_ids")
     sop = tensor("next_sentence_labels")[:, 0]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01,
                                   fused=device == "cuda")
-    forward = torch.compile(model) if compiled else model
+
+    def gathered_loss():
+        sequence, pooled = model.albert(input_ids=ids, attention_mask=mask,
+                                        token_type_ids=segments)[:2]
+        index = positions[..., None].expand(-1, -1, sequence.shape[-1])
+        logits = model.predictions(torch.gather(sequence, 1, index))
+        mlm = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1),
+                                                mlm_ids.flatten())
+        return mlm + torch.nn.functional.cross_entropy(
+            model.sop_classifier(pooled).float(), sop)
+
+    def full_loss():
+        return model(input_ids=ids, attention_mask=mask, token_type_ids=segments,
+                     labels=labels, sentence_order_label=sop).loss
+
+    step_loss = gathered_loss if gather else full_loss
+    forward = torch.compile(step_loss) if compiled else step_loss
 
     def run(n):
         for _ in range(n):
             with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-                loss = forward(input_ids=ids, attention_mask=mask, token_type_ids=segments,
-                               labels=labels, sentence_order_label=sop).loss
+                loss = forward()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -234,14 +260,14 @@ def hf_pretraining_step(size, data, compiled, device="cpu", bf16=False):
     return run
 
 
-def run_hf(args, batch, compiled):
+def run_hf(args, batch, compiled, gather=False):
     import numpy as np
     import torch
     import transformers
 
     data = random_batch(np, batch, args.seq_length, args.max_predictions)
     if args.mode == "train":
-        return hf_pretraining_step(args.size, data, compiled)
+        return hf_pretraining_step(args.size, data, compiled, gather=gather)
     torch.manual_seed(0)
     model = transformers.AlbertModel(hf_config(args.size), add_pooling_layer=True).eval()
     forward = torch.compile(model) if compiled else model
@@ -304,6 +330,8 @@ IMPLEMENTATIONS = {
                        {}),
     "hf": (run_hf, {"compiled": False}, "transformers", {}),
     "hf_compile": (run_hf, {"compiled": True}, "transformers", {}),
+    # HF with its MLM head at the masked positions only (as ours and keras-hub).
+    "hf_gather": (run_hf, {"compiled": False, "gather": True}, "transformers", {}),
 }
 
 
