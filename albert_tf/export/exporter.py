@@ -25,7 +25,8 @@ import keras
 import tensorflow as tf
 
 import albert_tf
-from albert_tf.checkpoints import resolve_checkpoint, restore_official_weights
+from albert_tf.checkpoints import (CheckpointMismatchError, resolve_checkpoint,
+                                   restore_official_weights)
 from albert_tf.config import AlbertConfig
 from albert_tf.export import base_module
 from albert_tf.export.classifier_module import AlbertClassifierModule
@@ -205,11 +206,30 @@ def load_model(params):
     else:
         # Every model variable must be there; other variables (the heads of
         # another task, optimizer slots) are ignored.
-        report = restore_official_weights(model, prefix, allow_unexpected=True)
+        try:
+            report = restore_official_weights(model, prefix, allow_unexpected=True)
+        except CheckpointMismatchError as e:
+            hint = _squad_version_hint(params, variables)
+            if hint is None:
+                raise
+            raise CheckpointMismatchError(f"{e}\n{hint}") from None
         logging.info("Loaded %d variables into %s from %s (%d unused)",
                      len(report["loaded"]), type(model).__name__, prefix,
                      len(report["unused"]))
     return model, config_path
+
+
+def _squad_version_hint(params, variables):
+    """What to change when a SQuAD checkpoint of the other version is exported."""
+    if params.model_kind != "squad":
+        return None
+    has_v2 = any(name.startswith("answer_class/") for name in variables)
+    has_v1 = any(name.startswith("cls/squad/") for name in variables)
+    if has_v2 and not params.version_2_with_negative:
+        return "this is a SQuAD 2.0 checkpoint (answer_class/*): add --version_2_with_negative"
+    if has_v1 and params.version_2_with_negative:
+        return "this is a SQuAD 1.1 checkpoint (cls/squad/*): drop --version_2_with_negative"
+    return None
 
 
 # ------------------------------------------------------------------ module

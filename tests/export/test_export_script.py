@@ -70,6 +70,15 @@ def test_failed_export_leaves_nothing(tiny_models, spm_model_file, tmp_path):
             spm_model_file=spm_model_file, init_checkpoint=tiny_models["squad_v1"][1],
             max_seq_length=16))
     assert os.listdir(tmp_path) == []
+    # A SQuAD checkpoint of the other version: the error says which flag to change.
+    for version, other, hint in (("squad_v2", False, "add --version_2_with_negative"),
+                                 ("squad_v1", True, "drop --version_2_with_negative")):
+        with pytest.raises(CheckpointMismatchError, match=hint):
+            export_savedmodel(ExportParams(
+                model_kind="squad", export_dir=str(export_dir), version_2_with_negative=other,
+                spm_model_file=spm_model_file, init_checkpoint=tiny_models[version][1],
+                max_seq_length=32, max_query_length=8))
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("changes,error", [
