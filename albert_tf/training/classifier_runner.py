@@ -43,8 +43,8 @@ from albert_tf.training import classification_task
 from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
 from albert_tf.training.saved_checkpoints import (
-    BEST_CHECKPOINT, evaluated_steps, load_saved, prediction_checkpoint, saved_checkpoints,
-    trainer_checkpoint)
+    BEST_CHECKPOINT, checkpoint_step, evaluate_saved_checkpoints, json_safe,
+    load_for_prediction, record_evaluation, trainer_checkpoint)
 from albert_tf.training.trainer import predict_batches
 
 # Our metric names -> the official eval_results.txt keys.
@@ -126,21 +126,10 @@ def load_config(params):
     return config
 
 
-def _clean(value):
-    """JSON-ready: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {k: _clean(x) for k, x in value.items()}
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def write_json(path, value):
     """Atomic JSON write; non-finite floats become null (valid JSON)."""
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        json.dump(_clean(value), f, indent=2, sort_keys=True)
+        json.dump(json_safe(value), f, indent=2, sort_keys=True)
         f.write("\n")
     tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
 
@@ -178,14 +167,6 @@ def initialise_task_model(model, init_checkpoint, init_from_group0=False):
     return "loaded"
 
 
-def checkpoint_step(prefix):
-    """The `global_step` stored in a checkpoint, or None."""
-    reader = tf.train.load_checkpoint(prefix)
-    if reader.has_tensor("global_step"):
-        return int(reader.get_tensor("global_step"))
-    return None
-
-
 def initial_weights(model, params):
     """Initial weights. Training: `init_checkpoint` (or none: random, or resuming).
     Evaluation/prediction alone: the fine-tuned model in output_dir (`model.ckpt-best`,
@@ -197,15 +178,9 @@ def initial_weights(model, params):
     """
     source = params.init_checkpoint
     if not params.do_train:
-        saved = prediction_checkpoint(params.output_dir)
-        if saved is not None:
-            if source:
-                logging.info("Using the fine-tuned model in %s, not --init_checkpoint %s "
-                             "(which seeds training only, as official)", params.output_dir,
-                             source)
-            load_saved(model, saved)
-            print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
-            return _step_of(saved)
+        step = load_for_prediction(model, params.output_dir, source)
+        if step is not False:
+            return step
         if not source:
             raise FileNotFoundError(
                 f"nothing to evaluate or predict with: no --init_checkpoint and no "
@@ -221,38 +196,6 @@ def initial_weights(model, params):
     return checkpoint_step(resolve_checkpoint(source)[0])
 
 
-def _step_of(saved):
-    kind, prefix = saved
-    if kind == "official":
-        return checkpoint_step(prefix)
-    return int(prefix.rsplit("-", 1)[-1])
-
-
-def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
-    """Evaluates each fine-tuned checkpoint in `output_dir` that `eval_history.jsonl`
-    has not scored yet, in step order (the official separate-evaluation run).
-
-    Args:
-        evaluate: `fn(step) -> metrics` on the loaded weights.
-        on_result: `fn(step, metrics, checkpoint)`, e.g. `BestCheckpoint.update`,
-            which also logs the evaluation (so a kill never leaves a scored step
-            unconsidered for the best).
-    Returns:
-        The steps evaluated now, or None when output_dir holds no checkpoint.
-    """
-    saved = saved_checkpoints(output_dir)
-    if not saved:
-        return None
-    done = evaluated_steps(os.path.join(output_dir, "eval_history.jsonl"), output_dir)
-    steps = [step for step in saved if step not in done]
-    for step in steps:
-        load_saved(model, saved[step])
-        on_result(step, evaluate(step), saved[step][1])
-    print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
-          + (f"; {len(done)} scored before" if done else ""), flush=True)
-    return steps
-
-
 def evaluate_without_training(model, best, loaded_step, evaluate, keep_best, write):
     """--do_eval without --do_train. As official: every fine-tuned checkpoint in
     output_dir (`evaluate_saved_checkpoints`), the best restored into `model`. When
@@ -265,13 +208,6 @@ def evaluate_without_training(model, best, loaded_step, evaluate, keep_best, wri
     best.log(loaded_step, metrics)
     write(metrics)
     return metrics
-
-
-def record_evaluation(output_dir, metrics, checkpoint):
-    """Appends one evaluation to `eval_history.jsonl` (with the checkpoint it scored)."""
-    entry = dict(metrics, checkpoint=checkpoint) if checkpoint else metrics
-    with tf.io.gfile.GFile(os.path.join(output_dir, "eval_history.jsonl"), "a") as f:
-        f.write(json.dumps(_clean(entry)) + "\n")
 
 
 def ordered_dataset_fn(input_file, max_seq_length, batch_size, is_regression=False,

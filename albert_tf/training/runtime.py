@@ -40,10 +40,12 @@ def setup_runtime(params):
                         params.num_tpu_cores, strategy.num_replicas_in_sync)
     seed_everything(params.seed, params.deterministic)
     set_mixed_precision(params.mixed_precision)
-    warning = slow_precision_warning(params.mixed_precision, strategy.extended.worker_devices,
-                                     cpu_has_native_bf16())
-    if warning:
-        logging.warning(warning)
+    if (params.mixed_precision or "").lower() == "bfloat16":  # /proc/cpuinfo only then
+        warning = slow_precision_warning(params.mixed_precision,
+                                         strategy.extended.worker_devices,
+                                         cpu_has_native_bf16())
+        if warning:
+            logging.warning(warning)
     return strategy
 
 

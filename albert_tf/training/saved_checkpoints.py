@@ -10,36 +10,37 @@ own `training_checkpoints/ckpt-N` (every `--save_checkpoints_steps`).
 """
 
 import json
+import math
 import os
 
+import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from albert_tf.checkpoints import restore_official_weights
-from albert_tf.training.trainer import Trainer
+from albert_tf.training.trainer import Trainer, numbered_checkpoints
 
 BEST_CHECKPOINT = "model.ckpt-best"
+EVAL_HISTORY_FILE = "eval_history.jsonl"
 OFFICIAL, TRAINER = "official", "trainer"
-
-
-def _numbered(pattern):
-    """{N: prefix} of the complete (`.index` present) checkpoints `<...>-N` matching."""
-    found = {}
-    for index in tf.io.gfile.glob(pattern):
-        prefix = index[:-len(".index")]
-        number = prefix.rsplit("-", 1)[-1]
-        if number.isdigit():
-            found[int(number)] = prefix
-    return found
 
 
 def saved_checkpoints(output_dir):
     """{global step: (format, prefix)} of the fine-tuned checkpoints in `output_dir`;
     an official `model.ckpt-N` wins over the trainer's `ckpt-N` of the same step."""
-    found = {step: (TRAINER, prefix) for step, prefix in _numbered(
+    found = {step: (TRAINER, prefix) for step, prefix in numbered_checkpoints(
         os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR, "ckpt-*.index")).items()}
-    found.update({step: (OFFICIAL, prefix) for step, prefix in _numbered(
+    found.update({step: (OFFICIAL, prefix) for step, prefix in numbered_checkpoints(
         os.path.join(output_dir, "model.ckpt-*.index")).items()})
     return dict(sorted(found.items()))
+
+
+def checkpoint_step(prefix):
+    """The `global_step` stored in a checkpoint, or None."""
+    reader = tf.train.load_checkpoint(prefix)
+    if reader.has_tensor("global_step"):
+        return int(reader.get_tensor("global_step"))
+    return None
 
 
 def load_saved(model, checkpoint):
@@ -50,6 +51,25 @@ def load_saved(model, checkpoint):
     else:
         status = tf.train.Checkpoint(model=model).read(prefix)
         status.expect_partial().assert_existing_objects_matched()
+
+
+def load_for_prediction(model, output_dir, init_checkpoint=None):
+    """Loads `prediction_checkpoint(output_dir)` into `model` when there is one (then
+    `init_checkpoint`, which seeds training only, is not used, as official).
+
+    Returns:
+        Its global step (None when unknown), or False when output_dir holds none.
+    """
+    saved = prediction_checkpoint(output_dir)
+    if saved is None:
+        return False
+    if init_checkpoint:
+        logging.info("Using the fine-tuned model in %s, not --init_checkpoint %s (which "
+                     "seeds training only, as official)", output_dir, init_checkpoint)
+    load_saved(model, saved)
+    print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
+    kind, prefix = saved
+    return checkpoint_step(prefix) if kind == OFFICIAL else int(prefix.rsplit("-", 1)[-1])
 
 
 def prediction_checkpoint(output_dir):
@@ -65,6 +85,49 @@ def prediction_checkpoint(output_dir):
 def trainer_checkpoint(output_dir, step):
     """The prefix the trainer saves step `step` under (what in-process evaluation sees)."""
     return os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR, f"ckpt-{step}")
+
+
+def json_safe(value):
+    """JSON-ready: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {k: json_safe(x) for k, x in value.items()}
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def record_evaluation(output_dir, metrics, checkpoint):
+    """Appends one evaluation to `eval_history.jsonl` (with the checkpoint it scored)."""
+    entry = dict(metrics, checkpoint=checkpoint) if checkpoint else metrics
+    with tf.io.gfile.GFile(os.path.join(output_dir, EVAL_HISTORY_FILE), "a") as f:
+        f.write(json.dumps(json_safe(entry)) + "\n")
+
+
+def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
+    """Evaluates each fine-tuned checkpoint in `output_dir` that `eval_history.jsonl`
+    has not scored yet, in step order (the official separate-evaluation run).
+
+    Args:
+        evaluate: `fn(step) -> metrics` on the loaded weights.
+        on_result: `fn(step, metrics, checkpoint)`: keeps the best, then (so that a
+            kill never leaves a scored step unconsidered for the best) records the
+            evaluation with `record_evaluation`.
+    Returns:
+        The steps evaluated now, or None when output_dir holds no checkpoint.
+    """
+    saved = saved_checkpoints(output_dir)
+    if not saved:
+        return None
+    done = evaluated_steps(os.path.join(output_dir, EVAL_HISTORY_FILE), output_dir)
+    steps = [step for step in saved if step not in done]
+    for step in steps:
+        load_saved(model, saved[step])
+        on_result(step, evaluate(step), saved[step][1])
+    print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
+          + (f"; {len(done)} scored before" if done else ""), flush=True)
+    return steps
 
 
 def evaluated_steps(history_file, output_dir):

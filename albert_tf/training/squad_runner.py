@@ -37,14 +37,13 @@ from albert_tf.data import squad_examples, squad_postprocess, squad_records
 from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
 from albert_tf.training.runtime import RuntimeParams, setup_runtime
 from albert_tf.training.saved_checkpoints import (
-    BEST_CHECKPOINT, evaluated_steps, load_saved, prediction_checkpoint, saved_checkpoints,
+    BEST_CHECKPOINT, evaluate_saved_checkpoints, load_for_prediction, record_evaluation,
     trainer_checkpoint)
 from albert_tf.training.squad_task import squad_task
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import predict_batches
 
 BEST_EVAL_FILE = "best_eval.json"
-EVAL_HISTORY_FILE = "eval_history.jsonl"
 
 
 @dataclasses.dataclass
@@ -201,14 +200,7 @@ def _initial_weights(model, params):
     --init_checkpoint only seeds training; --init_checkpoint when output_dir holds none."""
     checkpoint = params.init_checkpoint
     if not params.do_train:
-        saved = prediction_checkpoint(params.output_dir)
-        if saved is not None:
-            if checkpoint:
-                logging.info("Predicting with the fine-tuned model in %s, not "
-                             "--init_checkpoint %s (which seeds training only, as official)",
-                             params.output_dir, checkpoint)
-            load_saved(model, saved)
-            print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
+        if load_for_prediction(model, params.output_dir, checkpoint) is not False:
             return
         if not checkpoint:
             raise ValueError(
@@ -299,23 +291,17 @@ def _keep_best(output_dir, model, step, metrics, checkpoint):
         with tf.io.gfile.GFile(path + ".tmp", "w") as f:
             json.dump({"f1": metrics["f1"], "global_step": step}, f)
         tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
-    with tf.io.gfile.GFile(os.path.join(output_dir, EVAL_HISTORY_FILE), "a") as f:
-        f.write(json.dumps(dict(metrics, global_step=step, checkpoint=checkpoint)) + "\n")
+    record_evaluation(output_dir, dict(metrics, global_step=step), checkpoint)
 
 
 def _score_saved_checkpoints(params, model, predictor):
     """As official run_squad_v2 without --do_train: scores each fine-tuned checkpoint in
     output_dir not scored before and keeps the best; None when there is none."""
-    saved = saved_checkpoints(params.output_dir)
-    if not saved:
+    if evaluate_saved_checkpoints(
+            model, params.output_dir, lambda step: predictor(),
+            lambda step, metrics, checkpoint: _keep_best(
+                params.output_dir, model, step, metrics, checkpoint)) is None:
         return None
-    done = evaluated_steps(os.path.join(params.output_dir, EVAL_HISTORY_FILE),
-                           params.output_dir)
-    for step, checkpoint in saved.items():
-        if step not in done:
-            load_saved(model, checkpoint)
-            print(f"Scoring {checkpoint[1]}", flush=True)
-            _keep_best(params.output_dir, model, step, predictor(), checkpoint[1])
     return _read_best(params.output_dir)
 
 

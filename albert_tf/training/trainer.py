@@ -532,6 +532,17 @@ def seed_everything(seed, deterministic=False):
         tf.config.experimental.enable_op_determinism()
 
 
+def numbered_checkpoints(index_pattern):
+    """{N: prefix} of the complete checkpoints `<...>-N` whose `.index` matches the glob."""
+    found = {}
+    for index in tf.io.gfile.glob(index_pattern):
+        prefix = index[:-len(".index")]
+        number = prefix.rsplit("-", 1)[-1]
+        if number.isdigit():
+            found[int(number)] = prefix
+    return found
+
+
 def latest_complete_checkpoint(directory, repair=False):
     """The newest complete `ckpt-N` in `directory`, or None.
 
@@ -542,12 +553,7 @@ def latest_complete_checkpoint(directory, repair=False):
     counting it towards `keep_checkpoint_max`.
     """
     named = tf.train.latest_checkpoint(directory)
-    found = {}
-    for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")):
-        prefix = index[:-len(".index")]
-        number = prefix.rsplit("-", 1)[-1]
-        if number.isdigit():
-            found[int(number)] = prefix
+    found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
     if not found:
         return named
     newest = found[max(found)]

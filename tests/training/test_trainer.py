@@ -260,22 +260,26 @@ def test_entry_point_dynamic_masking_flags_reach_the_input_pipeline(tmp_path):
     assert last_metrics(tmp_path / "out")["step"] == 2
 
 
-def test_multi_worker_mirrored_two_local_workers(tmp_path):
-    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+def run_two_local_workers(records, output, steps, extra=(), timeout=400):
+    """run_pretraining.py on two local multi_worker_mirrored workers; [(process, out, err)]."""
     ports = [free_port(), free_port()]
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    output = tmp_path / "out"
     processes = []
     for index in range(2):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO),
                    TF_CONFIG=json.dumps({"cluster": cluster,
                                          "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
-            pretraining_command(records, output, 4,
-                                ["--distribution_strategy=multi_worker_mirrored"]),
+            pretraining_command(records, output, steps,
+                                ["--distribution_strategy=multi_worker_mirrored", *extra]),
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [p.communicate(timeout=400) for p in processes]
-    for process, (_, err) in zip(processes, outputs):
+    return [(p, *p.communicate(timeout=timeout)) for p in processes]
+
+
+def test_multi_worker_mirrored_two_local_workers(tmp_path):
+    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+    output = tmp_path / "out"
+    for process, _, err in run_two_local_workers(records, output, 4):
         assert process.returncode == 0, err[-3000:]
     # The chief (worker 0) wrote the checkpoints; the other worker left nothing behind.
     assert (output / "training_checkpoints" / "ckpt-4.index").exists()
@@ -290,25 +294,11 @@ def test_multi_worker_rollback_after_a_resume_is_decided_alike(tmp_path):
     leave the other waiting in a collective), then stop all alike when rollbacks run out."""
     records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
     output = tmp_path / "out"
-
-    def run_workers(steps, extra=()):
-        ports = [free_port(), free_port()]
-        cluster = {"worker": [f"localhost:{p}" for p in ports]}
-        processes = []
-        for index in range(2):
-            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO),
-                       TF_CONFIG=json.dumps({"cluster": cluster,
-                                             "task": {"type": "worker", "index": index}}))
-            processes.append(subprocess.Popen(
-                pretraining_command(records, output, steps,
-                                    ["--distribution_strategy=multi_worker_mirrored", *extra]),
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        return [(p, *p.communicate(timeout=300)) for p in processes]
-
-    for process, _, err in run_workers(4):
+    for process, _, err in run_two_local_workers(records, output, 4, timeout=300):
         assert process.returncode == 0, err[-3000:]
     # Resumed at step 4 with a bound no loss meets: each loop diverges.
-    results = run_workers(8, ["--loss_bound=0.0", "--max_rollbacks=1"])
+    results = run_two_local_workers(records, output, 8,
+                                    ["--loss_bound=0.0", "--max_rollbacks=1"], timeout=300)
     for process, _, err in results:
         assert process.returncode != 0
         assert "rolled back to" in err and "1 rollback(s) used of 1" in err, err[-3000:]
