@@ -31,10 +31,3 @@ def spm_model_file(shared_data_dir):
     if not path.is_file():
         pytest.skip(f"{path} not found")
     return str(path)
-
-
-@pytest.fixture
-def tiny_albert_config():
-    """The shared tiny `AlbertConfig` (tests/tiny_config.py; variants: `tiny_config(...)`)."""
-    from tiny_config import tiny_config
-    return tiny_config()
