@@ -14,6 +14,7 @@ from albert_tf.config import AlbertConfig
 from albert_tf.data import classifier_features, glue
 from albert_tf.export.exporter import ExportParams, load_model
 from albert_tf.modeling.models import AlbertClassifier
+from albert_tf.text import AlbertTextPreprocessor
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training.classifier_runner import initialise_task_model
 from albert_tf.training.optimizers import AdamW
@@ -106,6 +107,15 @@ def test_fit_compiles_the_official_recipe_and_saves(checkpoint_dir, shared_data_
     restored = keras.saving.load_model(path)
     assert isinstance(restored, albert_tf.TextClassifier)
     np.testing.assert_allclose(restored.predict(texts[:6], verbose=0), before, atol=1e-6)
+    # The SentencePiece model travels inside the file: gone from disk, it still loads.
+    moved_spm = str(tmp_path / "moved.model")
+    shutil.copy(model.preprocessor.spm_model_file, moved_spm)
+    moved = albert_tf.TextClassifier(model.classifier, AlbertTextPreprocessor(
+        moved_spm, max_seq_length=MAX_SEQ_LENGTH))
+    moved.save(str(tmp_path / "moved.keras"))
+    os.remove(moved_spm)
+    reloaded = keras.saving.load_model(str(tmp_path / "moved.keras"))
+    np.testing.assert_allclose(reloaded.predict(texts[:6], verbose=0), before, atol=1e-6)
     clone = albert_tf.TextClassifier.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone.predict(texts[:6], verbose=0), before, atol=1e-6)
