@@ -1,7 +1,6 @@
 """Own-data processor on real text: CSV/TSV/JSONL files and a TFDS dataset."""
 
 import csv
-import json
 
 import numpy as np
 import pytest
