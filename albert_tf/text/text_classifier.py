@@ -47,7 +47,8 @@ class TextClassifier(keras.Model):
     (batched or not); the tokenization then runs in the input pipeline, and each
     batch keeps only up to its longest text. Without `compile`, the first `fit`
     compiles the official fine-tuning recipe (`compile_official`) for exactly the
-    steps it runs (epochs x batches).
+    steps it runs (epochs x batches); a later `fit` continues that schedule (whose
+    rate has decayed to 0), so call `compile_official` again to train more.
 
     Attributes:
       classifier: the `AlbertClassifier` (for `save_official_checkpoint`,
