@@ -226,3 +226,57 @@ def test_label_list_file_round_trip(tmp_path):
     with pytest.raises(ValueError, match="appear more than once"):
         CustomDataParams(train_file="a.csv", text_a_column="t", label_column="l",
                          label_list="a,b,a").validate()
+
+
+def test_tfds_regression_pairs(shared_data_dir):
+    """glue/stsb's features (float label) named by the tfds_* keys, real STS-B rows."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow as tf
+
+    rows = stsb_rows(shared_data_dir, 12)
+
+    def as_dataset(self, split, **kwargs):
+        del self, split, kwargs
+        a, b, s = zip(*rows)
+        return tf.data.Dataset.from_tensor_slices({
+            "sentence1": list(a), "sentence2": list(b),
+            "label": np.array([float(v) for v in s], np.float32),
+            "idx": np.arange(len(rows), dtype=np.int32)})
+
+    params = CustomDataParams(tfds_name="glue/stsb", tfds_text_a="sentence1",
+                              tfds_text_b="sentence2", tfds_label="label", regression=True)
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        processor = CustomTextProcessor(params)
+        examples = processor.get_examples(None, "train")
+    assert processor.get_labels() == [None]
+    assert [(e.text_a, e.text_b) for e in examples] == [
+        (preprocess_text(a, lower=True), preprocess_text(b, lower=True)) for a, b, _ in rows]
+    np.testing.assert_allclose([e.label for e in examples],
+                               [float(np.float32(s)) for _, _, s in rows])
+
+
+def test_examples_fit_the_glue_feature_pipeline(shared_data_dir, spm_model_file, tmp_path):
+    """What run_classifier does with a processor's examples: cached records, labels by id."""
+    import tensorflow as tf
+    from albert_tf.data import classifier_features
+    from albert_tf.tokenization import FullTokenizer
+
+    rows = sst2_rows(shared_data_dir, count=10)
+    train = write_reviews_csv(tmp_path / "reviews.csv", rows)
+    processor = CustomTextProcessor(_csv_params(train))
+    labels = processor.resolve_label_list(str(tmp_path))
+    examples = classifier_features.pad_to_batch_multiple(
+        processor.get_examples(None, "train"), 4)
+    path = classifier_features.cached_tfrecord_path(str(tmp_path), processor.task_name,
+                                                    "train")
+    assert path.endswith("custom_train.tf_record")
+    tokenizer = FullTokenizer(spm_model_file)
+    classifier_features.ensure_classifier_tfrecord(examples, labels, 32, tokenizer, path)
+    records = [classifier_features.decode_record(r, 32)
+               for r in tf.data.TFRecordDataset(path)]
+    assert len(records) == 12
+    assert [int(r["label_ids"]) for r in records[:10]] == [int(l) for _, l in rows]
+    assert [int(r["is_real_example"]) for r in records] == [1] * 10 + [0] * 2
+    first = tokenizer.encode(rows[0][0])
+    assert list(records[0]["input_ids"].numpy()[:len(first) + 2]) == (
+        [tokenizer.cls_id] + list(first) + [tokenizer.sep_id])
