@@ -31,7 +31,9 @@ def find_spm_model(path):
 def load_classifier(path, num_labels, dropout_prob=0.1, dtype=None):
     """An `AlbertClassifier` with the pretrained (or fine-tuned) weights of `path`.
 
-    The one place `from_pretrained` reads checkpoints:
+    The one place `from_pretrained` reads checkpoints (a general
+    `albert_tf.load_pretrained`, once there, can replace the body: its encoder plus
+    a new head, or its classifier):
       - an official TF1 checkpoint (prefix or folder, `albert_config.json` beside
         it), pretrained or fine-tuned (ours or the official scripts'): `bert/*`, and
         the head when it has `num_labels` outputs; otherwise the head is new;

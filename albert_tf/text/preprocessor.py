@@ -37,6 +37,8 @@ def split_texts(inputs):
 
 def as_string_tensor(texts):
     """tf.string [batch] from a tensor, numpy array or list of str/bytes."""
+    if isinstance(texts, keras.KerasTensor):  # Symbolic (functional API): as is.
+        return texts
     texts = tf.convert_to_tensor(texts)
     if texts.dtype != tf.string:
         raise TypeError(f"expected texts (tf.string), got {texts.dtype}")
