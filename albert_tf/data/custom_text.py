@@ -494,11 +494,17 @@ class CustomTextProcessor(DataProcessor):
         for index, record in enumerate(tfds.as_numpy(dataset)):
             row = {key: record[key] for key in keys if key in record}
             label = row.get(p.tfds_label)
+            where = f"{source} row {index}"
             if label is not None and not isinstance(label, bytes):
                 label = label.item() if hasattr(label, "item") else label
                 if names is not None and not self.is_regression:
-                    # A ClassLabel id -> its name; -1 marks unlabelled rows in tfds.
+                    # A ClassLabel id -> its name; -1 marks unlabelled rows in tfds
+                    # (test splits, whose labels are not read).
+                    if not 0 <= label < len(names) and split != "test":
+                        rows.append((where, _BadRow(
+                            f"label id {label} is not a class of {p.tfds_label} {names}")))
+                        continue
                     label = names[label] if 0 <= label < len(names) else None
                 row[p.tfds_label] = label
-            rows.append((f"{source} row {index}", row))
+            rows.append((where, row))
         return source, rows

@@ -183,6 +183,16 @@ def test_tfds_dataset_by_name_and_feature_keys(shared_data_dir, tmp_path):
             CustomTextProcessor(CustomDataParams(
                 tfds_name="imdb_reviews", tfds_text_a="text",
                 tfds_label="stars")).get_labels()
+
+    def unlabelled(self, split, **kwargs):
+        del self, split, kwargs
+        return tf.data.Dataset.from_tensor_slices(
+            {"text": ["a film"], "label": np.array([-1], np.int64)})
+
+    with tfds.testing.mock_data(as_dataset_fn=unlabelled):
+        with pytest.raises(ValueError, match=r"imdb_reviews/train row 0: label id -1 is not "
+                                             r"a class of label \['neg', 'pos'\]"):
+            CustomTextProcessor(params).get_examples(None, "train")
     names = {"0": "neg", "1": "pos"}
     assert [(e.guid, e.text_a, e.label) for e in train] == [
         (str(i), preprocess_text(s, lower=True), names[l])
