@@ -31,3 +31,12 @@ def save_official_checkpoint(*args, **kwargs):
     from albert_tf.checkpoints import save_official_checkpoint as save
 
     return save(*args, **kwargs)
+
+
+def __getattr__(name):
+    """`albert_tf.TextClassifier`, imported on first use (it loads TensorFlow Text)."""
+    if name == "TextClassifier":
+        from albert_tf.text import TextClassifier
+
+        return TextClassifier
+    raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")
