@@ -298,9 +298,10 @@ def _read_task_head(path, task_class, task_values, config):
 def write_keras_hub(named, directory):
     """Writes the backbone preset (and the tokenizer with an spm model) into `directory`.
 
-    Heads: a classifier becomes an `AlbertTextClassifier` task; the MLM and
-    sentence-order heads and the SQuAD/multiple-choice heads have no keras-hub
-    preset form here and are left out with a warning naming them.
+    Heads: the MLM head becomes an `AlbertMaskedLM` task, a classifier an
+    `AlbertTextClassifier`; the sentence-order head and the SQuAD and
+    multiple-choice heads have no keras-hub form and are left out with a
+    warning naming them (the returned list).
     """
     import h5py
     import keras
@@ -339,16 +340,52 @@ def write_keras_hub(named, directory):
                             backbone))
     _write_json(os.path.join(directory, METADATA_FILE),
                 {"keras_version": keras.__version__, "parameter_count": count})
-    dropped = [n for n in named.weights if not n.startswith("bert/")]
     if named.task == "classifier":
         _write_classifier(named, directory, backbone)
-        dropped = []
+    elif named.task == "pretraining" and "cls/predictions/output_bias" in named.weights:
+        _write_masked_lm(named, directory, backbone)
+    kept = set(TASK_HEAD_NAMES.get(named.task, ())) if named.task == "classifier" or \
+        "cls/predictions/output_bias" in named.weights else set()
+    dropped = sorted(n for n in named.weights if not n.startswith("bert/") and n not in kept)
     if dropped:
-        logging.warning("keras-hub presets hold no %s head here; left out: %s", named.task,
-                        ", ".join(sorted(dropped)))
+        logging.warning("keras-hub has no place for these %s variables; left out: %s",
+                        named.task, ", ".join(dropped))
     if named.spm_model_file:
         write_keras_hub_tokenizer(named.spm_model_file, directory)
     return dropped
+
+
+TASK_HEAD_NAMES = {
+    "classifier": ("output_weights", "output_bias"),
+    "pretraining": ("cls/predictions/transform/dense/kernel",
+                    "cls/predictions/transform/dense/bias",
+                    "cls/predictions/transform/LayerNorm/gamma",
+                    "cls/predictions/transform/LayerNorm/beta",
+                    "cls/predictions/output_bias"),
+}
+
+
+def _write_masked_lm(named, directory, backbone):
+    """The MLM head as an `AlbertMaskedLM` task (its decoder is the tied embedding)."""
+    import h5py
+
+    w = named.weights
+    head = "layers/masked_lm_head"
+    with h5py.File(os.path.join(directory, TASK_WEIGHTS_FILE), "w") as h5:
+        h5.require_group("layers/input_layer_3/vars").attrs["name"] = "mask_positions"
+        _write_vars(h5, f"{head}/_intermediate_dense",
+                    [w["cls/predictions/transform/dense/kernel"],
+                     w["cls/predictions/transform/dense/bias"]], "intermediate_dense")
+        _write_vars(h5, f"{head}/_intermediate_layer_norm",
+                    [w["cls/predictions/transform/LayerNorm/gamma"],
+                     w["cls/predictions/transform/LayerNorm/beta"]], "intermediate_layer_norm")
+        _write_vars(h5, head, [w["cls/predictions/output_bias"]], "mlm_head")
+        h5.require_group("vars").attrs["name"] = "albert_masked_lm"
+    _write_json(os.path.join(directory, TASK_FILE), _serialized(
+        "AlbertMaskedLM", "keras_hub.src.models.albert.albert_masked_lm",
+        {"backbone": _serialized(BACKBONE_CLASS, "keras_hub.src.models.albert.albert_backbone",
+                                 backbone),
+         "preprocessor": None, "name": "albert_masked_lm"}))
 
 
 def _write_classifier(named, directory, backbone):
