@@ -193,3 +193,38 @@ def test_pytorch_bin_loads_with_weights_only_and_fails_clearly_without_torch(tmp
     monkeypatch.setitem(__import__("sys").modules, "torch", None)
     with pytest.raises(ImportError, match="needs torch .* convert it to safetensors"):
         albert_tf.load_pretrained(str(tmp_path / "hf"))
+
+
+def test_every_config_field_maps_both_ways(tmp_path):
+    ours_cfg = dict(vocab_size=41, embedding_size=6, hidden_size=12, num_hidden_layers=3,
+                    num_hidden_groups=3, inner_group_num=2, num_attention_heads=4,
+                    intermediate_size=14, hidden_act="relu", hidden_dropout_prob=0.15,
+                    attention_probs_dropout_prob=0.05, max_position_embeddings=24,
+                    type_vocab_size=3, initializer_range=0.05)
+    albert_tf.save_pretrained(albert_tf.AlbertPretrainer(ours_cfg), str(tmp_path / "hf"),
+                              format="hf")
+    hf = transformers.AlbertConfig.from_pretrained(str(tmp_path / "hf"))
+    for name, value in ours_cfg.items():
+        assert getattr(hf, name) == value, name
+    assert hf.layer_norm_eps == 1e-12
+    # gelu is transformers' gelu_new, and back.
+    albert_tf.save_pretrained(albert_tf.AlbertPretrainer(dict(ours_cfg, hidden_act="gelu")),
+                              str(tmp_path / "gelu"), format="hf")
+    assert transformers.AlbertConfig.from_pretrained(str(tmp_path / "gelu")).hidden_act == \
+        "gelu_new"
+    back = albert_tf.checkpoints.read_pretrained(str(tmp_path / "gelu")).config
+    assert back.to_dict() == dict(ours_cfg, hidden_act="gelu")
+
+
+def test_sharded_safetensors_and_encoder_only_checkpoints_load(tmp_path):
+    hf_model = randomise(transformers.AlbertModel(hf_config(CFG)), seed=5)
+    hf_model.save_pretrained(tmp_path / "hf", max_shard_size="20KB")
+    assert (tmp_path / "hf" / "model.safetensors.index.json").is_file()
+    model = albert_tf.load_pretrained(str(tmp_path / "hf"))
+    assert isinstance(model, albert_tf.AlbertPretrainer)  # Its heads freshly initialised.
+    ids, mask, segments, _ = padded_inputs(CFG["vocab_size"])
+    with torch.no_grad():
+        out = hf_model(**torch_inputs(ids, mask, segments))
+    got = ours(model.encoder, ids, mask, segments)
+    np.testing.assert_allclose(got["sequence_output"], out.last_hidden_state.numpy(), atol=ATOL)
+    np.testing.assert_allclose(got["pooled_output"], out.pooler_output.numpy(), atol=ATOL)

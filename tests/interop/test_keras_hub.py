@@ -148,3 +148,16 @@ def test_official_to_keras_hub_to_official_is_bit_exact_and_names_what_is_lost(t
     reader = tf.train.load_checkpoint(prefix)
     for name, value in encoder.items():
         np.testing.assert_array_equal(reader.get_tensor(name), value, err_msg=name)
+
+
+def test_every_config_field_keras_hub_holds_maps_both_ways(tmp_path):
+    cfg = dict(CFG, vocab_size=41, num_hidden_layers=6, num_hidden_groups=3, inner_group_num=1,
+               hidden_dropout_prob=0.15, attention_probs_dropout_prob=0.15,
+               max_position_embeddings=24, type_vocab_size=3)
+    albert_tf.save_pretrained(albert_tf.AlbertPretrainer(cfg), str(tmp_path / "kh"),
+                              format="keras_hub")
+    backbone = keras_hub.models.AlbertBackbone.from_preset(str(tmp_path / "kh"))
+    assert backbone_kwargs(cfg) == {k: getattr(backbone, k) for k in backbone_kwargs(cfg)}
+    assert backbone.dropout == 0.15
+    back = albert_tf.checkpoints.read_pretrained(str(tmp_path / "kh")).config
+    assert back.to_dict() == cfg
