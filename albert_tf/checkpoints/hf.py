@@ -333,10 +333,10 @@ def _read_state(directory):
 
 
 def _read_pytorch_bin(path):
-    convert = ("convert it to safetensors where torch is installed: "
-               "`python -c \"import torch, safetensors.torch as st; "
-               f"st.save_file(torch.load('{path}', weights_only=True), "
-               "'model.safetensors', metadata={'format': 'pt'})\"`")
+    convert = ("convert it to safetensors where torch is installed: `python -c \"import torch, "
+               "safetensors.torch as st; state = torch.load('" + path + "', weights_only=True); "
+               "st.save_file({k: v.clone().contiguous() for k, v in state.items()}, "
+               "'model.safetensors', metadata={'format': 'pt'})\"` in that directory")
     try:
         import torch
     except ImportError:

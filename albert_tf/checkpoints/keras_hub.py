@@ -261,8 +261,11 @@ def read_keras_hub(directory):
     if os.path.isfile(task_path):
         task_class, task_values = _read_serialized(
             task_path, ("AlbertMaskedLM", "AlbertTextClassifier"))
-        head = _read_task_head(os.path.join(directory, TASK_WEIGHTS_FILE), task_class,
-                               task_values, config)
+        task_weights = os.path.join(directory, TASK_WEIGHTS_FILE)
+        if not os.path.isfile(task_weights):
+            raise FileNotFoundError(f"{task_path} names a {task_class} but {task_weights} "
+                                    "does not exist")
+        head = _read_task_head(task_weights, task_class, task_values, config)
         weights.update(head)
         if task_class == "AlbertTextClassifier":
             task, dropout = "classifier", task_values.get("dropout")
