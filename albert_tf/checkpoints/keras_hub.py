@@ -166,6 +166,33 @@ def _layer_keys(config):
     return keys
 
 
+def _layer_names(config):
+    """h5 path -> the keras-hub layer name Keras records in its `vars` attributes."""
+    names = {"layers/reversible_embedding": "token_embedding",
+             "layers/position_embedding": "position_embedding",
+             "layers/embedding": "segment_embedding",
+             "layers/layer_normalization": "embeddings_layer_norm",
+             "layers/dense": "embedding_projection", "layers/dense_1": "pooled_dense"}
+    for g in range(config.num_hidden_groups):
+        for k in range(config.inner_group_num):
+            j = g * config.inner_group_num + k
+            names["layers/transformer_encoder" + (f"_{j}" if j else "")] = \
+                f"group_{g}_inner_layer_{k}"
+    return names
+
+
+def _check_layer_names(h5, config, source):
+    """The positional Keras paths must hold the layers we take them for."""
+    for path, expected in _layer_names(config).items():
+        group = h5.get(f"{path}/vars")
+        found = None if group is None else group.attrs.get("name")
+        if isinstance(found, bytes):
+            found = found.decode()
+        if found is not None and found != expected:
+            raise ValueError(f"{source}: {path} holds layer {found!r}, expected {expected!r} "
+                             "(an AlbertBackbone saved by another layout?)")
+
+
 def _empty_layer_groups(config):
     """Layers without variables that Keras still writes (kept for a faithful file)."""
     groups = ["layers/input_layer", "layers/input_layer_1", "layers/input_layer_2",
@@ -247,6 +274,7 @@ def read_keras_hub(directory):
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     weights = {}
     with h5py.File(weights_path, "r") as h5:
+        _check_layer_names(h5, config, weights_path)
         for name, (path, kind) in _layer_keys(config).items():
             count = 1 if kind == "embedding" else 2
             weights.update(_from_h5_arrays(name, kind, _read_vars(h5, path, weights_path,
@@ -316,15 +344,13 @@ def write_keras_hub(named, directory):
         kernel, bias = identity_projection(config.hidden_size)
         weights["bert/encoder/embedding_hidden_mapping_in/kernel"] = kernel
         weights["bert/encoder/embedding_hidden_mapping_in/bias"] = bias
-    layer_names = {"layers/reversible_embedding": "token_embedding",
-                   "layers/position_embedding": "position_embedding",
-                   "layers/embedding": "segment_embedding",
-                   "layers/layer_normalization": "embeddings_layer_norm",
-                   "layers/dense": "embedding_projection", "layers/dense_1": "pooled_dense"}
+    layer_names = _layer_names(config)
     count = 0
     with h5py.File(os.path.join(directory, WEIGHTS_FILE), "w") as h5:
         for path in _empty_layer_groups(config):
             h5.require_group(f"{path}/vars")
+        for path, layer_name in layer_names.items():
+            h5.require_group(f"{path}/vars").attrs["name"] = layer_name
         for name, (path, kind) in _layer_keys(config).items():
             first = {"embedding": name, "norm": f"{name}/gamma"}.get(kind, f"{name}/kernel")
             if first not in weights:

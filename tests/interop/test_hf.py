@@ -11,7 +11,7 @@ from albert_tf.checkpoints import convert_checkpoint, list_official_variables
 from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice, AlbertSquadV1,
                                        AlbertSquadV2)
 from albert_reference import random_official_weights, write_tf1_checkpoint
-from interop_helpers import CFG, expected_tokenizer_cases, padded_inputs, random_array
+from interop_helpers import CFG, padded_inputs, random_array
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
