@@ -132,7 +132,7 @@ def albert_config_from_hf(values, source):
 
 def hf_config(named):
     """The transformers `config.json` dict for a `NamedWeights`."""
-    config, task = named.config, named.task
+    config, task = named.config, _hf_task(named)
     if task not in ARCHITECTURES:
         raise ValueError(_no_architecture(task))
     act = config.hidden_act or "linear"
@@ -165,6 +165,13 @@ def hf_config(named):
         values["id2label"] = {str(i): f"LABEL_{i}" for i in range(num_labels)}
         values["label2id"] = {f"LABEL_{i}": i for i in range(num_labels)}
     return values
+
+
+def _hf_task(named):
+    """A pretraining checkpoint without any head (a keras-hub backbone) is an AlbertModel."""
+    if named.task == "pretraining" and not any(n.startswith("cls/") for n in named.weights):
+        return "encoder"
+    return named.task
 
 
 def _no_architecture(task):
@@ -219,7 +226,7 @@ def _official_to_hf_names(config, task):
 
 def to_hf_state_dict(named):
     """transformers key -> array (C-contiguous, as safetensors stores it)."""
-    config, task = named.config, named.task
+    config, task = named.config, _hf_task(named)
     if task not in ARCHITECTURES:
         raise ValueError(_no_architecture(task))
     check_group_rule(config, named.source)

@@ -161,3 +161,38 @@ def test_every_config_field_keras_hub_holds_maps_both_ways(tmp_path):
     assert backbone.dropout == 0.15
     back = albert_tf.checkpoints.read_pretrained(str(tmp_path / "kh")).config
     assert back.to_dict() == cfg
+
+
+def test_equal_widths_keep_the_identity_projection_keras_hub_always_has(tmp_path):
+    cfg = dict(CFG, embedding_size=12, num_hidden_groups=1, inner_group_num=1)
+    model = randomise(albert_tf.AlbertPretrainer(cfg), seed=6)
+    albert_tf.save_pretrained(model, str(tmp_path / "kh"), format="keras_hub")
+    backbone = keras_hub.models.AlbertBackbone.from_preset(str(tmp_path / "kh"))
+    assert_backbone_outputs_match(backbone, model.encoder)
+    back = albert_tf.load_pretrained(str(tmp_path / "kh"))
+    for name in ("bert/embeddings/word_embeddings", "bert/pooler/dense/kernel"):
+        np.testing.assert_array_equal(
+            np.asarray(albert_tf.checkpoints.official_variable_map(back)[name]),
+            np.asarray(albert_tf.checkpoints.official_variable_map(model)[name]))
+
+
+def test_keras_hub_preset_converts_to_transformers(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    backbone = randomise(keras_hub.models.AlbertBackbone(**backbone_kwargs(CFG)), seed=7)
+    backbone.save_to_preset(str(tmp_path / "kh"))
+    convert_checkpoint(str(tmp_path / "kh"), str(tmp_path / "hf"), "hf")
+    # A backbone has no heads: it becomes transformers' AlbertModel.
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["architectures"] == \
+        ["AlbertModel"]
+    hf_model = transformers.AlbertModel.from_pretrained(str(tmp_path / "hf")).eval()
+    ids, mask, segments, _ = padded_inputs(CFG["vocab_size"])
+    with torch.no_grad():
+        out = hf_model(input_ids=torch.from_numpy(ids.astype(np.int64)),
+                       attention_mask=torch.from_numpy(mask.astype(np.int64)),
+                       token_type_ids=torch.from_numpy(segments.astype(np.int64)))
+    want = backbone(keras_hub_inputs(ids, mask, segments))
+    np.testing.assert_allclose(out.last_hidden_state.numpy(),
+                               np.asarray(want["sequence_output"]), atol=ATOL)
+    np.testing.assert_allclose(out.pooler_output.numpy(), np.asarray(want["pooled_output"]),
+                               atol=ATOL)
