@@ -125,6 +125,11 @@ def test_configs_keras_hub_cannot_hold_are_refused(tmp_path):
         albert_tf.save_pretrained(albert_tf.AlbertPretrainer(cfg), str(tmp_path / "o"),
                                   format="keras_hub")
     assert not os.path.exists(tmp_path / "o")
+    # Divisible, but the official float rule skips group 15 where keras-hub runs it.
+    cfg = dict(CFG, num_hidden_layers=22, num_hidden_groups=22, inner_group_num=1)
+    with pytest.raises(ValueError, match=r"keras-hub runs layers \[15\] from other groups"):
+        albert_tf.save_pretrained(albert_tf.AlbertPretrainer(cfg), str(tmp_path / "o"),
+                                  format="keras_hub")
 
 
 def test_official_to_keras_hub_to_official_is_bit_exact_and_names_what_is_lost(tmp_path,
