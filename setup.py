@@ -17,7 +17,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["albert_tf", "albert_tf.*"]),
     py_modules=["run_pretraining", "run_squad", "run_race", "run_classifier",
-                "create_pretraining_data", "export_savedmodel"],
+                "create_pretraining_data", "export_savedmodel", "convert_checkpoint"],
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
@@ -29,9 +29,16 @@ setup(
         # declares it only for Python < 3.9.
         "importlib_resources>=6",
         "numpy>=1.26",
+        # Hugging Face checkpoints are read and written with safetensors' NumPy API
+        # (keras-hub presets with h5py, which keras already needs): a small library
+        # made for exactly this, so neither torch nor transformers is needed.
+        "safetensors>=0.4",
+        "h5py>=3.10",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "jax": ["jax>=0.6"],
+        # The peers the checkpoint cross-checks (tests/interop) load and save with.
+        "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],
     },
 )

@@ -33,6 +33,20 @@ def save_official_checkpoint(*args, **kwargs):
     return save(*args, **kwargs)
 
 
+def load_pretrained(*args, **kwargs):
+    """See `albert_tf.checkpoints.load_pretrained`: official, HF or keras-hub weights."""
+    from albert_tf.checkpoints import load_pretrained as load
+
+    return load(*args, **kwargs)
+
+
+def save_pretrained(*args, **kwargs):
+    """See `albert_tf.checkpoints.save_pretrained`: official, HF or keras-hub weights."""
+    from albert_tf.checkpoints import save_pretrained as save
+
+    return save(*args, **kwargs)
+
+
 def __getattr__(name):
     """`albert_tf.TextClassifier`, imported on first use (it loads TensorFlow Text)."""
     if name == "TextClassifier":

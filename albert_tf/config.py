@@ -12,6 +12,23 @@ UNUSED_OFFICIAL_FIELDS = ("down_scale_factor", "net_structure_type", "gap_size",
                           "num_memory_blocks", "layers_to_keep")
 
 
+def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
+    """The group whose weights layer `layer_idx` runs: the official float rule.
+
+    Official `transformer_model` computes `int(layer_idx / num_hidden_layers *
+    num_hidden_groups)` in floating point, so some groups can own no layer (22
+    layers in 22 groups never use group 15: 15 / 22 * 22 = 14.999...). The
+    official graph creates no variables for such a group; neither do we.
+    """
+    return int(layer_idx / num_hidden_layers * num_hidden_groups)
+
+
+def used_groups(num_hidden_layers, num_hidden_groups):
+    """Sorted indices of the groups at least one layer runs."""
+    return sorted({layer_group(i, num_hidden_layers, num_hidden_groups)
+                   for i in range(num_hidden_layers)})
+
+
 @dataclasses.dataclass
 class AlbertConfig:
     """Hyper-parameters of an ALBERT encoder, named as in `albert_config.json`.
@@ -72,14 +89,6 @@ class AlbertConfig:
         if self.num_hidden_groups > self.num_hidden_layers:
             fail(f"num_hidden_groups ({self.num_hidden_groups}) must not exceed "
                  f"num_hidden_layers ({self.num_hidden_layers})")
-        # Every group must own at least one layer under the official assignment
-        # group_idx = int(layer_idx / num_hidden_layers * num_hidden_groups).
-        used = {int(i / self.num_hidden_layers * self.num_hidden_groups)
-                for i in range(self.num_hidden_layers)}
-        if len(used) != self.num_hidden_groups:
-            fail(f"num_hidden_layers ({self.num_hidden_layers}) leaves groups "
-                 f"{sorted(set(range(self.num_hidden_groups)) - used)} of num_hidden_groups "
-                 f"({self.num_hidden_groups}) without a layer")
 
     # ------------------------------------------------------------- properties
     @property
@@ -88,8 +97,8 @@ class AlbertConfig:
         return self.hidden_size // self.num_attention_heads
 
     def group_of_layer(self, layer_idx):
-        """Official layer -> group assignment."""
-        return int(layer_idx / self.num_hidden_layers * self.num_hidden_groups)
+        """Official layer -> group assignment (see `layer_group`)."""
+        return layer_group(layer_idx, self.num_hidden_layers, self.num_hidden_groups)
 
     def replace(self, **changes):
         """A copy with some fields changed (e.g. dropout for fine-tuning)."""

@@ -202,13 +202,22 @@ def save_official_checkpoint(model, prefix, global_step=None, write_state_file=F
     Returns:
         The prefix written.
     """
+    arrays = {name: keras.ops.convert_to_numpy(variable)
+              for name, variable in official_variable_map(model).items()}
+    return write_official_variables(arrays, prefix, global_step=global_step,
+                                    write_state_file=write_state_file)
+
+
+def write_official_variables(arrays, prefix, global_step=None, write_state_file=False):
+    """Writes {official name: array} as a checkpoint at `prefix` (see
+    `save_official_checkpoint`, which calls this with a model's variables)."""
     prefix = str(prefix)
     directory = os.path.dirname(prefix) or "."
     tf.io.gfile.makedirs(directory)
     names, tensors = [], []
-    for name, variable in official_variable_map(model).items():
+    for name, value in arrays.items():
         names.append(name)
-        tensors.append(tf.constant(keras.ops.convert_to_numpy(variable)))
+        tensors.append(tf.constant(value))
     if global_step is not None:
         names.append("global_step")
         tensors.append(tf.constant(int(global_step), dtype=tf.int64))
