@@ -269,9 +269,8 @@ class Trainer:
     def restore_latest(self, iterator=None):
         """Restores the latest training checkpoint, if any; returns the step."""
         directory = os.path.join(self.config.model_dir, self.CHECKPOINT_SUBDIR)
-        latest = latest_complete_checkpoint(directory)
+        latest = restore_newest_intact(self._checkpoint(iterator), directory)
         if latest:
-            self._checkpoint(iterator).restore(latest).assert_existing_objects_matched()
             logging.info("Restored %s at step %d", latest, self.global_step)
         return self.global_step
 
@@ -291,13 +290,12 @@ class Trainer:
         self._metric_names = list(self.task.metric_names())
         iterator = self._make_iterator(dataset_fn)
         ckpt = self._checkpoint(iterator)
-        latest = latest_complete_checkpoint(
-            os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR), repair=self.chief)
+        latest = restore_newest_intact(
+            ckpt, os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR), repair=self.chief)
         manager = tf.train.CheckpointManager(
             ckpt, self._checkpoint_dir(), max_to_keep=cfg.keep_checkpoint_max,
             checkpoint_name="ckpt")
         if latest:
-            ckpt.restore(latest).assert_existing_objects_matched()
             if not self._saves_iterator(iterator):
                 iterator = self._make_iterator(dataset_fn, int(self._input_batches.numpy()))
             print(f"Resumed from {latest} at step {self.global_step}", flush=True)
@@ -565,3 +563,47 @@ def latest_complete_checkpoint(directory, repair=False):
         logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
                         "stopped while saving); resuming from it", newest, directory)
     return newest
+
+
+# What TensorFlow raises for a checkpoint file cut short (IndexError: "Read less bytes
+# than requested") or damaged (DataLossError: checksum mismatch).
+CORRUPT_CHECKPOINT_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
+def restore_newest_intact(checkpoint, directory, repair=False):
+    """Restores `checkpoint` from the newest checkpoint in `directory` that reads.
+
+    A checkpoint whose files are truncated or damaged (a full disk, a copy cut
+    short) is skipped with a warning naming it, and the one before it is tried;
+    the damaged files are left for inspection (the next save of that step replaces
+    them). A checkpoint that reads but does not fit the model still raises.
+
+    Returns:
+        The prefix restored, or None when `directory` holds no checkpoint.
+    Raises:
+        ValueError when every checkpoint there is damaged.
+    """
+    newest = latest_complete_checkpoint(directory, repair=repair)
+    if newest is None:
+        return None
+    found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
+    candidates = [newest] + [found[n] for n in sorted(found, reverse=True)
+                             if os.path.basename(found[n]) != os.path.basename(newest)]
+    damaged = []
+    for prefix in candidates:
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+        except CORRUPT_CHECKPOINT_ERRORS as e:
+            damaged.append(prefix)
+            message = (f"checkpoint {prefix} is truncated or corrupt "
+                       f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                       "trying the one before it")
+            logging.warning(message)
+            print(f"WARNING: {message}", flush=True)
+            continue
+        if damaged:
+            print(f"WARNING: resumed from {prefix} instead of the damaged "
+                  f"{', '.join(damaged)}", flush=True)
+        return prefix
+    raise ValueError(f"every checkpoint in {directory} is truncated or corrupt: "
+                     f"{', '.join(damaged)}; move them away to start afresh")
