@@ -27,6 +27,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.data import input_checks
+from albert_tf.data import record_diagnosis
 from albert_tf.training.strategy import is_chief
 
 
@@ -109,6 +111,7 @@ class Trainer:
         self._eval_step_fn = None
         self._summary_writer = None
         self._metrics_log = os.path.join(config.model_dir, "train_metrics.jsonl")
+        self._input_files = []  # TFRecords the training input reads, for error messages
 
     # ------------------------------------------------------------------ steps
     @property
@@ -247,16 +250,22 @@ class Trainer:
         the batches of the `skip_steps` steps already taken, so a resumed run sees the
         same data order."""
         if self.num_replicas == 1 and not isinstance(self.strategy, tf.distribute.TPUStrategy):
-            dataset = dataset_fn(tf.distribute.InputContext())
+            dataset = self._checked_inputs(dataset_fn(tf.distribute.InputContext()))
             return iter(dataset.skip(skip_steps) if skip_steps else dataset)
 
         def skipping_fn(input_context):
-            dataset = dataset_fn(input_context)
+            dataset = self._checked_inputs(dataset_fn(input_context))
             # A pipeline hands one per-replica batch to each replica it feeds per step.
             per_step = (input_context.num_replicas_in_sync
                         // input_context.num_input_pipelines)
             return dataset.skip(skip_steps * per_step) if skip_steps else dataset
         return iter(self.strategy.distribute_datasets_from_function(skipping_fn))
+
+    def _checked_inputs(self, dataset):
+        """The training input with its ids range-checked per batch (on the host, not in
+        the compiled step), remembering its TFRecord files for error messages."""
+        self._input_files = record_diagnosis.tagged_files(dataset)
+        return checked_model_inputs(dataset, self.model)
 
     def _checkpoint_dir(self):
         if self.chief:
@@ -314,8 +323,11 @@ class Trainer:
             next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
             num_steps = min(cfg.steps_per_loop, next_save - step, cfg.num_train_steps - step)
             loop_start = time.time()
-            loss_sum, last_loss, norm_sum, sums = self._train_loop_fn(
-                iterator, tf.constant(num_steps))
+            try:
+                loss_sum, last_loss, norm_sum, sums = self._train_loop_fn(
+                    iterator, tf.constant(num_steps))
+            except tf.errors.DataLossError as e:
+                raise record_diagnosis.explain_data_loss(e, self._input_files) from e
             self._input_batches.assign_add(num_steps)
             elapsed = time.time() - loop_start
             step = self.global_step
@@ -428,13 +440,19 @@ class Trainer:
                             metrics))
             self._eval_step_fn = eval_step
 
+        files = []
+
+        def tracked_fn(input_context):
+            dataset = dataset_fn(input_context)
+            files.extend(record_diagnosis.tagged_files(dataset))
+            return checked_model_inputs(dataset, model)
         if self.num_replicas == 1:
-            dataset = dataset_fn(tf.distribute.InputContext())
+            dataset = tracked_fn(tf.distribute.InputContext())
         else:
-            dataset = strategy.distribute_datasets_from_function(dataset_fn)
+            dataset = strategy.distribute_datasets_from_function(tracked_fn)
         totals = {name: [0.0, 0.0] for name in names}
         loss_total, batches = 0.0, 0
-        for batch in dataset:
+        for batch in _explaining_data_loss(dataset, files):
             if steps is not None and batches >= steps:
                 break
             loss, metrics = self._eval_step_fn(batch)
@@ -448,6 +466,25 @@ class Trainer:
         results["global_step"] = self.global_step
         results["eval_batches"] = batches
         return results
+
+
+def checked_model_inputs(dataset, model):
+    """`dataset` with `input_checks` against `model.albert_config` (unchanged without one)."""
+    config = getattr(model, "albert_config", None)
+    return dataset if config is None else input_checks.check_model_inputs(dataset, config)
+
+
+def _explaining_data_loss(dataset, files):
+    """Iterates `dataset`; a DataLossError is re-raised naming the damaged TFRecord file."""
+    iterator = iter(dataset)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.DataLossError as e:
+            raise record_diagnosis.explain_data_loss(e, files) from e
+        yield batch
 
 
 def _local_numpy(strategy, value):
@@ -484,10 +521,16 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
         passthrough: feature names copied to the outputs (e.g. "unique_ids").
         output_keys: model outputs to keep (default all).
     """
+    files = []
+
+    def tracked_fn(input_context):
+        dataset = dataset_fn(input_context)
+        files.extend(record_diagnosis.tagged_files(dataset))
+        return checked_model_inputs(dataset, model)
     if strategy.num_replicas_in_sync == 1:
-        dataset = dataset_fn(tf.distribute.InputContext())
+        dataset = tracked_fn(tf.distribute.InputContext())
     else:
-        dataset = strategy.distribute_datasets_from_function(dataset_fn)
+        dataset = strategy.distribute_datasets_from_function(tracked_fn)
     passthrough = tuple(passthrough)
     output_keys = None if output_keys is None else tuple(output_keys)
     key = (id(strategy), repr(dataset.element_spec), model_inputs, passthrough, output_keys)
@@ -509,7 +552,7 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
             return strategy.run(replica_fn, args=(batch,))
         steps[key] = step
     step = steps[key]
-    for batch in dataset:
+    for batch in _explaining_data_loss(dataset, files):
         outputs = step(batch)
         yield {k: _local_numpy(strategy, v) for k, v in outputs.items()}
 
