@@ -265,7 +265,7 @@ class Trainer:
         """The training input with its ids range-checked per batch (on the host, not in
         the compiled step), remembering its TFRecord files for error messages."""
         self._input_files = record_diagnosis.tagged_files(dataset)
-        return checked_model_inputs(dataset, self.model)
+        return model_input_checker(self.model)(dataset)
 
     def _checkpoint_dir(self):
         if self.chief:
@@ -441,11 +441,12 @@ class Trainer:
             self._eval_step_fn = eval_step
 
         files = []
+        checker = model_input_checker(model)
 
         def tracked_fn(input_context):
             dataset = dataset_fn(input_context)
             files.extend(record_diagnosis.tagged_files(dataset))
-            return checked_model_inputs(dataset, model)
+            return checker(dataset)
         if self.num_replicas == 1:
             dataset = tracked_fn(tf.distribute.InputContext())
         else:
@@ -468,10 +469,16 @@ class Trainer:
         return results
 
 
-def checked_model_inputs(dataset, model):
-    """`dataset` with `input_checks` against `model.albert_config` (unchanged without one)."""
+def model_input_checker(model):
+    """`fn(dataset) -> dataset` adding `input_checks` against `model.albert_config` (the
+    identity without one). Holds the config, not the model."""
     config = getattr(model, "albert_config", None)
-    return dataset if config is None else input_checks.check_model_inputs(dataset, config)
+    if config is None:
+        return lambda dataset: dataset
+    # Classes of a classifier (1: a regression score, not checked), choices of RACE.
+    num_labels = getattr(model, "num_labels", None) or getattr(model, "num_choices", None)
+    num_labels = num_labels if num_labels and num_labels > 1 else None
+    return lambda dataset: input_checks.check_model_inputs(dataset, config, num_labels)
 
 
 def _explaining_data_loss(dataset, files):
@@ -522,11 +529,12 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
         output_keys: model outputs to keep (default all).
     """
     files = []
+    checker = model_input_checker(model)
 
     def tracked_fn(input_context):
         dataset = dataset_fn(input_context)
         files.extend(record_diagnosis.tagged_files(dataset))
-        return checked_model_inputs(dataset, model)
+        return checker(dataset)
     if strategy.num_replicas_in_sync == 1:
         dataset = tracked_fn(tf.distribute.InputContext())
     else:

@@ -59,7 +59,7 @@ def test_out_of_range_features_fail_in_the_pipeline(changes, message):
 
 def test_sequence_longer_than_the_position_table_fails_in_the_pipeline():
     with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"max_position_embeddings \(32\): length\] \[40\]"):
+                       match=r"max_position_embeddings \(32\) of the config: length\] \[40\]"):
         draw(batch(seq=40))
 
 
@@ -92,3 +92,16 @@ def test_trainer_checks_its_input_and_trains_on_nothing_bad(tmp_path):
     assert not (tmp_path / "training_checkpoints").exists()
     for want, got in zip(before, model.weights):
         np.testing.assert_array_equal(np.array(got), want)
+
+
+def test_labels_outside_the_classes_fail_in_the_pipeline():
+    features = {k: v for k, v in batch().items() if k in ("input_ids", "input_mask",
+                                                          "segment_ids")}
+    dataset = tf.data.Dataset.from_tensors(dict(features, label_ids=np.array([0, 2, 1, 3])))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"label_ids must be in \[0, num_labels=3\).*\[max\] \[3\]"):
+        list(check_model_inputs(dataset, CONFIG, num_labels=3))
+    assert len(list(check_model_inputs(dataset, CONFIG, num_labels=4))) == 1
+    # Regression scores (float) are not class ids.
+    scores = tf.data.Dataset.from_tensors(dict(features, label_ids=np.array([4.5, -1.0])))
+    assert len(list(check_model_inputs(scores, CONFIG, num_labels=3))) == 1
