@@ -88,3 +88,38 @@ def test_traced_calls_are_not_checked_per_step(encoder):
     assert not kinds & {"Assert", "PyFunc", "EagerPyFunc", "CheckNumerics"}
     ok = step({k: tf.constant(v) for k, v in inputs().items()})
     np.testing.assert_allclose(ok, encoder(inputs())["pooled_output"], atol=1e-6)
+
+
+JAX_SCRIPT = """
+import json, numpy as np, jax
+from albert_tf import AlbertConfig
+from albert_tf.modeling.encoder import AlbertEncoder
+encoder = AlbertEncoder(AlbertConfig(**json.loads(%r)))
+ids = np.ones((1, 6), np.int32)
+features = dict(input_ids=ids, input_mask=ids, segment_ids=0 * ids)
+try:
+    encoder(dict(features, input_ids=-ids))
+    eager = "no error"
+except ValueError as e:
+    eager = str(e)
+jitted = jax.jit(lambda f: encoder(f)["pooled_output"])(features)
+print(json.dumps({"eager": eager, "jit_shape": list(jitted.shape)}))
+"""
+
+
+def test_jax_backend_checks_eager_calls_and_traces_unchecked():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
+               PYTHONPATH=os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT % json.dumps(CONFIG)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "input_ids must be in [0, vocab_size=50), got -1 at index [0, 0]" in report["eager"]
+    assert report["jit_shape"] == [1, 16]
