@@ -616,9 +616,15 @@ def latest_complete_checkpoint(directory, repair=False):
     return newest
 
 
-# What TensorFlow raises for a checkpoint file cut short (IndexError: "Read less bytes
-# than requested") or damaged (DataLossError: checksum mismatch).
+# What TensorFlow raises for a checkpoint data file cut short (IndexError: "Read less
+# bytes than requested") or damaged (DataLossError: checksum mismatch); a damaged index
+# is an OpError "not an sstable" / "file is too short to be an sstable".
 CORRUPT_CHECKPOINT_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
+def _is_damaged_checkpoint_error(error):
+    return isinstance(error, CORRUPT_CHECKPOINT_ERRORS) or (
+        isinstance(error, tf.errors.OpError) and "sstable" in str(error))
 
 
 def restore_newest_intact(checkpoint, directory, repair=False):
@@ -644,7 +650,9 @@ def restore_newest_intact(checkpoint, directory, repair=False):
     for prefix in candidates:
         try:
             checkpoint.restore(prefix).assert_existing_objects_matched()
-        except CORRUPT_CHECKPOINT_ERRORS as e:
+        except (IndexError, tf.errors.OpError) as e:
+            if not _is_damaged_checkpoint_error(e):
+                raise
             damaged.append(prefix)
             message = (f"checkpoint {prefix} is truncated or corrupt "
                        f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "

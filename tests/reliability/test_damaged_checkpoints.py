@@ -47,7 +47,7 @@ def official_checkpoint(tmp_path_factory):
     return prefix
 
 
-@pytest.mark.parametrize("damage", ["truncated", "bit-flipped"])
+@pytest.mark.parametrize("damage", ["truncated", "bit-flipped", "index truncated"])
 def test_damaged_init_checkpoint_names_the_file_and_the_tensor(tmp_path, official_checkpoint,
                                                                damage):
     for name in glob.glob(official_checkpoint + "*") + [
@@ -55,12 +55,16 @@ def test_damaged_init_checkpoint_names_the_file_and_the_tensor(tmp_path, officia
         with open(name, "rb") as src, open(tmp_path / os.path.basename(name), "wb") as dst:
             dst.write(src.read())
     data = str(tmp_path / "model.ckpt-1.data-00000-of-00001")
-    if damage == "truncated":
-        truncate(data)
-    else:
-        flip_byte(data, os.path.getsize(data) // 3)
     message = (rf"checkpoint {tmp_path}/model.ckpt-1: cannot read tensor '[\w/]+' from "
                rf"{data}: the file is truncated or corrupt")
+    if damage == "truncated":
+        truncate(data)
+    elif damage == "bit-flipped":
+        flip_byte(data, os.path.getsize(data) // 3)
+    else:
+        truncate(str(tmp_path / "model.ckpt-1.index"))
+        message = (rf"checkpoint {tmp_path}/model.ckpt-1: cannot read its index "
+                   rf"{tmp_path}/model.ckpt-1.index \(truncated or corrupt\?\)")
     with pytest.raises(CheckpointCorruptError, match=message):
         load_official_checkpoint(str(tmp_path))
 
@@ -91,7 +95,7 @@ def trained(tmp_path_factory):
     return records, root / "out", [np.array(w) for w in trainer.model.weights]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "bit-flipped"])
+@pytest.mark.parametrize("damage", ["truncated", "bit-flipped", "index truncated"])
 def test_damaged_newest_training_checkpoint_falls_back_to_the_previous(tmp_path, trained,
                                                                        damage, capsys):
     records, original, expected = trained
@@ -101,8 +105,10 @@ def test_damaged_newest_training_checkpoint_falls_back_to_the_previous(tmp_path,
     data = str(directory / "ckpt-4.data-00000-of-00001")
     if damage == "truncated":
         truncate(data, 0.3)
-    else:
+    elif damage == "bit-flipped":
         flip_byte(data, os.path.getsize(data) // 2)
+    else:
+        truncate(str(directory / "ckpt-4.index"), 0.5)
     capsys.readouterr()
 
     resumed, fn = make_trainer(tmp_path / "out", records)
