@@ -104,7 +104,8 @@ def main():
                 pattern, args.max_seq_length, args.max_predictions_per_seq, args.batch_size,
                 is_training=True, dynamic_masking=dynamic, vocab_size=30000, seed=1)
 
-        config = AlbertConfig(vocab_size=30000, max_position_embeddings=max(512, args.max_seq_length))
+        config = AlbertConfig(vocab_size=30000,
+                              max_position_embeddings=max(512, args.max_seq_length))
 
         def checked():
             return check_model_inputs(pipeline(False), config)
