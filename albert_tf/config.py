@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import math
+import warnings
 from typing import Any, Dict, Optional
 
 SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
@@ -74,9 +76,9 @@ class AlbertConfig:
                 fail(f"{name} must be a positive integer, got {value!r}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            if not _is_number(value) or not 0.0 <= value < 1.0:
                 fail(f"{name} must be a probability in [0, 1), got {value!r}")
-        if not isinstance(self.initializer_range, (int, float)) or self.initializer_range <= 0:
+        if not _is_number(self.initializer_range) or not 0 < self.initializer_range < math.inf:
             fail(f"initializer_range must be a positive number, got {self.initializer_range!r}")
         # Official get_activation: an empty name (or null) means linear.
         if self.hidden_act not in (None, "") and (
@@ -115,6 +117,13 @@ class AlbertConfig:
         known = {f.name for f in dataclasses.fields(cls)} - {"extra", "_key_order"}
         kwargs = {k: v for k, v in values.items() if k in known}
         extra = {k: v for k, v in values.items() if k not in known}
+        unknown = [k for k in extra if k not in UNUSED_OFFICIAL_FIELDS]
+        if unknown:
+            # Kept and written back (a newer or annotated config still loads), but a
+            # misspelt field would otherwise silently fall back to its default.
+            warnings.warn(f"{source}: unknown field(s) {', '.join(map(repr, unknown))} kept "
+                          f"but not used; known fields: {', '.join(sorted(known))}",
+                          stacklevel=2)
         config = cls.__new__(cls)
         defaults = {f.name: f.default for f in dataclasses.fields(cls)
                     if f.default is not dataclasses.MISSING}
@@ -153,6 +162,12 @@ class AlbertConfig:
 
     def to_json_file(self, path):
         _write_text(path, self.to_json_string())
+
+
+def _is_number(value):
+    """A real JSON number (not a bool, not NaN)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and not math.isnan(value))
 
 
 def _is_remote(path):

@@ -18,6 +18,7 @@ from absl import logging
 import tensorflow as tf
 
 from albert_tf.data import padding
+from albert_tf.data import record_diagnosis
 
 
 @dataclasses.dataclass
@@ -332,6 +333,7 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
     """
     if drop_remainder is None:
         drop_remainder = is_training
+    record_diagnosis.check_first_records(input_file)
     dataset = tf.data.TFRecordDataset(input_file)
     if input_context is not None:
         dataset = dataset.shard(input_context.num_input_pipelines,
@@ -345,4 +347,4 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
         num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = padding.trim_batches(dataset, trim_padding_multiple)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return record_diagnosis.tag_files(dataset.prefetch(tf.data.AUTOTUNE), input_file)

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.data import record_diagnosis
 from albert_tf.data import squad_features
 
 FORMAT_VERSION = "albert_tf.squad_features/2"
@@ -89,6 +90,7 @@ def squad_dataset(input_file, seq_length, is_training, batch_size, drop_remainde
       start_positions, end_positions, is_impossible [B].
     """
     spec = feature_spec(seq_length, is_training)
+    record_diagnosis.check_first_records(input_file)
     dataset = tf.data.TFRecordDataset(input_file)
     if input_context is not None:
         dataset = dataset.shard(input_context.num_input_pipelines,
@@ -109,7 +111,7 @@ def squad_dataset(input_file, seq_length, is_training, batch_size, drop_remainde
         return {name: tf.cast(value, tf.int32) for name, value in parsed.items()}
 
     dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return record_diagnosis.tag_files(dataset.prefetch(tf.data.AUTOTUNE), input_file)
 
 
 # ------------------------------------------------------------------ caching
