@@ -33,5 +33,8 @@ setup(
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "jax": ["jax>=0.6"],
+        # create_pretraining_data.py --runner=DirectRunner/DataflowRunner/...; Beam's
+        # TFRecord sink needs a CRC32C: google-crc32c (a wheel) is its fast one.
+        "beam": ["apache-beam>=2.60,<3", "google-crc32c>=1.5"],
     },
 )

@@ -100,7 +100,7 @@ def test_windows_are_streamed_not_read_ahead(tokenizer):
     def windows():
         for i in range(50):
             consumed.append(i)
-            yield [[f"window {i} sentence one.", "and sentence two here."]]
+            yield (0, i), [[f"window {i} sentence one.", "and sentence two here."]]
 
     records = pretraining_workers.ordered_records(
         pretraining_workers.InlineExecutor(), windows(), config, pw.PretrainingDataStats())
@@ -117,11 +117,12 @@ def test_dupe_rounds_run_round_major_within_window_groups(tokenizer):
 
     class RecordingExecutor(pretraining_workers.InlineExecutor):
         def submit(self, fn, *args):
-            if fn is pretraining_workers._instances_task:
-                tasks.append(args[1:])  # (window index, round)
+            if fn is pretraining_workers.instances_task:
+                tasks.append((args[1][1], args[2]))  # (window index, round)
             return super().submit(fn, *args)
 
-    windows = ([[f"window {i} sentence one.", "and sentence two here."]] for i in range(10))
+    windows = (((0, i), [[f"window {i} sentence one.", "and sentence two here."]])
+               for i in range(10))
     list(pretraining_workers.ordered_records(RecordingExecutor(), windows, config,
                                              pw.PretrainingDataStats()))
     groups = [range(0, 4), range(4, 8), range(8, 10)]
@@ -146,7 +147,7 @@ def test_progress_line_and_undecodable_lines(tokenizer, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         stats, _ = run(tokenizer, [str(path)], tmp_path, small_config(), names=("o.tf",))
     assert stats.undecodable_lines == 1 and stats.lines == 5 and stats.documents == 2
-    assert f"{path}:2" in caplog.text
+    assert f"{path}: skipping the line at byte 28" in caplog.text
     assert "documents 2" in caplog.text and "records/s" in caplog.text
 
 
@@ -165,7 +166,7 @@ def test_missing_input_file(tokenizer, tmp_path):
 
 def test_failure_halfway_leaves_no_output(tokenizer, small_corpus, tmp_path, monkeypatch):
     calls = []
-    real_task = pretraining_workers._instances_task
+    real_task = pretraining_workers.instances_task
 
     def failing_task(*args):
         calls.append(1)
@@ -173,7 +174,7 @@ def test_failure_halfway_leaves_no_output(tokenizer, small_corpus, tmp_path, mon
             raise RuntimeError("worker died")
         return real_task(*args)
 
-    monkeypatch.setattr(pretraining_workers, "_instances_task", failing_task)
+    monkeypatch.setattr(pretraining_workers, "instances_task", failing_task)
     with pytest.raises(RuntimeError, match="worker died"):
         run(tokenizer, [small_corpus], tmp_path / "out", small_config(shuffle_buffer_size=1))
     assert not list((tmp_path / "out").iterdir())
