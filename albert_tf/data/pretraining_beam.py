@@ -2,18 +2,22 @@
 
 The same algorithm as the local writer, on any Beam runner:
 
-  (file, window) keys --Reshuffle--> read + tokenize the window, then its
-  dupe_factor rounds (`pretraining_workers.tokenize_task` / `instances_task`,
-  the local workers' own functions) --Reshuffle--> WriteToTFRecord
+  groups of `interleave_windows` (file, window) keys --Reshuffle--> read and
+  tokenize the group's windows, then their dupe_factor rounds round-major
+  (`pretraining_workers.tokenize_task` / `instances_task`, the local workers'
+  own functions) --Reshuffle--> WriteToTFRecord
 
 so for the same inputs, seed and settings the records are those of the local
 writer, as a multiset, for any runner and parallelism. A window is read on its
 own from its byte range (`pretraining_documents.read_window`), through Beam's
-filesystems (local, gs://, s3://, hdfs://). A worker holds one window's
-documents, tokens and one round's records at a time. The global order comes
-from the Reshuffle before the sink (random keys), not from the local shuffle
-buffer; it also spreads a document's differently masked copies over the whole
-output. Beam's sink writes `<output_file>-SSSSS-of-NNNNN` and renames its
+filesystems (local, gs://, s3://, hdfs://). A worker holds one group's
+tokenized windows and one window-round's records at a time (the local writer
+holds two groups). The order across work units comes from the runner (a
+Reshuffle before the sink), not from the local shuffle buffer; within a unit,
+the round-major order keeps a document's differently masked copies a group's
+worth of records apart, as in the local writer. (The DirectRunner's Reshuffle
+keeps a bundle's order, so there the records of one window-round stay in runs;
+the trainer's record shuffle mixes them.) Beam's sink writes `<output_file>-SSSSS-of-NNNNN` and renames its
 temporary files only when the pipeline succeeds.
 
 apache_beam is imported only here, and only when a Beam runner is asked for;
@@ -105,52 +109,78 @@ def _beam_open(path):
         path, compression_type=beam.io.filesystems.CompressionTypes.UNCOMPRESSED)
 
 
-def _window_records_fn(tokenizer, config):
-    """A DoFn: (file index, path, window index) -> that window's records, all rounds."""
+def window_groups(input_files, config):
+    """Work units: lists of `interleave_windows` consecutive (file index, path, window index)."""
+    keys = pretraining_documents.window_keys([size for _, size in input_files],
+                                             config.window_bytes)
+    tasks = [(file_index, input_files[file_index][0], window_index)
+             for file_index, window_index in keys]
+    size = config.interleave_windows
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def group_records(group, config, stats=None, open_fn=None):
+    """Yields the records of a group of windows, round-major (after `init_worker`).
+
+    Each window is read and tokenized (`pretraining_workers.tokenize_task`), then
+    round 0 of every window in the group, round 1, ... (`instances_task`), as the
+    local writer orders them, so a document's differently masked copies are a
+    group's worth of records apart before the runner mixes them further. Holds
+    the group's tokenized windows and one round's records of one window.
+
+    stats: a `pretraining_documents.ReadStats` to add lines and documents to.
+    """
+    stats = stats if stats is not None else pretraining_documents.ReadStats()
+    tokenized, raw = [], None
+    for file_index, path, window_index in group:
+        raw = pretraining_documents.read_window(
+            path, window_index, config.window_bytes, stats,
+            **({"open_fn": open_fn} if open_fn else {}))
+        window = pretraining_workers.tokenize_task(raw) if raw else None
+        if window is not None and window.num_documents:
+            stats.documents += window.num_documents
+            tokenized.append(((file_index, window_index), window))
+    del raw
+    for dupe_index in range(config.dupe_factor):
+        for key, window in tokenized:
+            yield from pretraining_workers.instances_task(window, key, dupe_index)
+
+
+def _group_records_fn(tokenizer, config):
+    """A DoFn: a group of windows -> their records, all rounds, round-major."""
     beam = import_beam()
     metrics = beam.metrics.Metrics
 
-    class WindowRecords(beam.DoFn):
-        """Reads, tokenizes and builds every dupe round of one window."""
+    class GroupRecords(beam.DoFn):
+        """Reads, tokenizes and builds every dupe round of a group of windows."""
 
         def __init__(self):
             super().__init__()
             self._tokenizer, self._config = tokenizer, config
             self._counters = {name: metrics.counter(METRICS_NAMESPACE, name) for name in (
-                "windows", "lines", "undecodable_lines", "documents", "records")}
+                "lines", "undecodable_lines", "documents", "records")}
 
         def setup(self):
             pretraining_workers.init_worker(self._tokenizer, self._config)
 
-        def process(self, element):
-            file_index, path, window_index = element
+        def process(self, group):
             stats = pretraining_documents.ReadStats()
-            raw = pretraining_documents.read_window(
-                path, window_index, self._config.window_bytes, stats, open_fn=_beam_open)
+            records = 0
+            for record in group_records(group, self._config, stats, _beam_open):
+                records += 1
+                yield record
             self._counters["lines"].inc(stats.lines)
             self._counters["undecodable_lines"].inc(stats.undecodable_lines)
-            if not raw:
-                return
-            window = pretraining_workers.tokenize_task(raw)
-            del raw
-            self._counters["windows"].inc()
-            self._counters["documents"].inc(window.num_documents)
-            if not window.num_documents:
-                return
-            for dupe_index in range(self._config.dupe_factor):
-                records = pretraining_workers.instances_task(
-                    window, (file_index, window_index), dupe_index)
-                self._counters["records"].inc(len(records))
-                yield from records
+            self._counters["documents"].inc(stats.documents)
+            self._counters["records"].inc(records)
 
-    return WindowRecords()
+    return GroupRecords()
 
 
 @dataclasses.dataclass
 class BeamRunStats:
     """What a Beam run read and wrote (from the pipeline's counters)."""
     input_files: int = 0
-    windows: int = 0
     lines: int = 0
     undecodable_lines: int = 0
     documents: int = 0
@@ -162,14 +192,10 @@ class BeamRunStats:
 def build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards):
     """Adds the generator to `pipeline`; input_files: [(path, size)]."""
     beam = import_beam()
-    keys = pretraining_documents.window_keys([size for _, size in input_files],
-                                             config.window_bytes)
-    tasks = [(file_index, input_files[file_index][0], window_index)
-             for file_index, window_index in keys]
     return (pipeline
-            | "WindowKeys" >> beam.Create(tasks)
-            | "SpreadWindows" >> beam.Reshuffle()
-            | "WindowRecords" >> beam.ParDo(_window_records_fn(tokenizer, config))
+            | "WindowGroups" >> beam.Create(window_groups(input_files, config))
+            | "SpreadWindowGroups" >> beam.Reshuffle()
+            | "GroupRecords" >> beam.ParDo(_group_records_fn(tokenizer, config))
             | "MixRecords" >> beam.Reshuffle()
             | "WriteTFRecords" >> beam.io.WriteToTFRecord(
                 output_file, num_shards=num_shards,
@@ -234,7 +260,7 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
     result.wait_until_finish()
     stats = BeamRunStats(input_files=len(input_files), output_files=tuple(outputs),
                          seconds=time.time() - start)
-    for name in ("windows", "lines", "undecodable_lines", "documents", "records"):
+    for name in ("lines", "undecodable_lines", "documents", "records"):
         setattr(stats, name, _counter(result, name))
     if stats.documents == 0:
         for path in outputs:
@@ -244,7 +270,6 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                          f"matching {input_file!r}")
     rate = stats.records / stats.seconds if stats.seconds > 0 else 0.0
     logging.info("done: documents %d, instances %d, records/s %.1f, lines %d (%d not UTF-8, "
-                 "skipped), %.1f s, %d windows, runner %s", stats.documents, stats.records,
-                 rate, stats.lines, stats.undecodable_lines, stats.seconds, stats.windows,
-                 config.runner)
+                 "skipped), %.1f s, runner %s", stats.documents, stats.records,
+                 rate, stats.lines, stats.undecodable_lines, stats.seconds, config.runner)
     return stats

@@ -102,6 +102,7 @@ class ReadStats:
     lines: int = 0
     undecodable_lines: int = 0
     bytes: int = 0
+    documents: int = 0  # counted where windows are tokenized (the Beam pipeline)
 
 
 def _gfile_open(path):
