@@ -8,6 +8,7 @@ import pathlib
 import random
 import subprocess
 import sys
+import time
 
 import pytest
 import sentencepiece as spm
@@ -229,3 +230,113 @@ def test_command_line(spm_model_file, small_corpus, tmp_path):
     assert output.read_bytes() == (tmp_path / "lib.tfrecord").read_bytes()
     assert stats.records > 0
 
+
+
+def test_output_that_is_an_input_is_refused_before_writing(tokenizer, small_corpus, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(pathlib.Path(small_corpus).read_bytes())
+    link = tmp_path / "link.txt"
+    link.symlink_to(corpus)
+    original = corpus.read_bytes()
+    for output in (corpus, link, tmp_path / "sub" / ".." / "corpus.txt"):
+        with pytest.raises(ValueError, match=f"output_file '{output}' is the input file"):
+            pw.create_pretraining_data([str(corpus)], [str(output)], tokenizer, small_config())
+    assert corpus.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "link.txt"]
+
+
+def test_same_output_twice_is_refused_and_nothing_is_written(tokenizer, small_corpus,
+                                                             tmp_path):
+    first = str(tmp_path / "a.tfrecord")
+    for second in (first, str(tmp_path / "." / "a.tfrecord")):
+        with pytest.raises(ValueError, match="names .*a.tfrecord.* twice"):
+            pw.create_pretraining_data([small_corpus], [first, second], tokenizer,
+                                       small_config())
+    assert not list(tmp_path.iterdir())
+
+
+def dead_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_temp_files_are_never_read_and_are_cleaned(tokenizer, small_corpus, tmp_path):
+    corpus_dir, out_dir = tmp_path / "corpus", tmp_path / "out"
+    corpus_dir.mkdir()
+    out_dir.mkdir()
+    (corpus_dir / "doc.txt").write_bytes(pathlib.Path(small_corpus).read_bytes())
+    pid = dead_pid()
+    # What a killed run leaves: a half-written TFRecord under a temp name.
+    (corpus_dir / f"old.tfrecord.tmp-{pid}").write_bytes(b"\x00\x01 partial record")
+    stale = out_dir / f"a.tfrecord.tmp-{pid}"
+    stale.write_bytes(b"partial")
+    inputs = pw.pretraining_documents.expand_input_files(f"{corpus_dir}/*")
+    assert inputs == [str(corpus_dir / "doc.txt")]
+    with pytest.raises(FileNotFoundError, match=r"only 1 unfinished \*.tmp-PID"):
+        pw.pretraining_documents.expand_input_files(f"{corpus_dir}/*.tmp-*")
+    (out_dir / "a.tfrecord.tmp-notapid").write_bytes(b"user file")
+    stats, _ = run(tokenizer, inputs, out_dir, small_config(dupe_factor=1),
+                   names=("a.tfrecord",))
+    assert stats.documents == 12
+    assert not stale.exists()
+    assert (out_dir / "a.tfrecord.tmp-notapid").exists()  # not our name: left alone
+
+
+def child_pids(pid):
+    children = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def running(pid):
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (its reaper may be slow)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_writer_is_killed(spm_model_file, shared_data_dir, tmp_path):
+    corpus = shared_data_dir / "corpus" / "wikitext2_valid_test.pretrain.txt"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "create_pretraining_data.py"),
+         f"--input_file={corpus}", f"--output_file={tmp_path / 'o.tfrecord'}",
+         f"--spm_model_file={spm_model_file}", "--num_workers=2", "--dupe_factor=40",
+         "--max_seq_length=128"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    try:
+        deadline = time.time() + 120
+        workers = []
+        while time.time() < deadline and process.poll() is None:
+            workers = [pid for pid in child_pids(process.pid)
+                       if "multiprocessing" in pathlib.Path(f"/proc/{pid}/cmdline").read_text()
+                       or pathlib.Path(f"/proc/{pid}/exe").resolve() == pathlib.Path(
+                           sys.executable).resolve()]
+            if len(workers) >= 2:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert len(workers) >= 2
+        time.sleep(1.0)  # let the workers take their first tasks
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(running(pid) for pid in workers):
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"worker processes {left} outlived the killed writer"
+    assert not (tmp_path / "o.tfrecord").exists()
