@@ -25,6 +25,7 @@ it is the optional `beam` extra.
 """
 
 import dataclasses
+import fnmatch
 import math
 import time
 
@@ -133,9 +134,8 @@ def group_records(group, config, stats=None, open_fn=None):
     stats = stats if stats is not None else pretraining_documents.ReadStats()
     tokenized, raw = [], None
     for file_index, path, window_index in group:
-        raw = pretraining_documents.read_window(
-            path, window_index, config.window_bytes, stats,
-            **({"open_fn": open_fn} if open_fn else {}))
+        raw = pretraining_documents.read_window(path, window_index, config.window_bytes,
+                                                stats, open_fn)
         window = pretraining_workers.tokenize_task(raw) if raw else None
         if window is not None and window.num_documents:
             stats.documents += window.num_documents
@@ -244,6 +244,12 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                                                                 config.dupe_factor)
     outputs = shard_names(output_file, num_shards)
     pretraining_writer.check_output_paths([path for path, _ in input_files], outputs)
+    # Beam's sink first deletes every existing `<output_file>-*-of-NNNNN`.
+    pattern = f"{pretraining_writer.real_path(output_file)}-*-of-{num_shards:05d}"
+    for path, _ in input_files:
+        if fnmatch.fnmatchcase(pretraining_writer.real_path(path), pattern):
+            raise ValueError(f"input file {path!r} matches the output shards "
+                             f"{output_file}-*-of-{num_shards:05d} that Beam's sink replaces")
     missing = [name for name in ("cls_id", "sep_id", "mask_id")
                if getattr(tokenizer, name, None) is None]
     if missing:

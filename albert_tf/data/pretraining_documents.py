@@ -141,7 +141,7 @@ def _decode(raw):
     return line if line.strip() else ""
 
 
-def read_window(path, window_index, window_bytes, stats, open_fn=_gfile_open):
+def read_window(path, window_index, window_bytes, stats, open_fn=None):
     """Window `window_index` of `path`: a list of documents, each a list of raw lines.
 
     Reads from byte `window_index * window_bytes - 1` (the line starting there
@@ -149,6 +149,7 @@ def read_window(path, window_index, window_bytes, stats, open_fn=_gfile_open):
     first byte; see the module docstring. `open_fn(path)` opens the file for
     binary reading with `seek` (GFile by default; Beam passes its filesystems).
     """
+    open_fn = open_fn or _gfile_open
     start = window_index * window_bytes
     end = start + window_bytes
     documents, document = [], []

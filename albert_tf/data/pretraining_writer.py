@@ -78,7 +78,7 @@ class ShuffleBuffer:
         return items
 
 
-def _real_path(path):
+def real_path(path):
     """The path with links resolved (local files); URLs (gs://, s3://) as given."""
     return path if "://" in path else os.path.realpath(path)
 
@@ -89,10 +89,10 @@ def check_output_paths(input_files, output_files):
     Raises:
       ValueError naming the path.
     """
-    inputs = {_real_path(p): p for p in input_files}
+    inputs = {real_path(p): p for p in input_files}
     seen = {}
     for path in output_files:
-        real = _real_path(path)
+        real = real_path(path)
         if real in seen:
             raise ValueError(f"output_file names {path!r} twice (as {seen[real]!r} and "
                              f"{path!r}): give each output file once")
@@ -156,6 +156,9 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
       FileNotFoundError for a missing input file. No output file is left
       behind on error.
     """
+    if config.uses_beam:
+        raise ValueError(f"runner {config.runner!r}: this is the local writer; use "
+                         f"pretraining_beam.create_pretraining_data_beam")
     input_files = list(input_files)
     output_files = [f for f in output_files if f]
     if not input_files:

@@ -166,6 +166,15 @@ def test_pipeline_options_shards_and_bad_outputs(corpus_dir, tokenizer):
         assert victim.read_text(encoding="utf-8") == "not to be overwritten\n"
     finally:
         victim.unlink()
+    other = corpus_dir / "out-old-of-00001"  # Beam's sink deletes <prefix>-*-of-00001
+    other.write_text("not to be deleted\n", encoding="utf-8")
+    try:
+        with pytest.raises(ValueError, match="out-old-of-00001.*matches the output shards"):
+            pb.create_pretraining_data_beam(f"{corpus_dir}/*", str(corpus_dir / "out"),
+                                            tokenizer, config)
+        assert other.read_text(encoding="utf-8") == "not to be deleted\n"
+    finally:
+        other.unlink()
     with pytest.raises(ValueError, match="runner"):
         PretrainingDataConfig(runner="SparkRunnr")
 
