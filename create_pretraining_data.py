@@ -71,8 +71,9 @@ flags.DEFINE_integer("num_workers", None,
                      "Worker processes (default 1, or every CPU with --parallel); the "
                      "output does not depend on it.")
 flags.DEFINE_float("document_window_mb", 16.0,
-                   "MB of text per document window: the unit of work and memory, and "
-                   "the pool random B segments are drawn from.")
+                   "MB of one file per document window (a byte range cut at blank lines): "
+                   "the unit of work and memory, and the pool random B segments are "
+                   "drawn from (a smaller file is one window).")
 flags.DEFINE_integer("interleave_windows", 8,
                      "Windows whose dupe rounds run in turn (round 0 of each, then round "
                      "1, ...): a document's differently masked copies land this many "

@@ -13,8 +13,8 @@ BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner",
 class PretrainingDataConfig:
     """Generation settings; defaults are the official flag defaults.
 
-    document_window_mb: text per window (MB); the unit of work, of memory and
-      of random-B sampling. interleave_windows: windows whose dupe rounds run
+    document_window_mb: bytes of one file per window (MB); the unit of work,
+      of memory and of random-B sampling (a smaller file is one window). interleave_windows: windows whose dupe rounds run
       in turn (round 0 of each, then round 1, ...), which keeps the copies of a
       document apart in the output. shuffle_buffer_size: records in the output
       shuffle buffer. num_workers: worker processes (1 = run in this process).
