@@ -77,7 +77,8 @@ flags.DEFINE_float("document_window_mb", 16.0,
 flags.DEFINE_integer("interleave_windows", 8,
                      "Windows whose dupe rounds run in turn (round 0 of each, then round "
                      "1, ...): a document's differently masked copies land this many "
-                     "windows' records apart, so they rarely share a training batch.")
+                     "windows' records apart, so they rarely share a training batch. With "
+                     "a Beam runner, the windows of one work unit.")
 flags.DEFINE_integer("shuffle_buffer_size", 20000,
                      "Records in the seeded output shuffle buffer (the official script "
                      "shuffles all instances in memory).")

@@ -157,6 +157,10 @@ def test_pipeline_options_shards_and_bad_outputs(corpus_dir, tokenizer):
     assert pb.shard_names("o/x", 2) == ["o/x-00000-of-00002", "o/x-00001-of-00002"]
     pytest.importorskip("apache_beam")
     config = PretrainingDataConfig(runner="DirectRunner", num_output_shards=1, **SETTINGS)
+    with pytest.raises(ValueError, match="one path and --num_output_shards"):
+        pb.create_pretraining_data_beam(str(corpus_dir), "a,b", tokenizer, config)
+    with pytest.raises(ValueError, match="this is the local writer"):
+        pw.create_pretraining_data([str(corpus_dir / "part-a.txt")], ["o"], tokenizer, config)
     victim = corpus_dir / "out-00000-of-00001"
     victim.write_text("not to be overwritten\n", encoding="utf-8")
     try:
