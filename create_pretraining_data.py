@@ -27,6 +27,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from albert_tf.data import pretraining_beam
 from albert_tf.data import pretraining_config
 from albert_tf.data import pretraining_documents
 from albert_tf.data import pretraining_writer
@@ -128,9 +129,7 @@ def main(argv):
         runner=FLAGS.runner,
         beam_pipeline_options=FLAGS.beam_pipeline_options,
         num_output_shards=FLAGS.num_output_shards)
-    if uses_beam:
-        # Imported only here: the local path never needs apache_beam.
-        from albert_tf.data import pretraining_beam  # pylint: disable=import-outside-toplevel
+    if uses_beam:  # pretraining_beam imports apache_beam only here
         try:
             pretraining_beam.import_beam()
         except ImportError as e:
