@@ -40,5 +40,11 @@ setup(
         "jax": ["jax>=0.6"],
         # The peers the checkpoint cross-checks (tests/interop) load and save with.
         "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],
+        # create_pretraining_data.py --runner=DirectRunner/DataflowRunner/...; Beam's
+        # TFRecord sink needs a CRC32C: google-crc32c (a wheel) is its fast one.
+        "beam": ["apache-beam>=2.60,<3", "google-crc32c>=1.5",
+                 # Beam needs protobuf < 7; sentencepiece 0.2.3 ships a model proto generated for
+                 # protobuf 7 (its sentencepiece_model_pb2 then fails to import).
+                 "sentencepiece<0.2.3"],
     },
 )
