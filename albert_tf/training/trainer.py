@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.training.strategy import is_chief
 
 
@@ -518,10 +519,7 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
 
 def write_eval_results(path, results):
     """`eval_results.txt` as official: one `key = value` line per metric, sorted."""
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        for key in sorted(results):
-            f.write(f"{key} = {results[key]}\n")
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    write_text_atomically(path, "".join(f"{key} = {results[key]}\n" for key in sorted(results)))
 
 
 def seed_everything(seed, deterministic=False):

@@ -1,0 +1,48 @@
+"""Pretrains ALBERT (masked LM + sentence-order prediction).
+
+Flags follow google-research/albert run_pretraining.py, plus the distribution,
+precision and robustness flags of albert_tf. Example (one host, 8 GPUs, the
+paper's batch of 4096 through 8 x 2 accumulation steps of 256):
+
+  python run_pretraining.py --albert_config_file=configs/albert_base_v2.json \
+    --input_file='data/pretrain-*.tfrecord' --output_dir=out/base \
+    --do_train --distribution_strategy=mirrored --mixed_precision=bfloat16 \
+    --jit_compile --gradient_accumulation_steps=2
+"""
+
+from absl import flags
+
+from albert_tf.cli.entry import start
+from albert_tf.training.settings import define_flags as define_params_flags
+from albert_tf.training.settings import params_from_flags, required_flags
+from albert_tf.training.pretraining import PretrainingParams, run_pretraining
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defines this command's flags (`PretrainingParams`'s fields); returns their names."""
+    names = define_params_flags(PretrainingParams, module_name=__name__)
+    flags.DEFINE_integer("masked_lm_budget", 0,
+                         "Official flag: on-the-fly masking by a masked/unmasked n-gram ratio; "
+                         "only 0 (masks from the data) is supported: see --dynamic_masking.",
+                         module_name=__name__)
+    flags.register_validator("masked_lm_budget", lambda value: value == 0,
+                             "--masked_lm_budget > 0 (the official on-the-fly masking) is not "
+                             "supported; the records' masks are used, or --dynamic_masking "
+                             "re-draws them every epoch")
+    return names + ["masked_lm_budget"]
+
+
+def main(argv):
+    del argv
+    run_pretraining(params_from_flags(PretrainingParams))
+
+
+def run():
+    """The console script `albert-pretrain`."""
+    start(main, __doc__, __name__, define_flags, required_flags(PretrainingParams))
+
+
+if __name__ == "__main__":
+    run()
