@@ -373,3 +373,20 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     history = [json.loads(x) for x in (out / "run" / "eval_history.jsonl").read_text().splitlines()]
     assert [h["global_step"] for h in history] == [100, 200]
     assert resumed["accuracy"] == max(h["accuracy"] for h in history)
+
+
+def test_official_submission_file_and_eval_curves(sst2_run):
+    """GLUE's official name (submit_results.tsv) beside ours, and every evaluation in
+    TensorBoard at the step of the checkpoint it scored."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    params, _ = sst2_run
+    out = pathlib.Path(params.output_dir)
+    assert (out / "submit_results.tsv").read_bytes() == (out / "SST-2.tsv").read_bytes()
+    history = [json.loads(line) for line in (out / "eval_history.jsonl").read_text().splitlines()]
+    events = event_accumulator.EventAccumulator(str(out / "summaries" / "eval"))
+    events.Reload()
+    for tag in ("accuracy", "loss"):
+        curve = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
+        assert curve == {h["global_step"]: pytest.approx(h[tag], rel=1e-6) for h in history}
