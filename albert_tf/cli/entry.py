@@ -29,6 +29,6 @@ def start(main, doc, module_name, define, required=()):
     flags.mark_flags_as_required(list(required))
     show_in_help(names)
     main_module = sys.modules.get("__main__")
-    if main_module is not None and not (main_module.__doc__ or "").strip():
-        main_module.__doc__ = doc  # console scripts have none
+    if main_module is not None:
+        main_module.__doc__ = doc  # what --help prints first (shims and scripts: theirs)
     app.run(main)

@@ -6,10 +6,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.atomic_write import write_text_atomically
+from albert_tf.atomic_write import write_json_atomically, write_text_atomically
 from albert_tf.data import classifier_features, padding
 from albert_tf.training.trainer import predict_batches
 from albert_tf.training.progress import with_progress
+from albert_tf.training.run_loop import RunTask
 
 # Our metric names -> the official eval_results.txt keys.
 OFFICIAL_METRIC_NAMES = {"accuracy": "eval_accuracy", "loss": "eval_loss",
@@ -124,3 +125,29 @@ def write_official_eval_logs(output_dir, step, results, best, metric):
     if best:
         write_text_atomically(os.path.join(output_dir, "best_trial.txt"),
                               f"{step}:{best.get('global_step')}:{best_value}")
+
+
+class ClassificationRunTask(RunTask):
+    """What GLUE and RACE runs share: the checks, the official evaluation logs,
+    `eval_results.json` of the best evaluation, the results dict."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.evaluates = params.do_eval
+
+    def validate(self):
+        check_classification_params(self.params)
+
+    def on_evaluated(self, step, metrics, improved, keeper):
+        output_dir = self.params.output_dir
+        write_official_eval_logs(output_dir, step, metrics, keeper.best, self.primary_metric)
+        if improved:
+            write_json_atomically(os.path.join(output_dir, "eval_results.json"), metrics)
+            self.write_best_files(step)
+
+    def write_best_files(self, step):
+        """More files of the best evaluation (e.g. RACE's dev predictions)."""
+
+    def results(self, outcome):
+        return {"train": outcome["train"], "eval": outcome["best"] or outcome["eval"],
+                "predict": outcome["predict"]}

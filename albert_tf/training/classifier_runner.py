@@ -30,16 +30,15 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.atomic_write import atomic_path, write_json_atomically
+from albert_tf.atomic_write import atomic_path
 from albert_tf.data import classifier_features, glue, prediction_writers
 from albert_tf.evaluation.classification_metrics import glue_metrics
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task, run_loop
-from albert_tf.training.best_checkpoint import BestCheckpoint  # noqa: F401 (tests patch it)
 from albert_tf.training.classification_eval import (
-    check_classification_params, check_labels, ordered_dataset_fn, padding_multiple,
-    predict_in_order, real_rows, softmax, write_official_eval_logs)
+    ClassificationRunTask, check_labels, ordered_dataset_fn, padding_multiple,
+    predict_in_order, real_rows, softmax)
 from albert_tf.training.runtime import RuntimeParams
 from albert_tf.training.settings import setting
 
@@ -100,23 +99,18 @@ def primary_metric(task_name):
     return {"sts-b": "pearson", "cola": "matthews_corrcoef"}.get(task_name, "accuracy")
 
 
-class GlueTask:
+class GlueTask(ClassificationRunTask):
     """GLUE for `run_loop.run`: examples, TFRecord caches, `AlbertClassifier`, dev
     metrics, the submission files."""
 
-    higher_is_better = True
-    best_record_keys = None
-    saved_model_first = True
-
     def __init__(self, params):
-        self.params = params
+        super().__init__(params)
         self.name = params.task_name.lower()
         self.primary_metric = primary_metric(self.name)
-        self.evaluates = params.do_eval
 
     def validate(self):
         p = self.params
-        check_classification_params(p)
+        super().validate()
         glue.get_processor(self.name)  # Unknown names fail here, listing the valid ones.
         if self.name == "ax" and (p.do_train or p.do_eval):
             raise ValueError("task ax (the GLUE diagnostic set) has only a test set: use "
@@ -173,9 +167,6 @@ class GlueTask:
             hidden_dropout_prob=p.hidden_dropout_prob,
             attention_probs_dropout_prob=p.attention_probs_dropout_prob)
 
-    def optimizer_kwargs(self):
-        return {}
-
     def train_dataset_fn(self, strategy):
         p = self.params
 
@@ -209,12 +200,6 @@ class GlueTask:
             metrics["global_step"] = int(step)
         return metrics
 
-    def on_evaluated(self, step, metrics, improved, keeper):
-        output_dir = self.params.output_dir
-        write_official_eval_logs(output_dir, step, metrics, keeper.best, self.primary_metric)
-        if improved:
-            write_json_atomically(os.path.join(output_dir, "eval_results.json"), metrics)
-
     def predict(self, model, trainer, scored):
         p = self.params
         examples = self.examples["test"]
@@ -232,10 +217,6 @@ class GlueTask:
               f"{OFFICIAL_SUBMISSION_FILE}) and {probabilities_file}", flush=True)
         return {"submission_file": submission, "probabilities_file": probabilities_file,
                 "num_examples": len(examples)}
-
-    def results(self, outcome):
-        return {"train": outcome["train"], "eval": outcome["best"] or outcome["eval"],
-                "predict": outcome["predict"]}
 
 
 def run_classifier(params):

@@ -93,18 +93,17 @@ def _expand(pattern):
     return files
 
 
-class PretrainingRunTask:
+class PretrainingRunTask(run_loop.RunTask):
     """Pretraining for `run_loop.run`: TFRecords, `AlbertPretrainer`, LAMB with the
     polynomial schedule, MLM/SOP evaluation (best by masked-LM accuracy)."""
 
     name = "pretraining"
     primary_metric = "masked_lm_accuracy"
-    higher_is_better = True
     best_record_keys = ("masked_lm_accuracy",)
     saved_model_first = False  # evaluation alone: the newest training checkpoint
 
     def __init__(self, params):
-        self.params = params
+        super().__init__(params)
         self.evaluates = params.do_eval
 
     def validate(self):
@@ -157,12 +156,6 @@ class PretrainingRunTask:
         if trainer.chief:
             write_eval_results(os.path.join(p.output_dir, "eval_results.txt"), results)
         return results
-
-    def on_evaluated(self, step, metrics, improved, keeper):
-        pass  # `evaluate` wrote the official eval_results.txt.
-
-    def predict(self, model, trainer, scored):
-        raise ValueError("pretraining has no --do_predict")
 
     def results(self, outcome):
         return {"train": outcome["train"], "eval": outcome["eval"]}

@@ -3,8 +3,6 @@ trainer prints for training."""
 
 import time
 
-from albert_tf.training.trainer import _format_duration
-
 
 def with_progress(batches, total, what, every_seconds=30.0, clock=time.monotonic):
     """Yields from `batches`, printing `<what>: batch i/total | ETA ...` at most every
@@ -25,6 +23,8 @@ def with_progress(batches, total, what, every_seconds=30.0, clock=time.monotonic
 
 def progress_line(what, done, total, elapsed):
     """`what: batch done/total | x.x batches/s | ETA 1m05s` (ETA only with a total)."""
+    from albert_tf.training.trainer import _format_duration  # trainer imports this module
+
     rate = done / elapsed if elapsed > 0 else float("inf")
     line = f"{what}: batch {done}" + (f"/{total}" if total else "")
     line += f" | {rate:.2f} batches/s"

@@ -35,8 +35,8 @@ from albert_tf.modeling.models import AlbertMultipleChoice
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task, run_loop
 from albert_tf.training.classification_eval import (
-    OFFICIAL_METRIC_NAMES, check_classification_params, check_labels, ordered_dataset_fn,
-    padding_multiple, predict_in_order, real_rows, softmax, write_official_eval_logs)
+    OFFICIAL_METRIC_NAMES, ClassificationRunTask, check_labels, ordered_dataset_fn,
+    padding_multiple, predict_in_order, real_rows, softmax)
 from albert_tf.training.runtime import RuntimeParams
 from albert_tf.training.settings import setting
 
@@ -95,24 +95,20 @@ class RaceParams:
     runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
 
-class RaceTask:
+class RaceTask(ClassificationRunTask):
     """RACE for `run_loop.run`: passages, TFRecord caches, `AlbertMultipleChoice`,
     accuracy overall and per level, the prediction files."""
 
     name = "RACE"
     primary_metric = "accuracy"
-    higher_is_better = True
-    best_record_keys = None
-    saved_model_first = True
 
     def __init__(self, params):
-        self.params = params
-        self.evaluates = params.do_eval
+        super().__init__(params)
         self._dev_logits = {}  # step -> dev logits, until on_evaluated has used them
 
     def validate(self):
         p = self.params
-        check_classification_params(p)
+        super().validate()
         if p.high_only and p.middle_only:
             raise ValueError("--high_only and --middle_only cannot both be set")
         if not p.use_tfds and not p.data_dir:
@@ -166,9 +162,6 @@ class RaceTask:
             hidden_dropout_prob=p.hidden_dropout_prob,
             attention_probs_dropout_prob=p.attention_probs_dropout_prob)
 
-    def optimizer_kwargs(self):
-        return {}
-
     def train_dataset_fn(self, strategy):
         p = self.params
 
@@ -204,14 +197,13 @@ class RaceTask:
         return metrics
 
     def on_evaluated(self, step, metrics, improved, keeper):
-        output_dir = self.params.output_dir
-        write_official_eval_logs(output_dir, step, metrics, keeper.best, self.primary_metric)
-        if improved:
-            write_json_atomically(os.path.join(output_dir, "eval_results.json"), metrics)
-            prediction_writers.write_race_predictions(
-                os.path.join(output_dir, "predictions.json"),
-                [e.example_id for e in self.examples["dev"]], self._dev_logits[step])
+        super().on_evaluated(step, metrics, improved, keeper)
         self._dev_logits.clear()
+
+    def write_best_files(self, step):
+        prediction_writers.write_race_predictions(
+            os.path.join(self.params.output_dir, "predictions.json"),
+            [e.example_id for e in self.examples["dev"]], self._dev_logits[step])
 
     def predict(self, model, trainer, scored):
         # RACE's test answers are public: the test accuracy is what the paper reports
@@ -233,10 +225,6 @@ class RaceTask:
               flush=True)
         return {"predictions_file": letters_file, "probabilities_file": probabilities_file,
                 "num_examples": len(self.examples["test"]), **test_metrics}
-
-    def results(self, outcome):
-        return {"train": outcome["train"], "eval": outcome["best"] or outcome["eval"],
-                "predict": outcome["predict"]}
 
 
 def run_race(params):

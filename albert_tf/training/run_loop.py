@@ -8,28 +8,11 @@ checkpoint (`BestCheckpoint`), TensorBoard evaluation curves
 (`output_dir/summaries/eval`), the final official-format checkpoint (chief only),
 evaluate-only runs over the checkpoints already in output_dir, and prediction.
 
-A task (duck-typed; see `glue_task`, `race_task`, `squad_run_task`, `pretraining`)
-supplies what differs:
-
-    params: a dataclass with output_dir, albert_config_file, max_seq_length,
-        init_checkpoint, do_train, do_predict, learning_rate, optimizer, the
-        checkpoint/loop settings and `runtime` (`RuntimeParams`).
-    name: for messages ("rte", "RACE", "SQuAD v2.0", "pretraining").
-    primary_metric, higher_is_better, best_record_keys: what `BestCheckpoint` keeps.
-    saved_model_first: evaluation alone uses output_dir's fine-tuned model (True)
-        or the run's newest training checkpoint (False, pretraining).
-    validate(): task-specific checks that need no files.
-    prepare(strategy, config): reads the data, writes caches; sets `trainer_task`
-        (the loss object of the `Trainer`), `num_train_steps`, `num_warmup_steps`.
-    build_model(config): the Keras model (called inside strategy.scope()).
-    train_dataset_fn(strategy): `fn(input_context)` of training batches.
-    optimizer_kwargs(): extra `create_optimizer` arguments.
-    evaluates: whether checkpoints are scored (e.g. --do_eval, gold answers).
-    evaluate(model, step, trainer): metrics dict of the loaded weights.
-    on_evaluated(step, metrics, improved, keeper): the task's evaluation files.
-    predict(model, trainer, scored): prediction files; `scored` is the metrics of
-        the weights in `model` when they were just evaluated on the same data, else None.
-    results(outcome): what the entry function returns.
+A task (a `RunTask`; see `pretraining`, `classifier_runner`, `race_runner`,
+`squad_runner`) supplies what differs: its params (a dataclass with output_dir,
+albert_config_file, max_seq_length, init_checkpoint, do_train, learning_rate,
+optimizer, the checkpoint/loop settings and `runtime`), data, model, evaluation,
+primary metric and prediction files.
 """
 
 import os
@@ -51,6 +34,59 @@ from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import Trainer, TrainerConfig, write_scalar_summary
 
 CONFIG_FILE = "albert_config.json"
+
+
+class RunTask:
+    """What a task tells `run`. Subclasses set `params` and `name` and implement
+    `prepare`, `build_model`, `train_dataset_fn` and (when they evaluate) `evaluate`."""
+
+    primary_metric = None       # the evaluation key that picks model.ckpt-best
+    higher_is_better = True
+    best_record_keys = None     # the keys best_eval.json keeps (None: all)
+    saved_model_first = True    # evaluation alone: output_dir's fine-tuned model (else
+                                # the run's newest training checkpoint)
+    evaluates = False           # whether checkpoints are scored (set by prepare at latest)
+    trainer_task = None         # the Trainer's loss object, set by prepare
+    num_train_steps = num_warmup_steps = None
+
+    def __init__(self, params):
+        self.params = params
+
+    def validate(self):
+        """Task-specific checks that need no files."""
+
+    def prepare(self, strategy, config):
+        """Reads the data and writes caches (before the model is built); sets
+        `trainer_task`, `num_train_steps`, `num_warmup_steps`, `evaluates`."""
+        raise NotImplementedError
+
+    def build_model(self, config):
+        """The Keras model (called inside strategy.scope())."""
+        raise NotImplementedError
+
+    def train_dataset_fn(self, strategy):
+        """`fn(input_context)` -> the training `tf.data.Dataset`."""
+        raise NotImplementedError
+
+    def optimizer_kwargs(self):
+        """Extra `create_optimizer` arguments."""
+        return {}
+
+    def evaluate(self, model, step, trainer):
+        """Metrics of the weights in `model` (None on workers that do not score)."""
+        raise NotImplementedError
+
+    def on_evaluated(self, step, metrics, improved, keeper):
+        """Writes the task's files of an evaluation (chief only)."""
+
+    def predict(self, model, trainer, scored):
+        """Writes the prediction files; `scored` is the metrics of the weights in
+        `model` when they were just evaluated on the same data, else None."""
+        raise ValueError(f"{self.name} has no --do_predict")
+
+    def results(self, outcome):
+        """What the entry function returns, from `run`'s outcome."""
+        return outcome
 
 
 def load_config(albert_config_file, max_seq_length):

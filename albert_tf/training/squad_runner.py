@@ -37,10 +37,14 @@ from albert_tf.data import squad_examples, squad_postprocess, squad_records
 from albert_tf.training import run_loop
 from albert_tf.training.progress import with_progress
 from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT
 from albert_tf.training.settings import setting
 from albert_tf.training.squad_task import squad_task
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import predict_batches
+
+
+EVAL_LOG_FILE = "eval_results.txt"  # official text log of every scored checkpoint
 
 
 @dataclasses.dataclass
@@ -252,20 +256,17 @@ class _Predictor:
         return metrics
 
 
-class SquadTask:
+class SquadTask(run_loop.RunTask):
     """SQuAD for `run_loop.run`: questions, cached windows, `AlbertSquadV1/V2`, the
     official post-processing and metric (every checkpoint is scored when the predict
     data has gold answers)."""
 
     primary_metric = "f1"
-    higher_is_better = True
     best_record_keys = ("f1",)
-    saved_model_first = True
 
     def __init__(self, params):
-        self.params = params
+        super().__init__(params)
         self.name = f"SQuAD {params.version}"
-        self.evaluates = False
         self.predictor = None
 
     def validate(self):
@@ -311,9 +312,6 @@ class SquadTask:
     def build_model(self, config):
         return build_squad_model(config, self.params)
 
-    def optimizer_kwargs(self):
-        return {}
-
     def train_dataset_fn(self, strategy):
         p = self.params
 
@@ -329,7 +327,16 @@ class SquadTask:
         return self.predictor()
 
     def on_evaluated(self, step, metrics, improved, keeper):
-        pass  # The predictor wrote predictions.json and eval_results.json.
+        """The predictor wrote predictions.json and eval_results.json; this appends
+        the official text log (run_squad_v1/v2.py's eval_results.txt blocks)."""
+        lines = [f"{key} = {metrics[key]}\n" for key in sorted(metrics)]
+        if improved and keeper.best_step == step:
+            lines.append(f"saved step {step} to "
+                         f"{os.path.join(self.params.output_dir, BEST_CHECKPOINT)}\n")
+        best = (keeper.best or metrics)["f1"]  # no best kept: the one evaluation
+        lines.append(f"best f1 = {best}\n" + "=" * 50 + "\n")
+        with tf.io.gfile.GFile(os.path.join(self.params.output_dir, EVAL_LOG_FILE), "a") as f:
+            f.write("".join(lines))
 
     def predict(self, model, trainer, scored):
         if scored is not None:  # These weights were just scored: their files are written.

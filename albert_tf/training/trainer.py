@@ -28,6 +28,7 @@ import tensorflow as tf
 from absl import logging
 
 from albert_tf.atomic_write import write_text_atomically
+from albert_tf.training.progress import with_progress
 from albert_tf.training.strategy import is_chief
 
 
@@ -437,7 +438,7 @@ class Trainer:
             dataset = strategy.distribute_datasets_from_function(dataset_fn)
         totals = {name: [0.0, 0.0] for name in names}
         loss_total, batches = 0.0, 0
-        for batch in dataset:
+        for batch in with_progress(dataset, steps, "eval"):
             if steps is not None and batches >= steps:
                 break
             loss, metrics = self._eval_step_fn(batch)

@@ -341,7 +341,7 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     written after model.ckpt-best / best_eval.json."""
     import shutil
     from unittest import mock
-    from albert_tf.training import classifier_runner
+    from albert_tf.training import best_checkpoint
 
     params, _ = sst2_run
     out = tmp_path / "scan"
@@ -354,7 +354,7 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     scan = ClassifierParams(**dict(vars(params), output_dir=str(out / "run"), do_train=False,
                                    do_eval=True, do_predict=False, init_checkpoint=None))
     seen = []
-    real_update = classifier_runner.BestCheckpoint.update
+    real_update = best_checkpoint.BestCheckpoint.update
 
     def update_then_die(self, model, step, results, checkpoint=None):
         history = pathlib.Path(self.output_dir) / "eval_history.jsonl"
@@ -363,7 +363,7 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
         if step == 100:
             raise KeyboardInterrupt("killed after the first checkpoint")
 
-    with mock.patch.object(classifier_runner.BestCheckpoint, "update", update_then_die):
+    with mock.patch.object(best_checkpoint.BestCheckpoint, "update", update_then_die):
         with pytest.raises(KeyboardInterrupt):
             run_classifier(scan)
     assert seen == [False]  # not yet in the history when the best looked at it
