@@ -5,6 +5,8 @@ import sys
 
 from absl import app, flags
 
+from albert_tf.training.settings import define_flags, params_from_flags, required_flags
+
 _DEFINED = {}  # entry module -> the flag names it defined
 
 
@@ -32,3 +34,26 @@ def start(main, doc, module_name, define, required=()):
     if main_module is not None:
         main_module.__doc__ = doc  # what --help prints first (shims and scripts: theirs)
     app.run(main)
+
+
+def params_command(params_cls, runner, module_name, doc, extra_flags=None, overrides=None):
+    """`(define_flags, main, run)` of a command whose flags are `params_cls`' fields and
+    whose main is `runner(params_cls from the flags)`.
+
+    Args:
+        extra_flags: `fn()` defining flags beside the fields (official ones that are no
+            setting); returns their names.
+        overrides: see `settings.define_flags`.
+    """
+    def define():
+        names = define_flags(params_cls, module_name=module_name, overrides=overrides)
+        return names + (list(extra_flags()) if extra_flags else [])
+
+    def main(argv):
+        del argv
+        runner(params_from_flags(params_cls))
+
+    def run():
+        start(main, doc, module_name, define, required_flags(params_cls))
+
+    return define, main, run

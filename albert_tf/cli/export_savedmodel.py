@@ -18,14 +18,8 @@ assets/export_config.json. Examples:
   saved_model_cli show --dir export/squad2/1 --all
 """
 
-from absl import flags
-
-from albert_tf.cli.entry import start
+from albert_tf.cli.entry import params_command
 from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags
-
-FLAGS = flags.FLAGS
 
 # Help for `ExportParams` fields that carry none in their metadata (a field's own
 # metadata={"help": ...} wins).
@@ -59,20 +53,8 @@ FIELD_HELP = {
 }
 
 
-def define_flags():
-    """Defines this command's flags (`ExportParams`' fields); returns their names."""
-    return define_params_flags(ExportParams, module_name=__name__, overrides=FIELD_HELP)
-
-
-def main(argv):
-    del argv
-    export_savedmodel(params_from_flags(ExportParams))
-
-
-def run():
-    """The console script `albert-export`."""
-    start(main, __doc__, __name__, define_flags, required_flags(ExportParams))
-
+define_flags, main, run = params_command(ExportParams, export_savedmodel, __name__, __doc__,
+                                         overrides=FIELD_HELP)
 
 if __name__ == "__main__":
     run()

@@ -12,31 +12,11 @@ Example (RTE from an official ALBERT-base v2 checkpoint, paper Table 14):
     --save_checkpoints_steps=100
 """
 
-from absl import flags
-
-from albert_tf.cli.entry import start
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags
+from albert_tf.cli.entry import params_command
 from albert_tf.training.classifier_runner import ClassifierParams, run_classifier
 
-FLAGS = flags.FLAGS
 
-
-def define_flags():
-    """Defines this command's flags (`ClassifierParams`'s fields); returns their names."""
-    names = define_params_flags(ClassifierParams, module_name=__name__)
-    return names
-
-
-def main(argv):
-    del argv
-    run_classifier(params_from_flags(ClassifierParams))
-
-
-def run():
-    """The console script `albert-classifier`."""
-    start(main, __doc__, __name__, define_flags, required_flags(ClassifierParams))
-
+define_flags, main, run = params_command(ClassifierParams, run_classifier, __name__, __doc__)
 
 if __name__ == "__main__":
     run()

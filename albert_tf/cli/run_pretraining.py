@@ -12,17 +12,12 @@ paper's batch of 4096 through 8 x 2 accumulation steps of 256):
 
 from absl import flags
 
-from albert_tf.cli.entry import start
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags
+from albert_tf.cli.entry import params_command
 from albert_tf.training.pretraining import PretrainingParams, run_pretraining
 
-FLAGS = flags.FLAGS
 
-
-def define_flags():
-    """Defines this command's flags (`PretrainingParams`'s fields); returns their names."""
-    names = define_params_flags(PretrainingParams, module_name=__name__)
+def official_flags():
+    """The official flags that are no setting of this command."""
     flags.DEFINE_integer("masked_lm_budget", 0,
                          "Official flag: on-the-fly masking by a masked/unmasked n-gram ratio; "
                          "only 0 (masks from the data) is supported: see --dynamic_masking.",
@@ -31,18 +26,10 @@ def define_flags():
                              "--masked_lm_budget > 0 (the official on-the-fly masking) is not "
                              "supported; the records' masks are used, or --dynamic_masking "
                              "re-draws them every epoch")
-    return names + ["masked_lm_budget"]
+    return ["masked_lm_budget"]
 
 
-def main(argv):
-    del argv
-    run_pretraining(params_from_flags(PretrainingParams))
-
-
-def run():
-    """The console script `albert-pretrain`."""
-    start(main, __doc__, __name__, define_flags, required_flags(PretrainingParams))
-
+define_flags, main, run = params_command(PretrainingParams, run_pretraining, __name__, __doc__, official_flags)
 
 if __name__ == "__main__":
     run()

@@ -15,34 +15,21 @@ settings: learning rate 1e-5 and no encoder dropout, otherwise paper Table 14):
 
 from absl import flags
 
-from albert_tf.cli.entry import start
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags
+from albert_tf.cli.entry import params_command
 from albert_tf.training.race_runner import RaceParams, run_race
 
-FLAGS = flags.FLAGS
 
-
-def define_flags():
-    """Defines this command's flags (`RaceParams`'s fields); returns their names."""
-    names = define_params_flags(RaceParams, module_name=__name__)
+def official_flags():
+    """The official flags that are no setting of this command."""
     # Official flag: run_race.py takes --task_name=race.
     flags.DEFINE_string("task_name", "race", "Official flag: must be race.",
                         module_name=__name__)
     flags.register_validator("task_name", lambda value: (value or "").lower() == "race",
                              "run_race.py runs RACE only (--task_name=race)")
-    return names + ["task_name"]
+    return ["task_name"]
 
 
-def main(argv):
-    del argv
-    run_race(params_from_flags(RaceParams))
-
-
-def run():
-    """The console script `albert-race`."""
-    start(main, __doc__, __name__, define_flags, required_flags(RaceParams))
-
+define_flags, main, run = params_command(RaceParams, run_race, __name__, __doc__, official_flags)
 
 if __name__ == "__main__":
     run()

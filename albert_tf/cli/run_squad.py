@@ -15,32 +15,19 @@ official albert_base_v2 release):
 
 from absl import flags
 
-from albert_tf.cli.entry import start
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags
+from albert_tf.cli.entry import params_command
 from albert_tf.training.squad_runner import SquadParams, run_squad
 
-FLAGS = flags.FLAGS
 
-
-def define_flags():
-    """Defines this command's flags (`SquadParams`'s fields); returns their names."""
-    names = define_params_flags(SquadParams, module_name=__name__)
+def official_flags():
+    """The official flags that are no setting of this command."""
     flags.DEFINE_string("predict_feature_left_file", None,
                         "Accepted for official command lines and ignored: the post-processing "
                         "data lives in <predict_feature_file>.meta.json.", module_name=__name__)
-    return names + ["predict_feature_left_file"]
+    return ["predict_feature_left_file"]
 
 
-def main(argv):
-    del argv
-    run_squad(params_from_flags(SquadParams))
-
-
-def run():
-    """The console script `albert-squad`."""
-    start(main, __doc__, __name__, define_flags, required_flags(SquadParams))
-
+define_flags, main, run = params_command(SquadParams, run_squad, __name__, __doc__, official_flags)
 
 if __name__ == "__main__":
     run()

@@ -55,19 +55,23 @@ class BestCheckpoint:
         return self.best is None or (self._score(results.get(self.metric))
                                      > self._score(self.best.get(self.metric)))
 
-    def update(self, model, step, results, checkpoint=None):
+    def update(self, model, step, results, checkpoint=None, write=True):
         """Saves `model` as `model.ckpt-best` when `results` beat the best so far,
         then appends `results` to eval_history.jsonl (with the `checkpoint` scored).
-        Returns whether it saved."""
+        With `write` False (workers other than the chief) only the decision is made,
+        so that every worker knows the same best. Returns whether `results` won."""
         improved = self.is_better(results)
         if improved:
-            save_official_checkpoint(model, os.path.join(self.output_dir, BEST_CHECKPOINT),
-                                     global_step=step)
             kept = results if self.record_keys is None else {
                 k: results.get(k) for k in self.record_keys}
             self.best = dict(kept, global_step=step)
-            write_json_atomically(self.path, self.best)
-        record_evaluation(self.output_dir, dict(results, global_step=step), checkpoint)
+            if write:
+                save_official_checkpoint(model, os.path.join(self.output_dir,
+                                                             BEST_CHECKPOINT),
+                                         global_step=step)
+                write_json_atomically(self.path, self.best)
+        if write:
+            record_evaluation(self.output_dir, dict(results, global_step=step), checkpoint)
         return improved
 
     def restore_into(self, model):

@@ -39,14 +39,14 @@ from albert_tf.training import classification_task, run_loop
 from albert_tf.training.classification_eval import (
     ClassificationRunTask, check_labels, ordered_dataset_fn, padding_multiple,
     predict_in_order, real_rows, softmax)
-from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.fine_tuning_params import ClassificationParams
 from albert_tf.training.settings import setting
 
 OFFICIAL_SUBMISSION_FILE = "submit_results.tsv"
 
 
-@dataclasses.dataclass
-class ClassifierParams:
+@dataclasses.dataclass(kw_only=True)
+class ClassifierParams(ClassificationParams):
     """Settings of a GLUE run; names and defaults follow official run_classifier.py flags."""
 
     task_name: str = setting(
@@ -57,41 +57,8 @@ class ClassifierParams:
     albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
     spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
     data_dir: str = setting(None, "glue_data folder (download_glue_data.py layout).")
-    init_checkpoint: str = setting(
-        None, "Official-format checkpoint: pretrained, or fine-tuned (e.g. MNLI for "
-              "RTE/MRPC/STS-B; a head of another size is re-initialised).")
     cached_dir: str = setting(None, "Where the TFRecord caches go (default output_dir).")
-    use_tfds: bool = setting(False, "Read the tensorflow-datasets glue/* builders instead.")
-    tfds_data_dir: str = setting(None, "tensorflow-datasets data dir (with --use_tfds).")
-    do_lower_case: bool = setting(True, "Lower-case the input (uncased models).")
     max_seq_length: int = setting(512, "Tokens per example, after SentencePiece.", min=3)
-    do_train: bool = setting(False, "Fine-tune on the train set.")
-    do_eval: bool = setting(False, "Evaluate on the dev set (every checkpoint when training).")
-    do_predict: bool = setting(False, "Write test-set predictions.")
-    train_batch_size: int = setting(32, "Global train batch size.", min=1)
-    eval_batch_size: int = setting(8, "Global eval batch size.", min=1)
-    predict_batch_size: int = setting(8, "Global predict batch size.", min=1)
-    learning_rate: float = setting(5e-5, "Peak learning rate.", above=0)
-    train_step: int = setting(1000, "Optimizer steps.", min=1)
-    warmup_step: int = setting(0, "Linear warmup steps.", min=0)
-    save_checkpoints_steps: int = setting(1000, "Checkpoint (and eval) interval.", min=1)
-    keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1)
-    iterations_per_loop: int = setting(1000, "Steps per compiled loop / progress line.", min=1)
-    optimizer: str = setting("adamw", "Optimizer.", choices=["adamw", "lamb"])
-    dropout_prob: float = setting(0.1, "Classifier dropout on the pooled output.",
-                                  min=0, below=1)
-    hidden_dropout_prob: float = setting(
-        None, "Encoder hidden dropout (paper's ALBERT DR); default: the config's.",
-        min=0, below=1)
-    attention_probs_dropout_prob: float = setting(
-        None, "Encoder attention dropout; default: the config's.", min=0, below=1)
-    init_from_group0: bool = setting(False, "Initialise every layer group from group_0.")
-    gradient_accumulation_steps: int = setting(
-        1, "Micro-batches per optimizer step (train_batch_size is the total).", min=1)
-    trim_padding: bool = setting(
-        True, "Drop each batch's all-padding columns (same logits, less compute); off on "
-              "TPU, which needs static shapes.")
-    runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
 
 def primary_metric(task_name):

@@ -37,12 +37,12 @@ from albert_tf.training import classification_task, run_loop
 from albert_tf.training.classification_eval import (
     OFFICIAL_METRIC_NAMES, ClassificationRunTask, check_labels, ordered_dataset_fn,
     padding_multiple, predict_in_order, real_rows, softmax)
-from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.fine_tuning_params import ClassificationParams
 from albert_tf.training.settings import setting
 
 
-@dataclasses.dataclass
-class RaceParams:
+@dataclasses.dataclass(kw_only=True)
+class RaceParams(ClassificationParams):
     """Settings of a RACE run; names and defaults follow official run_race.py flags."""
 
     output_dir: str = setting(help="Checkpoints, results and predictions go here.",
@@ -52,47 +52,22 @@ class RaceParams:
     data_dir: str = setting(
         None, "Folder holding RACE/{train,dev,test}/{middle,high}/ (official download *.txt "
               "files or the official script's all.txt).")
-    init_checkpoint: str = setting(
-        None, "Official-format checkpoint: pretrained or fine-tuned on RACE.")
     train_file: str = setting(None, "Train TFRecord cache, written if absent or stale "
                                     "(default <output_dir>/race_train.tf_record).")
     eval_file: str = setting(None, "Dev TFRecord cache (default in output_dir).")
     predict_file: str = setting(None, "Test TFRecord cache (default in output_dir).")
-    use_tfds: bool = setting(False, "Read the tensorflow-datasets race/* builders instead.")
-    tfds_data_dir: str = setting(None, "tensorflow-datasets data dir (with --use_tfds).")
-    do_lower_case: bool = setting(True, "Lower-case the input (uncased models).")
-    dropout_prob: float = setting(0.1, "Classifier dropout on the pooled output.",
-                                  min=0, below=1)
-    hidden_dropout_prob: float = setting(
-        None, "Encoder hidden dropout (paper's ALBERT DR); default: the config's.",
-        min=0, below=1)
-    attention_probs_dropout_prob: float = setting(
-        None, "Encoder attention dropout; default: the config's.", min=0, below=1)
     max_seq_length: int = setting(512, "Tokens per choice, after SentencePiece.", min=4)
     max_qa_length: int = setting(128, "Question+option tokens kept (the last ones).")
     high_only: bool = setting(False, "Use only the high-school passages.")
     middle_only: bool = setting(False, "Use only the middle-school passages.")
     do_train: bool = setting(True, "Fine-tune on the train set.")
     do_eval: bool = setting(True, "Evaluate on the dev set (every checkpoint when training).")
-    do_predict: bool = setting(False, "Write test-set predictions.")
-    train_batch_size: int = setting(32, "Global train batch size.", min=1)
-    eval_batch_size: int = setting(8, "Global eval batch size.", min=1)
-    predict_batch_size: int = setting(8, "Global predict batch size.", min=1)
     learning_rate: float = setting(1e-5, "Peak learning rate.", above=0)
     train_step: int = setting(12000, "Optimizer steps.", min=1)
     warmup_step: int = setting(1000, "Linear warmup steps.", min=0)
     save_checkpoints_steps: int = setting(100, "Checkpoint (and eval) interval.", min=1)
     keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1,
                                        flag="num_keep_checkpoint")  # official RACE name
-    iterations_per_loop: int = setting(1000, "Steps per compiled loop / progress line.", min=1)
-    optimizer: str = setting("adamw", "Optimizer.", choices=["adamw", "lamb"])
-    init_from_group0: bool = setting(False, "Initialise every layer group from group_0.")
-    gradient_accumulation_steps: int = setting(
-        1, "Micro-batches per optimizer step (train_batch_size is the total).", min=1)
-    trim_padding: bool = setting(
-        True, "Drop each batch's all-padding columns (same logits, less compute); off on "
-              "TPU, which needs static shapes.")
-    runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
 
 class RaceTask(ClassificationRunTask):

@@ -80,8 +80,9 @@ class RunTask:
         """Writes the task's files of an evaluation (chief only)."""
 
     def predict(self, model, trainer, scored):
-        """Writes the prediction files; `scored` is the metrics of the weights in
-        `model` when they were just evaluated on the same data, else None."""
+        """Writes the prediction files. `scored`: None, or the weights in `model` were
+        just evaluated on the same data and these are their metrics ({} on workers
+        that computed none)."""
         raise ValueError(f"{self.name} has no --do_predict")
 
     def results(self, outcome):
@@ -193,24 +194,28 @@ def run(task):
                             task.higher_is_better, task.best_record_keys)
     summaries = EvalSummaries(params.output_dir) if chief else None
     outcome = {"train": None, "eval": None, "best": None, "predict": None}
-    last = {}  # the step and metrics of the weights in `model`, when just evaluated
+    # The step (every worker) and metrics (where computed) of the weights in `model`,
+    # when just evaluated: workers must take the same decisions, metrics or not.
+    last = {}
     trainer = None
 
     def evaluate(step):
         metrics = task.evaluate(model, step, trainer)
         last.clear()
+        last["step"] = step
         if metrics is not None:
             print_results(f"eval {task.name} at step {step}", metrics)
             if summaries is not None:
                 summaries.write(step, metrics)
-            last.update(step=step, metrics=metrics)
+            last["metrics"] = metrics
             outcome["eval"] = metrics
         return metrics
 
     def keep(step, metrics, checkpoint):
-        if chief and metrics is not None:
-            improved = keeper.update(model, step, metrics, checkpoint)
-            task.on_evaluated(step, metrics, improved, keeper)
+        if metrics is not None:
+            improved = keeper.update(model, step, metrics, checkpoint, write=chief)
+            if chief:
+                task.on_evaluated(step, metrics, improved, keeper)
 
     if params.do_train or not task.saved_model_first:
         trainer = make_trainer(strategy, model, task)
@@ -251,5 +256,6 @@ def run(task):
             last.clear()
         outcome["best"] = dict(keeper.best)
     if getattr(params, "do_predict", False):
-        outcome["predict"] = task.predict(model, trainer, last.get("metrics"))
+        scored = last.get("metrics", {}) if last else None
+        outcome["predict"] = task.predict(model, trainer, scored)
     return task.results(outcome)

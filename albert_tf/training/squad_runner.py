@@ -36,7 +36,7 @@ from absl import logging
 from albert_tf.data import squad_examples, squad_postprocess, squad_records
 from albert_tf.training import run_loop
 from albert_tf.training.progress import with_progress
-from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.fine_tuning_params import FineTuningParams
 from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT
 from albert_tf.training.settings import setting
 from albert_tf.training.squad_task import squad_task
@@ -47,8 +47,8 @@ from albert_tf.training.trainer import predict_batches
 EVAL_LOG_FILE = "eval_results.txt"  # official text log of every scored checkpoint
 
 
-@dataclasses.dataclass
-class SquadParams:
+@dataclasses.dataclass(kw_only=True)
+class SquadParams(FineTuningParams):
     """Settings of a SQuAD run; names and defaults follow the official flags."""
 
     albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
@@ -57,8 +57,6 @@ class SquadParams:
                               required=True)
     version_2_with_negative: bool = setting(
         False, "SQuAD v2.0: unanswerable questions and the official v2 head.")
-    init_checkpoint: str = setting(
-        None, "Official-format checkpoint: pretrained, or fine-tuned to predict with.")
     train_file: str = setting(None, "SQuAD JSON for training, e.g. train-v2.0.json.")
     predict_file: str = setting(None, "SQuAD JSON to predict, e.g. dev-v2.0.json.")
     train_feature_file: str = setting(
@@ -71,15 +69,9 @@ class SquadParams:
     tfds_data_dir: str = setting(None, "TFDS data directory.")
     tfds_train_split: str = setting("train", "TFDS split to train on.")
     tfds_predict_split: str = setting("validation", "TFDS split to predict.")
-    do_lower_case: bool = setting(True, "Lower-case the input (uncased models).")
     max_seq_length: int = setting(384, "Window length in tokens.", min=1)
     doc_stride: int = setting(128, "Tokens between the starts of two windows.", min=1)
     max_query_length: int = setting(64, "Question tokens kept.", min=1)
-    do_train: bool = setting(False, "Fine-tune.")
-    do_predict: bool = setting(False, "Predict (and score, with gold answers).")
-    train_batch_size: int = setting(32, "Global training batch size.", min=1)
-    predict_batch_size: int = setting(8, "Global prediction batch size.", min=1)
-    learning_rate: float = setting(5e-5, "Peak learning rate of AdamW.", above=0)
     num_train_epochs: float = setting(
         3.0, "Epochs over the questions (official: steps = questions / batch * epochs).",
         above=0)
@@ -87,25 +79,14 @@ class SquadParams:
                                        min=0, max=1)
     train_step: int = setting(None, "Training steps (overrides num_train_epochs).", min=1)
     warmup_step: int = setting(None, "Warmup steps (overrides warmup_proportion).", min=0)
-    optimizer: str = setting("adamw", "Optimizer.", choices=["adamw", "lamb"])
-    save_checkpoints_steps: int = setting(
-        1000, "Checkpoint interval; with --do_predict each checkpoint is scored.", min=1)
-    iterations_per_loop: int = setting(1000, "Steps per compiled loop / progress line.", min=1)
-    keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1)
-    gradient_accumulation_steps: int = setting(
-        1, "Micro-batches per optimizer step (train_batch_size is the total).", min=1)
     n_best_size: int = setting(20, "Answers kept per question in nbest_predictions.json.",
                                min=1)
     max_answer_length: int = setting(30, "Longest answer, in tokens.", min=1)
     start_n_top: int = setting(5, "v2.0: start positions searched.")
     end_n_top: int = setting(5, "v2.0: end positions searched per start.")
-    dropout_prob: float = setting(0.1, "v2.0: dropout of the answer-class layer.",
-                                  min=0, below=1)
     null_score_diff_threshold: float = setting(
         None, "v2.0: answer \"\" when the null odds reach this; default: tuned on the gold "
               "answers as official (best_f1_thresh), none without gold.")
-    init_from_group0: bool = setting(False, "Initialise every layer group from group_0.")
-    runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
     @property
     def version(self):
@@ -339,8 +320,8 @@ class SquadTask(run_loop.RunTask):
             f.write("".join(lines))
 
     def predict(self, model, trainer, scored):
-        if scored is not None:  # These weights were just scored: their files are written.
-            return scored
+        if scored is not None:  # These weights were just scored: their files are written
+            return scored or None  # ({} on workers that do not write them).
         self.predictor.model = model
         return self.predictor()
 
