@@ -16,8 +16,17 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["albert_tf", "albert_tf.*"]),
-    py_modules=["run_pretraining", "run_squad", "run_race", "run_classifier",
-                "create_pretraining_data", "export_savedmodel", "convert_checkpoint"],
+    # The commands; the top-level run_*.py of a checkout are shims over the same modules.
+    entry_points={"console_scripts": [
+        "albert-pretraining-data = albert_tf.cli.create_pretraining_data:run",
+        "albert-pretrain = albert_tf.cli.run_pretraining:run",
+        "albert-classifier = albert_tf.cli.run_classifier:run",
+        "albert-race = albert_tf.cli.run_race:run",
+        "albert-squad = albert_tf.cli.run_squad:run",
+        "albert-export = albert_tf.cli.export_savedmodel:run",
+        "albert-vocab = albert_tf.cli.train_vocab:run",
+        "albert-convert = albert_tf.cli.convert_checkpoint:run",
+    ]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
@@ -34,6 +43,8 @@ setup(
         # made for exactly this, so neither torch nor transformers is needed.
         "safetensors>=0.4",
         "h5py>=3.10",
+        # `tensorboard --logdir <output_dir>`: summaries/train and summaries/eval.
+        "tensorboard>=2.21,<2.22",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],

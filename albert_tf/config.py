@@ -6,6 +6,8 @@ import math
 import warnings
 from typing import Any, Dict, Optional
 
+from albert_tf.atomic_write import write_text_atomically
+
 SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
 
 # Fields of the released configs that the official model code never reads.
@@ -161,7 +163,7 @@ class AlbertConfig:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     def to_json_file(self, path):
-        _write_text(path, self.to_json_string())
+        write_text_atomically(path, self.to_json_string())
 
 
 def _is_number(value):
@@ -190,17 +192,3 @@ def _read_text(path):
         return f.read()
 
 
-def _write_text(path, text):
-    tmp = f"{path}.tmp"
-    if not _is_remote(path):
-        import os
-
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-        return
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        f.write(text)
-    tf.io.gfile.rename(tmp, str(path), overwrite=True)

@@ -17,6 +17,7 @@ from typing import List, Union
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.atomic_write import atomic_path, write_json_atomically
 from albert_tf.data import padding
 from albert_tf.data import record_diagnosis
 
@@ -183,12 +184,11 @@ def write_tfrecord(examples, output_file, convert_fn, is_regression=False, setti
       The metadata dict: `num_records`, `num_real_examples`, `fingerprint`, ...
     """
     settings = dict(settings or {})
-    tmp_file = output_file + ".tmp"
     directory = os.path.dirname(output_file)
     if directory:
         tf.io.gfile.makedirs(directory)
     num_records = num_real = 0
-    with tf.io.TFRecordWriter(tmp_file) as writer:
+    with atomic_path(output_file) as tmp_file, tf.io.TFRecordWriter(tmp_file) as writer:
         for index, example in enumerate(examples):
             if index % 10000 == 0:
                 logging.info("Writing example %d of %d to %s", index, len(examples),
@@ -197,11 +197,9 @@ def write_tfrecord(examples, output_file, convert_fn, is_regression=False, setti
             writer.write(features_to_tf_example(features, is_regression).SerializeToString())
             num_records += 1
             num_real += int(features.is_real_example)
-    tf.io.gfile.rename(tmp_file, output_file, overwrite=True)
     metadata = dict(settings, num_records=num_records, num_real_examples=num_real,
                     fingerprint=_fingerprint(examples, settings))
-    with tf.io.gfile.GFile(_metadata_path(output_file), "w") as f:
-        json.dump(metadata, f, indent=2, sort_keys=True)
+    write_json_atomically(_metadata_path(output_file), metadata)
     return metadata
 
 

@@ -6,10 +6,11 @@ import keras
 import tensorflow as tf
 
 from albert_tf.checkpoints import resolve_checkpoint
+from albert_tf.checkpoints.pretrained import detect_format, load_pretrained
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling import AlbertEncoder
 from albert_tf.modeling.models import AlbertClassifier
-from albert_tf.training.finetuning import init_from_checkpoint
+from albert_tf.training.initial_weights import init_from_checkpoint
 
 # Beside an official checkpoint (30k-clean.model in the released tars, spiece.model in
 # TF-Hub / HF folders) or in a keras-hub preset.
@@ -31,12 +32,13 @@ def find_spm_model(path):
 def load_classifier(path, num_labels, dropout_prob=0.1, dtype=None):
     """An `AlbertClassifier` with the pretrained (or fine-tuned) weights of `path`.
 
-    The one place `from_pretrained` reads checkpoints (a general
-    `albert_tf.load_pretrained`, once there, can replace the body: its encoder plus
-    a new head, or its classifier):
+    The one place `from_pretrained` reads checkpoints:
       - an official TF1 checkpoint (prefix or folder, `albert_config.json` beside
         it), pretrained or fine-tuned (ours or the official scripts'): `bert/*`, and
         the head when it has `num_labels` outputs; otherwise the head is new;
+      - a transformers folder or a keras-hub preset (`albert_tf.load_pretrained`):
+        its classifier when it has `num_labels` outputs, else its encoder with a
+        new head;
       - a `.keras` file of an `AlbertClassifier` (kept when it has `num_labels`),
         `AlbertPretrainer` or `AlbertEncoder` (a new head on its encoder).
 
@@ -46,8 +48,9 @@ def load_classifier(path, num_labels, dropout_prob=0.1, dtype=None):
       dtype: Keras dtype policy of a model built here (None: the global policy).
     """
     path = str(path)
-    if path.endswith(".keras"):
-        loaded = keras.saving.load_model(path)
+    if detect_format(path) in ("hf", "keras_hub", "keras"):
+        loaded = (keras.saving.load_model(path) if path.endswith(".keras")
+                  else load_pretrained(path))
         if isinstance(loaded, AlbertClassifier) and loaded.num_labels == num_labels:
             return loaded
         encoder = loaded if isinstance(loaded, AlbertEncoder) else getattr(loaded, "encoder",

@@ -27,8 +27,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.data import input_checks
 from albert_tf.data import record_diagnosis
+from albert_tf.training.progress import with_progress
 from albert_tf.training.strategy import is_chief
 
 
@@ -453,7 +455,7 @@ class Trainer:
             dataset = strategy.distribute_datasets_from_function(tracked_fn)
         totals = {name: [0.0, 0.0] for name in names}
         loss_total, batches = 0.0, 0
-        for batch in _explaining_data_loss(dataset, files):
+        for batch in with_progress(_explaining_data_loss(dataset, files), steps, "eval"):
             if steps is not None and batches >= steps:
                 break
             loss, metrics = self._eval_step_fn(batch)
@@ -567,10 +569,7 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
 
 def write_eval_results(path, results):
     """`eval_results.txt` as official: one `key = value` line per metric, sorted."""
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        for key in sorted(results):
-            f.write(f"{key} = {results[key]}\n")
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    write_text_atomically(path, "".join(f"{key} = {results[key]}\n" for key in sorted(results)))
 
 
 def seed_everything(seed, deterministic=False):
