@@ -215,6 +215,6 @@ def test_local_path_never_imports_beam_and_errors_name_the_fix(corpus_dir, spm_m
     assert "pip install 'albert_tf[beam]'" in missing.stderr
     unknown = run(f"--output_file={tmp_path / 'x'}", "--runner=SparkRunnr")
     assert unknown.returncode != 0
-    assert "--runner=SparkRunnr: unknown runner" in unknown.stderr
-    assert "DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, PrismRunner" in unknown.stderr
+    assert "--runner=SparkRunnr: value should be one of <local|DirectRunner|" in unknown.stderr
+    assert "DirectRunner|DataflowRunner|FlinkRunner|SparkRunner|PrismRunner>" in unknown.stderr
     assert not list(tmp_path.glob("beam*")) and not list(tmp_path.glob("x*"))
