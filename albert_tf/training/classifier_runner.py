@@ -19,6 +19,11 @@ Outputs in `output_dir`:
         in the official text formats (`eval_accuracy = ...`, `step:best step:best`).
     <GLUE name>.tsv (e.g. MNLI-m.tsv) and, under the official name, submit_results.tsv:
         the test-set submission; test_results.tsv: the class probabilities (do_predict).
+    Task `custom` (the user's own CSV/TSV/JSONL files or a TFDS dataset, see
+    `albert_tf.data.custom_text`): label_list.txt (the label ids of the model) and
+    predictions.tsv (row id, label, probability per label; or the value) instead of
+    the GLUE submission files; eval_results.json with accuracy (+ F1 and Matthews
+    correlation for 2 labels) or Pearson/Spearman (--regression).
     summaries/eval: TensorBoard curves of every evaluation (summaries/train: training).
 
 The lifecycle is `run_loop.run`; `GlueTask` supplies what is GLUE's.
@@ -31,7 +36,9 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf.atomic_write import atomic_path
-from albert_tf.data import classifier_features, glue, prediction_writers
+from albert_tf.data import classifier_features, custom_text, glue, prediction_writers
+from albert_tf.data.custom_predictions import PREDICTIONS_FILE, write_custom_predictions
+from albert_tf.evaluation import custom_metrics
 from albert_tf.evaluation.classification_metrics import glue_metrics
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.tokenization import FullTokenizer
@@ -51,7 +58,9 @@ class ClassifierParams(ClassificationParams):
 
     task_name: str = setting(
         help="GLUE task: cola, mnli, mismnli, mrpc, rte, sst-2, sts-b, qqp, qnli, wnli or ax "
-             "(case-insensitive).", required=True)
+             "(case-insensitive); or custom: your own files (--train_file, --eval_file, "
+             "--predict_file with --text_a_column, --label_column, ...) or a TFDS dataset "
+             "(--tfds_name, --tfds_text_a, --tfds_label).", required=True)
     output_dir: str = setting(help="Checkpoints, results and predictions go here.",
                               required=True)
     albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
@@ -59,10 +68,19 @@ class ClassifierParams(ClassificationParams):
     data_dir: str = setting(None, "glue_data folder (download_glue_data.py layout).")
     cached_dir: str = setting(None, "Where the TFRecord caches go (default output_dir).")
     max_seq_length: int = setting(512, "Tokens per example, after SentencePiece.", min=3)
+    custom: custom_text.CustomDataParams = setting(
+        default_factory=custom_text.CustomDataParams, help="Task custom: where its rows are.")
 
 
-def primary_metric(task_name):
-    """The dev metric that picks the best checkpoint, as official."""
+def is_custom(task_name):
+    return task_name.lower() == custom_text.TASK_NAME
+
+
+def primary_metric(task_name, is_regression=False):
+    """The dev metric that picks the best checkpoint, as official (custom: pearson for
+    regression, else accuracy)."""
+    if is_custom(task_name):
+        return custom_metrics.primary_metric(is_regression)
     return {"sts-b": "pearson", "cola": "matthews_corrcoef"}.get(task_name, "accuracy")
 
 
@@ -73,11 +91,25 @@ class GlueTask(ClassificationRunTask):
     def __init__(self, params):
         super().__init__(params)
         self.name = params.task_name.lower()
-        self.primary_metric = primary_metric(self.name)
+        self.custom = is_custom(self.name)
+        self.primary_metric = primary_metric(self.name, bool(params.custom.regression))
 
     def validate(self):
         p = self.params
         super().validate()
+        if self.custom:
+            p.custom.validate()
+            needs = (("do_train", p.do_train, "train_file", p.custom.train_file),
+                     ("do_eval", p.do_eval, "eval_file", p.custom.eval_file),
+                     ("do_predict", p.do_predict, "predict_file", p.custom.predict_file))
+            if not p.custom.tfds_name:
+                for do_flag, wanted, file_flag, given in needs:
+                    if wanted and not given:
+                        raise ValueError(f"task custom: --{do_flag} needs --{file_flag}")
+            elif p.do_predict and not p.custom.tfds_predict_split:
+                raise ValueError("task custom: --do_predict with --tfds_name needs "
+                                 "--tfds_predict_split")
+            return
         glue.get_processor(self.name)  # Unknown names fail here, listing the valid ones.
         if self.name == "ax" and (p.do_train or p.do_eval):
             raise ValueError("task ax (the GLUE diagnostic set) has only a test set: use "
@@ -87,6 +119,8 @@ class GlueTask(ClassificationRunTask):
 
     def _examples(self, split):
         p = self.params
+        if self.custom:
+            return self.processor.get_examples(None, split)
         if p.use_tfds:
             return self.processor.get_tfds_examples(split, data_dir=p.tfds_data_dir)
         return self.processor.get_examples(p.data_dir, split)
@@ -96,8 +130,13 @@ class GlueTask(ClassificationRunTask):
         the TFRecord caches."""
         p = self.params
         self.strategy = strategy
-        self.processor = glue.get_processor(self.name, do_lower_case=p.do_lower_case)
-        self.labels = self.processor.get_labels()
+        if self.custom:
+            self.processor = custom_text.CustomTextProcessor(
+                p.custom, do_lower_case=p.do_lower_case, tfds_data_dir=p.tfds_data_dir)
+            self.labels = self.processor.resolve_label_list(p.output_dir)
+        else:
+            self.processor = glue.get_processor(self.name, do_lower_case=p.do_lower_case)
+            self.labels = self.processor.get_labels()
         self.is_regression = self.processor.is_regression
         splits = [s for s, wanted in (("train", p.do_train), ("dev", p.do_eval),
                                       ("test", p.do_predict)) if wanted]
@@ -160,7 +199,11 @@ class GlueTask(ClassificationRunTask):
         logits, labels = outputs["logits"], outputs["label_ids"]
         check_labels(labels, self.dev_labels, self.files["dev"])
         scores = logits[:, 0] if self.is_regression else logits
-        metrics = glue_metrics(self.name, scores, labels)
+        if self.custom:
+            metrics = custom_metrics.custom_metrics(scores, labels, len(self.labels),
+                                                    self.is_regression)
+        else:
+            metrics = glue_metrics(self.name, scores, labels)
         metrics["loss"] = float(np.mean(classification_task.numpy_per_example_loss(
             logits, labels, self.is_regression)))
         if step is not None:
@@ -171,6 +214,12 @@ class GlueTask(ClassificationRunTask):
         p = self.params
         examples = self.examples["test"]
         logits = self._outputs(model, "test", p.predict_batch_size)["logits"]
+        if self.custom:
+            path = write_custom_predictions(
+                os.path.join(p.output_dir, PREDICTIONS_FILE), [e.guid for e in examples],
+                logits, self.labels, self.is_regression)
+            print(f"Wrote {len(examples)} predictions to {path}", flush=True)
+            return {"predictions_file": path, "num_examples": len(examples)}
         # Official STS-B writes the raw score as its "probability".
         probabilities = logits if self.is_regression else softmax(logits)
         submission = prediction_writers.write_glue_submission(
