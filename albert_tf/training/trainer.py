@@ -442,17 +442,7 @@ class Trainer:
                             metrics))
             self._eval_step_fn = eval_step
 
-        files = []
-        checker = model_input_checker(model)
-
-        def tracked_fn(input_context):
-            dataset = dataset_fn(input_context)
-            files.extend(record_diagnosis.tagged_files(dataset))
-            return checker(dataset)
-        if self.num_replicas == 1:
-            dataset = tracked_fn(tf.distribute.InputContext())
-        else:
-            dataset = strategy.distribute_datasets_from_function(tracked_fn)
+        dataset, files = checked_inputs(strategy, model, dataset_fn)
         totals = {name: [0.0, 0.0] for name in names}
         loss_total, batches = 0.0, 0
         for batch in with_progress(_explaining_data_loss(dataset, files), steps, "eval"):
@@ -516,6 +506,22 @@ def write_scalar_summary(tag, value, step):
 _PREDICT_STEPS = weakref.WeakKeyDictionary()
 
 
+def checked_inputs(strategy, model, dataset_fn):
+    """`dataset_fn`'s batches (distributed over the replicas when several) with the
+    model's input checks (`input_checks`) mapped in, and the list of TFRecord files
+    they read (filled as the datasets are made), for naming a damaged one."""
+    files = []
+    checker = model_input_checker(model)
+
+    def tracked_fn(input_context):
+        dataset = dataset_fn(input_context)
+        files.extend(record_diagnosis.tagged_files(dataset))
+        return checker(dataset)
+    if strategy.num_replicas_in_sync == 1:
+        return tracked_fn(tf.distribute.InputContext()), files
+    return strategy.distribute_datasets_from_function(tracked_fn), files
+
+
 def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
                     output_keys=None):
     """Runs `model` (training=False) over a finite dataset; yields numpy dicts per batch.
@@ -530,17 +536,7 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
         passthrough: feature names copied to the outputs (e.g. "unique_ids").
         output_keys: model outputs to keep (default all).
     """
-    files = []
-    checker = model_input_checker(model)
-
-    def tracked_fn(input_context):
-        dataset = dataset_fn(input_context)
-        files.extend(record_diagnosis.tagged_files(dataset))
-        return checker(dataset)
-    if strategy.num_replicas_in_sync == 1:
-        dataset = tracked_fn(tf.distribute.InputContext())
-    else:
-        dataset = strategy.distribute_datasets_from_function(tracked_fn)
+    dataset, files = checked_inputs(strategy, model, dataset_fn)
     passthrough = tuple(passthrough)
     output_keys = None if output_keys is None else tuple(output_keys)
     key = (id(strategy), repr(dataset.element_spec), model_inputs, passthrough, output_keys)

@@ -76,13 +76,19 @@ def test_every_field_is_a_flag_with_its_default(params_cls):
     names = define_flags(params_cls, module)
     assert "random_seed" in names and "distribution_strategy" in names
     module.values(["prog"])
-    for field in dataclasses.fields(params_cls):
-        if field.name == "runtime":
-            continue
-        flag = module.values[field.metadata.get("flag", field.name)]
-        assert flag.help.endswith(field.metadata["help"])
-        if field.default is not dataclasses.MISSING:
-            assert flag.value == field.default, field.name
+
+    def check(cls):
+        for field in dataclasses.fields(cls):
+            if field.default_factory is not dataclasses.MISSING and \
+                    dataclasses.is_dataclass(field.default_factory()):
+                if field.name != "runtime":  # its own define_flags hook; tested above
+                    check(type(field.default_factory()))  # nested: flattened flags
+                continue
+            flag = module.values[field.metadata.get("flag", field.name)]
+            assert flag.help.endswith(field.metadata["help"])
+            if field.default is not dataclasses.MISSING:
+                assert flag.value == field.default, field.name
+    check(params_cls)
 
 
 # ------------------------------------------------- ranges (issue 19 b, c, d)
