@@ -1,7 +1,10 @@
 """Exports an ALBERT checkpoint as a SavedModel that serves raw text.
 
 The SavedModel needs only `tensorflow` and `tensorflow_text` to load (TF
-Serving: a build with the tensorflow_text ops). Signatures per --model_kind
+Serving: a build with the tensorflow_text ops); with --text_in_graph=false only
+`tensorflow` (ids-in signatures; tokenize with the preprocess export). It runs
+in the session loader (TF Serving, C++, saved_model_cli) and follows TF Hub's
+TF2 API for encoder and preprocess. Signatures per --model_kind
 are listed in albert_tf/export/*_module.py and in the SavedModel's
 assets/export_config.json. Examples:
 
@@ -14,6 +17,11 @@ assets/export_config.json. Examples:
   python export_savedmodel.py --model_kind=squad --version_2_with_negative \
     --init_checkpoint=out/squad2 --spm_model_file=albert_base/30k-clean.model \
     --max_seq_length=384 --doc_stride=128 --export_dir=export/squad2/1
+
+  # For a server without the TF Text ops: ids in, tokenize in the client.
+  python export_savedmodel.py --model_kind=classifier --text_in_graph=false \
+    --init_checkpoint=out/mnli --spm_model_file=albert_base/30k-clean.model \
+    --task_name=MNLI --export_dir=export/mnli_ids/1
 
   saved_model_cli show --dir export/squad2/1 --all
 """
@@ -36,8 +44,14 @@ flags.DEFINE_bool("do_lower_case", True, "Lower-case input text (uncased models)
 flags.DEFINE_string("export_dir", None, "Where the SavedModel goes (e.g. .../model/1).")
 flags.DEFINE_integer("max_seq_length", None,
                      "Tokens per sequence, [CLS]/[SEP] included (default: 384 for squad, "
-                     "512 otherwise, as the official scripts).")
+                     "128 for preprocess (TF Hub's), 512 otherwise, as the official "
+                     "scripts).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing export_dir.")
+flags.DEFINE_bool("text_in_graph", True,
+                  "Put the tokenizer in the graph (raw-text signatures; serving needs the TF "
+                  "Text ops). False: ids-in signatures only, serving_default = tokens, no TF "
+                  "Text op in the SavedModel (stock TF Serving); tokenize with the "
+                  "preprocess export.")
 # SQuAD.
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0 model (can say no answer).")
 flags.DEFINE_integer("doc_stride", 128, "SQuAD: tokens between window starts.")
@@ -70,7 +84,7 @@ def main(argv):
         n_best_size=FLAGS.n_best_size, start_n_top=FLAGS.start_n_top,
         end_n_top=FLAGS.end_n_top, null_score_diff_threshold=FLAGS.null_score_diff_threshold,
         task_name=FLAGS.task_name, label_list=FLAGS.label_list, num_labels=FLAGS.num_labels,
-        max_qa_length=FLAGS.max_qa_length))
+        max_qa_length=FLAGS.max_qa_length, text_in_graph=FLAGS.text_in_graph))
 
 
 if __name__ == "__main__":
