@@ -114,11 +114,11 @@ def pack_segments(segments, max_seq_length, cls_id, sep_id, pad_id):
     batch = segments[0].nrows(out_type=tf.int32)
     cls = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], cls_id))
     sep = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], sep_id))
-    lengths = [tf.cast(s.row_lengths(), tf.int32) for s in segments]
     if len(segments) == 1:
-        pieces = [cls, keep_first(segments[0], tf.minimum(lengths[0], max_num_tokens)), sep]
+        pieces = [cls, segments[0][:, :max_num_tokens], sep]
         types = [0, 0, 0]
     else:
+        lengths = [tf.cast(s.row_lengths(), tf.int32) for s in segments]
         kept_a, kept_b = truncated_lengths(lengths[0], lengths[1], max_num_tokens)
         pieces = [cls, keep_first(segments[0], kept_a), sep, keep_first(segments[1], kept_b),
                   sep]
