@@ -16,8 +16,17 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["albert_tf", "albert_tf.*"]),
-    py_modules=["run_pretraining", "run_squad", "run_race", "run_classifier",
-                "create_pretraining_data", "export_savedmodel"],
+    # The commands; the top-level run_*.py of a checkout are shims over the same modules.
+    entry_points={"console_scripts": [
+        "albert-pretraining-data = albert_tf.cli.create_pretraining_data:run",
+        "albert-pretrain = albert_tf.cli.run_pretraining:run",
+        "albert-classifier = albert_tf.cli.run_classifier:run",
+        "albert-race = albert_tf.cli.run_race:run",
+        "albert-squad = albert_tf.cli.run_squad:run",
+        "albert-export = albert_tf.cli.export_savedmodel:run",
+        "albert-vocab = albert_tf.cli.train_vocab:run",
+        "albert-convert = albert_tf.cli.convert_checkpoint:run",
+    ]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "tensorflow-text>=2.21,<2.22",
@@ -29,9 +38,24 @@ setup(
         # declares it only for Python < 3.9.
         "importlib_resources>=6",
         "numpy>=1.26",
+        # Hugging Face checkpoints are read and written with safetensors' NumPy API
+        # (keras-hub presets with h5py, which keras already needs): a small library
+        # made for exactly this, so neither torch nor transformers is needed.
+        "safetensors>=0.4",
+        "h5py>=3.10",
+        # `tensorboard --logdir <output_dir>`: summaries/train and summaries/eval.
+        "tensorboard>=2.21,<2.22",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100"],
         "jax": ["jax>=0.6"],
+        # The peers the checkpoint cross-checks (tests/interop) load and save with.
+        "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],
+        # create_pretraining_data.py --runner=DirectRunner/DataflowRunner/...; Beam's
+        # TFRecord sink needs a CRC32C: google-crc32c (a wheel) is its fast one.
+        "beam": ["apache-beam>=2.60,<3", "google-crc32c>=1.5",
+                 # Beam needs protobuf < 7; sentencepiece 0.2.3 ships a model proto generated for
+                 # protobuf 7 (its sentencepiece_model_pb2 then fails to import).
+                 "sentencepiece<0.2.3"],
     },
 )

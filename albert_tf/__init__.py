@@ -31,3 +31,26 @@ def save_official_checkpoint(*args, **kwargs):
     from albert_tf.checkpoints import save_official_checkpoint as save
 
     return save(*args, **kwargs)
+
+
+def load_pretrained(*args, **kwargs):
+    """See `albert_tf.checkpoints.load_pretrained`: official, HF or keras-hub weights."""
+    from albert_tf.checkpoints import load_pretrained as load
+
+    return load(*args, **kwargs)
+
+
+def save_pretrained(*args, **kwargs):
+    """See `albert_tf.checkpoints.save_pretrained`: official, HF or keras-hub weights."""
+    from albert_tf.checkpoints import save_pretrained as save
+
+    return save(*args, **kwargs)
+
+
+def __getattr__(name):
+    """`albert_tf.TextClassifier`, imported on first use (it loads TensorFlow Text)."""
+    if name == "TextClassifier":
+        from albert_tf.text import TextClassifier
+
+        return TextClassifier
+    raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")

@@ -2,7 +2,11 @@
 
 import dataclasses
 import json
+import math
+import warnings
 from typing import Any, Dict, Optional
+
+from albert_tf.atomic_write import write_text_atomically
 
 SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
 
@@ -10,6 +14,23 @@ SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
 # They are kept verbatim and written back unchanged.
 UNUSED_OFFICIAL_FIELDS = ("down_scale_factor", "net_structure_type", "gap_size",
                           "num_memory_blocks", "layers_to_keep")
+
+
+def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
+    """The group whose weights layer `layer_idx` runs: the official float rule.
+
+    Official `transformer_model` computes `int(layer_idx / num_hidden_layers *
+    num_hidden_groups)` in floating point, so some groups can own no layer (22
+    layers in 22 groups never use group 15: 15 / 22 * 22 = 14.999...). The
+    official graph creates no variables for such a group; neither do we.
+    """
+    return int(layer_idx / num_hidden_layers * num_hidden_groups)
+
+
+def used_groups(num_hidden_layers, num_hidden_groups):
+    """Sorted indices of the groups at least one layer runs."""
+    return sorted({layer_group(i, num_hidden_layers, num_hidden_groups)
+                   for i in range(num_hidden_layers)})
 
 
 @dataclasses.dataclass
@@ -57,9 +78,9 @@ class AlbertConfig:
                 fail(f"{name} must be a positive integer, got {value!r}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            if not _is_number(value) or not 0.0 <= value < 1.0:
                 fail(f"{name} must be a probability in [0, 1), got {value!r}")
-        if not isinstance(self.initializer_range, (int, float)) or self.initializer_range <= 0:
+        if not _is_number(self.initializer_range) or not 0 < self.initializer_range < math.inf:
             fail(f"initializer_range must be a positive number, got {self.initializer_range!r}")
         # Official get_activation: an empty name (or null) means linear.
         if self.hidden_act not in (None, "") and (
@@ -72,14 +93,6 @@ class AlbertConfig:
         if self.num_hidden_groups > self.num_hidden_layers:
             fail(f"num_hidden_groups ({self.num_hidden_groups}) must not exceed "
                  f"num_hidden_layers ({self.num_hidden_layers})")
-        # Every group must own at least one layer under the official assignment
-        # group_idx = int(layer_idx / num_hidden_layers * num_hidden_groups).
-        used = {int(i / self.num_hidden_layers * self.num_hidden_groups)
-                for i in range(self.num_hidden_layers)}
-        if len(used) != self.num_hidden_groups:
-            fail(f"num_hidden_layers ({self.num_hidden_layers}) leaves groups "
-                 f"{sorted(set(range(self.num_hidden_groups)) - used)} of num_hidden_groups "
-                 f"({self.num_hidden_groups}) without a layer")
 
     # ------------------------------------------------------------- properties
     @property
@@ -88,8 +101,8 @@ class AlbertConfig:
         return self.hidden_size // self.num_attention_heads
 
     def group_of_layer(self, layer_idx):
-        """Official layer -> group assignment."""
-        return int(layer_idx / self.num_hidden_layers * self.num_hidden_groups)
+        """Official layer -> group assignment (see `layer_group`)."""
+        return layer_group(layer_idx, self.num_hidden_layers, self.num_hidden_groups)
 
     def replace(self, **changes):
         """A copy with some fields changed (e.g. dropout for fine-tuning)."""
@@ -106,6 +119,13 @@ class AlbertConfig:
         known = {f.name for f in dataclasses.fields(cls)} - {"extra", "_key_order"}
         kwargs = {k: v for k, v in values.items() if k in known}
         extra = {k: v for k, v in values.items() if k not in known}
+        unknown = [k for k in extra if k not in UNUSED_OFFICIAL_FIELDS]
+        if unknown:
+            # Kept and written back (a newer or annotated config still loads), but a
+            # misspelt field would otherwise silently fall back to its default.
+            warnings.warn(f"{source}: unknown field(s) {', '.join(map(repr, unknown))} kept "
+                          f"but not used; known fields: {', '.join(sorted(known))}",
+                          stacklevel=2)
         config = cls.__new__(cls)
         defaults = {f.name: f.default for f in dataclasses.fields(cls)
                     if f.default is not dataclasses.MISSING}
@@ -143,7 +163,13 @@ class AlbertConfig:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     def to_json_file(self, path):
-        _write_text(path, self.to_json_string())
+        write_text_atomically(path, self.to_json_string())
+
+
+def _is_number(value):
+    """A real JSON number (not a bool, not NaN)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and not math.isnan(value))
 
 
 def _is_remote(path):
@@ -166,17 +192,3 @@ def _read_text(path):
         return f.read()
 
 
-def _write_text(path, text):
-    tmp = f"{path}.tmp"
-    if not _is_remote(path):
-        import os
-
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-        return
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        f.write(text)
-    tf.io.gfile.rename(tmp, str(path), overwrite=True)

@@ -92,7 +92,7 @@ def run_albert_tf(args, trim):
     from albert_tf.data import classifier_features, padding
     from albert_tf.modeling.models import AlbertClassifier
     from albert_tf.training.classification_task import ClassificationTask
-    from albert_tf.training.classifier_runner import ordered_dataset_fn, predict_in_order
+    from albert_tf.training.classification_eval import ordered_dataset_fn, predict_in_order
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.trainer import Trainer, TrainerConfig
 

@@ -12,7 +12,11 @@ after a warm-up, for
   - dynamic: masks re-drawn per batch in the pipeline (`--dynamic_masking` of
              run_pretraining.py);
   - serial:  the same static pipeline without parallel reads/parses or prefetch, to show
-             what those buy.
+             what those buy;
+  - checked: static plus the Trainer's per-batch id range checks
+             (`albert_tf.data.input_checks`).
+With `--check_rounds=N`, only static and checked, alternating N times (the check's cost
+apart from machine noise), with the median of each.
 Each is printed with its ratio to `--needed_seq_per_s` (default: the ALBERT-base seq-512
 pretraining step on one H200, benchmarks/RESULTS.md): a ratio above 1 means the host keeps
 that accelerator fed with that many CPU cores.
@@ -81,10 +85,14 @@ def main():
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--needed_seq_per_s", type=float, default=1305.0)
+    parser.add_argument("--check_rounds", type=int, default=0,
+                        help="alternate static/checked this many times and report medians")
     args = parser.parse_args()
 
     import tensorflow as tf
 
+    from albert_tf.config import AlbertConfig
+    from albert_tf.data.input_checks import check_model_inputs
     from albert_tf.data.pretraining_dataset import pretraining_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,9 +104,24 @@ def main():
                 pattern, args.max_seq_length, args.max_predictions_per_seq, args.batch_size,
                 is_training=True, dynamic_masking=dynamic, vocab_size=30000, seed=1)
 
-        results = {"static": measure(pipeline(False), args),
-                   "dynamic": measure(pipeline(True), args),
-                   "serial": measure(serial_dataset(tf, pattern, args), args)}
+        config = AlbertConfig(vocab_size=30000,
+                              max_position_embeddings=max(512, args.max_seq_length))
+
+        def checked():
+            return check_model_inputs(pipeline(False), config)
+        if args.check_rounds:
+            runs = {"static": [], "checked": []}
+            for _ in range(args.check_rounds):
+                runs["static"].append(measure(pipeline(False), args))
+                runs["checked"].append(measure(checked(), args))
+            for name, values in runs.items():
+                print(f"# {name}: " + " ".join(f"{v:.0f}" for v in values) + " seq/s")
+            results = {name: sorted(values)[len(values) // 2] for name, values in runs.items()}
+        else:
+            results = {"static": measure(pipeline(False), args),
+                       "dynamic": measure(pipeline(True), args),
+                       "serial": measure(serial_dataset(tf, pattern, args), args),
+                       "checked": measure(checked(), args)}
     print(f"# input pipeline | {records} records in {len(pattern.split(','))} files | seq "
           f"{args.max_seq_length} | batch {args.batch_size} | {args.batches} batches after "
           f"{args.warmup} | {os.cpu_count()} CPUs")

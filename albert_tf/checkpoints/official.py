@@ -31,6 +31,38 @@ class CheckpointMismatchError(ValueError):
     """Raised when a checkpoint does not fit a model; the message lists every difference."""
 
 
+class CheckpointCorruptError(ValueError):
+    """Raised when a checkpoint's files cannot be read (truncated or damaged)."""
+
+
+def _data_files(prefix):
+    return ", ".join(sorted(tf.io.gfile.glob(prefix + ".data-*"))) or f"{prefix}.data-*"
+
+
+def load_reader(prefix):
+    """`tf.train.load_checkpoint(prefix)`, failing with the index file named."""
+    try:
+        return tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError, IndexError) as e:
+        raise CheckpointCorruptError(
+            f"checkpoint {prefix}: cannot read its index {prefix}.index (truncated or "
+            f"corrupt?): {e}") from e
+
+
+def read_tensor(reader, prefix, name):
+    """`reader.get_tensor(name)`, failing with the checkpoint, data file and tensor named.
+
+    TensorFlow reports a truncated data file as a bare `IndexError: Read less bytes
+    than requested` and a damaged one as a checksum `DataLossError`.
+    """
+    try:
+        return reader.get_tensor(name)
+    except (IndexError, tf.errors.OpError) as e:
+        raise CheckpointCorruptError(
+            f"checkpoint {prefix}: cannot read tensor {name!r} from {_data_files(prefix)}: "
+            f"the file is truncated or corrupt ({type(e).__name__}: {e})") from e
+
+
 def _step_of(prefix):
     match = re.search(r"-(\d+)$", prefix)
     return int(match.group(1)) if match else -1
@@ -69,7 +101,7 @@ def resolve_checkpoint(path):
 
 def list_official_variables(prefix):
     """{name: shape} of the model weights in a checkpoint (optimizer slots dropped)."""
-    reader = tf.train.load_checkpoint(prefix)
+    reader = load_reader(prefix)
     ignored = [re.compile(p) for p in IGNORED_VARIABLE_PATTERNS]
     return {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()
             if not any(p.match(name) for p in ignored)}
@@ -106,10 +138,12 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
 
     Raises:
         CheckpointMismatchError listing missing variables, unexpected variables and
-        shape mismatches (both shapes), before anything is assigned.
+        shape mismatches (both shapes), before anything is assigned;
+        CheckpointCorruptError naming the data file and tensor when a file is
+        truncated or damaged (variables read before it are then already assigned).
     """
     prefix, _ = resolve_checkpoint(checkpoint)
-    reader = tf.train.load_checkpoint(prefix)
+    reader = load_reader(prefix)
     available = list_official_variables(prefix)
     targets = official_variable_map(model)
     missing_ok = _as_patterns(allow_missing)
@@ -146,7 +180,7 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
         raise CheckpointMismatchError("\n".join(lines))
 
     for name, (variable, source) in plan.items():
-        value = reader.get_tensor(source)
+        value = read_tensor(reader, prefix, source)
         variable.assign(np.asarray(value).astype(variable.dtype))
     return {
         "loaded": sorted(plan),
@@ -202,13 +236,22 @@ def save_official_checkpoint(model, prefix, global_step=None, write_state_file=F
     Returns:
         The prefix written.
     """
+    arrays = {name: keras.ops.convert_to_numpy(variable)
+              for name, variable in official_variable_map(model).items()}
+    return write_official_variables(arrays, prefix, global_step=global_step,
+                                    write_state_file=write_state_file)
+
+
+def write_official_variables(arrays, prefix, global_step=None, write_state_file=False):
+    """Writes {official name: array} as a checkpoint at `prefix` (see
+    `save_official_checkpoint`, which calls this with a model's variables)."""
     prefix = str(prefix)
     directory = os.path.dirname(prefix) or "."
     tf.io.gfile.makedirs(directory)
     names, tensors = [], []
-    for name, variable in official_variable_map(model).items():
+    for name, value in arrays.items():
         names.append(name)
-        tensors.append(tf.constant(keras.ops.convert_to_numpy(variable)))
+        tensors.append(tf.constant(value))
     if global_step is not None:
         names.append("global_step")
         tensors.append(tf.constant(int(global_step), dtype=tf.int64))

@@ -17,7 +17,9 @@ from typing import List, Union
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.atomic_write import atomic_path, write_json_atomically
 from albert_tf.data import padding
+from albert_tf.data import record_diagnosis
 
 
 @dataclasses.dataclass
@@ -182,12 +184,11 @@ def write_tfrecord(examples, output_file, convert_fn, is_regression=False, setti
       The metadata dict: `num_records`, `num_real_examples`, `fingerprint`, ...
     """
     settings = dict(settings or {})
-    tmp_file = output_file + ".tmp"
     directory = os.path.dirname(output_file)
     if directory:
         tf.io.gfile.makedirs(directory)
     num_records = num_real = 0
-    with tf.io.TFRecordWriter(tmp_file) as writer:
+    with atomic_path(output_file) as tmp_file, tf.io.TFRecordWriter(tmp_file) as writer:
         for index, example in enumerate(examples):
             if index % 10000 == 0:
                 logging.info("Writing example %d of %d to %s", index, len(examples),
@@ -196,11 +197,9 @@ def write_tfrecord(examples, output_file, convert_fn, is_regression=False, setti
             writer.write(features_to_tf_example(features, is_regression).SerializeToString())
             num_records += 1
             num_real += int(features.is_real_example)
-    tf.io.gfile.rename(tmp_file, output_file, overwrite=True)
     metadata = dict(settings, num_records=num_records, num_real_examples=num_real,
                     fingerprint=_fingerprint(examples, settings))
-    with tf.io.gfile.GFile(_metadata_path(output_file), "w") as f:
-        json.dump(metadata, f, indent=2, sort_keys=True)
+    write_json_atomically(_metadata_path(output_file), metadata)
     return metadata
 
 
@@ -332,6 +331,7 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
     """
     if drop_remainder is None:
         drop_remainder = is_training
+    record_diagnosis.check_first_records(input_file)
     dataset = tf.data.TFRecordDataset(input_file)
     if input_context is not None:
         dataset = dataset.shard(input_context.num_input_pipelines,
@@ -345,4 +345,4 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
         num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = padding.trim_batches(dataset, trim_padding_multiple)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return record_diagnosis.tag_files(dataset.prefetch(tf.data.AUTOTUNE), input_file)

@@ -12,6 +12,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.data.race import LABELS as RACE_LABELS
 
 GLUE_SUBMISSION_FILE_NAMES = {
@@ -77,11 +78,8 @@ def write_glue_submission(output_dir, task_name, guids, predictions, label_list,
     _check_count("predictions", strings, guids)
     path = os.path.join(output_dir, glue_submission_file_name(task_name))
     tf.io.gfile.makedirs(output_dir)
-    with tf.io.gfile.GFile(path, "w") as f:
-        f.write("index\tprediction\n")
-        for guid, prediction in zip(guids, strings):
-            f.write(f"{guid}\t{prediction}\n")
-    return path
+    return write_text_atomically(path, "index\tprediction\n" + "".join(
+        f"{guid}\t{prediction}\n" for guid, prediction in zip(guids, strings)))
 
 
 def write_probabilities(path, probabilities):
@@ -96,10 +94,8 @@ def write_probabilities(path, probabilities):
     directory = os.path.dirname(path)
     if directory:
         tf.io.gfile.makedirs(directory)
-    with tf.io.gfile.GFile(path, "w") as f:
-        for row in probabilities:
-            f.write("\t".join(str(p) for p in row) + "\n")
-    return path
+    return write_text_atomically(path, "".join(
+        "\t".join(str(p) for p in row) + "\n" for row in probabilities))
 
 
 def race_prediction_letters(example_ids, predictions):
@@ -125,7 +121,4 @@ def write_race_predictions(path, example_ids, predictions):
     directory = os.path.dirname(path)
     if directory:
         tf.io.gfile.makedirs(directory)
-    with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(letters, f, indent=2)
-        f.write("\n")
-    return path
+    return write_text_atomically(path, json.dumps(letters, indent=2) + "\n")

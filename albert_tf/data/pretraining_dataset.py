@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from albert_tf.data import pretraining_dynamic_masking
 from albert_tf.data import pretraining_example
+from albert_tf.data import record_diagnosis
 
 # The released 30k-clean vocabulary: [CLS] 2, [SEP] 3, [MASK] 4.
 DEFAULT_SPECIAL_IDS = {"cls_id": 2, "sep_id": 3, "mask_id": 4}
@@ -128,6 +129,7 @@ def pretraining_dataset(file_pattern, max_seq_length, max_predictions_per_seq, b
       int32 (the sentence-order label).
     """
     files = _expand_pattern(file_pattern)
+    record_diagnosis.check_first_records(files)
     present = check_record_lengths(files, max_seq_length, max_predictions_per_seq)
     missing = [name for name in OPTIONAL_FEATURES if name not in present]
     if dynamic_masking and missing:
@@ -181,4 +183,4 @@ def pretraining_dataset(file_pattern, max_seq_length, max_predictions_per_seq, b
 
         d = d.enumerate().map(remask_batch, num_parallel_calls=tf.data.AUTOTUNE,
                               deterministic=deterministic)
-    return d.prefetch(tf.data.AUTOTUNE)
+    return record_diagnosis.tag_files(d.prefetch(tf.data.AUTOTUNE), files)

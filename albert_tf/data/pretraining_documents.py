@@ -5,18 +5,32 @@ documents. Here the end of every input file also ends a document (the official
 script lets a document run on into the next file).
 
 Lines are split at "\\n" only and every "\\r" is dropped, as TensorFlow's GFile
-`readline` (the official reader) does: "\\r\\n" ends a line, a lone "\\r" does not. A line that is not valid UTF-8 is skipped,
-counted in `ReadStats.undecodable_lines` and logged (the first few with
-file:line); it does not end the document.
+`readline` (the official reader) does: "\\r\\n" ends a line, a lone "\\r" does not.
+A line that is not valid UTF-8 is skipped, counted in
+`ReadStats.undecodable_lines` and logged (the first few with the file and the
+line's byte offset, which a window read on its own knows, unlike its line
+number); it does not end the document.
 
-Documents are streamed in *windows*: consecutive documents holding about
-`window_bytes` of text. A window is the unit of work, of memory and of random
-B segments (the official script draws those from the whole corpus, which needs
-it all in memory). A window boundary depends only on the input, never on the
-number of workers.
+Documents are read in *windows*, the unit of work, of memory and of random B
+segments (the official script draws those from the whole corpus, which needs
+it all in memory). Windows are byte ranges of one file, so any reader can form
+window k of a file on its own, without reading what comes before it (the local
+writer reads them in order, a Beam pipeline in parallel):
+
+  window k of a file holds the lines after its k-th boundary up to and
+  including its (k+1)-th, where boundary 0 is the start of the file and
+  boundary k >= 1 is the first blank line starting at or after byte
+  k * window_bytes (the end of the file if there is none).
+
+A window thus never splits a document, every line belongs to exactly one
+window, and a window is empty when a single document spans its whole range. A
+window is named by (file index, window index in the file); both depend only on
+the input list and `window_bytes`, never on the number of workers or the runner.
 """
 
 import dataclasses
+import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -28,22 +42,56 @@ _READ_BLOCK_BYTES = 1 << 22
 _MAX_LOGGED_BAD_LINES = 10
 
 
+# `<output>.tmp-<pid>`: what the writer writes before renaming (see pretraining_writer).
+_TEMP_NAME = re.compile(r"\.tmp-(\d+)$")
+
+
+def temp_output_name(path, pid=None):
+    """The name an output is written under until it is complete."""
+    return f"{path}.tmp-{os.getpid() if pid is None else pid}"
+
+
+def is_temp_output_name(path):
+    """True for a `<name>.tmp-<pid>` file that a (killed) writer run left."""
+    return _TEMP_NAME.search(str(path)) is not None
+
+
+def split_patterns(input_file):
+    """Comma-separated glob patterns -> list of stripped patterns."""
+    patterns = [p.strip() for p in str(input_file or "").split(",") if p.strip()]
+    if not patterns:
+        raise ValueError("input_file is empty: give one or more comma-separated globs")
+    return patterns
+
+
+def select_matches(pattern, matches):
+    """A pattern's matches, sorted, without writer temp files; raises if none is left."""
+    matches = sorted(matches)
+    temps = [m for m in matches if is_temp_output_name(m)]
+    if temps:
+        logging.warning("input_file pattern %r: skipping %d unfinished output file(s) "
+                        "of a killed run (%s)", pattern, len(temps), ", ".join(temps[:3]))
+        matches = [m for m in matches if not is_temp_output_name(m)]
+    if not matches:
+        raise FileNotFoundError(
+            f"input_file pattern {pattern!r} matched no files"
+            + (f" (only {len(temps)} unfinished *.tmp-PID output(s), never read)"
+               if temps else ""))
+    return matches
+
+
 def expand_input_files(input_file):
     """Comma-separated glob patterns -> list of files (each pattern's matches sorted).
+
+    `*.tmp-<pid>` files (outputs of a writer run that was killed) are skipped.
 
     Raises:
       ValueError if `input_file` is empty; FileNotFoundError naming a pattern
       that matches nothing.
     """
-    patterns = [p.strip() for p in str(input_file or "").split(",") if p.strip()]
-    if not patterns:
-        raise ValueError("input_file is empty: give one or more comma-separated globs")
     files = []
-    for pattern in patterns:
-        matches = sorted(tf.io.gfile.glob(pattern))
-        if not matches:
-            raise FileNotFoundError(f"input_file pattern {pattern!r} matched no files")
-        files.extend(matches)
+    for pattern in split_patterns(input_file):
+        files.extend(select_matches(pattern, tf.io.gfile.glob(pattern)))
     return files
 
 
@@ -54,68 +102,129 @@ class ReadStats:
     lines: int = 0
     undecodable_lines: int = 0
     bytes: int = 0
+    documents: int = 0  # counted where windows are tokenized (the Beam pipeline)
 
 
-def _raw_lines(path):
-    """Yields the raw byte lines of `path` (without terminators)."""
-    with tf.io.gfile.GFile(path, "rb") as f:
-        rest = b""
-        while True:
-            block = f.read(_READ_BLOCK_BYTES)
-            if not block:
-                break
-            parts = (rest + block).split(b"\n")
-            rest = parts.pop()
-            for part in parts:
-                yield part.replace(b"\r", b"")
-        if rest:
-            yield rest.replace(b"\r", b"")
+def _gfile_open(path):
+    return tf.io.gfile.GFile(path, "rb")
+
+
+def num_windows(file_size, window_bytes):
+    """Windows of a file of `file_size` bytes (some may turn out empty)."""
+    if window_bytes < 1:
+        raise ValueError(f"window_bytes ({window_bytes}) must be >= 1")
+    return -(-file_size // window_bytes)
+
+
+def _lines_from(f, offset):
+    """Yields (start offset, raw line without "\\n" and "\\r") from `offset` on."""
+    rest = b""
+    while True:
+        block = f.read(_READ_BLOCK_BYTES)
+        if not block:
+            break
+        parts = (rest + block).split(b"\n")
+        rest = parts.pop()
+        for part in parts:
+            yield offset, part.replace(b"\r", b"")
+            offset += len(part) + 1
+    if rest:
+        yield offset, rest.replace(b"\r", b"")
+
+
+def _decode(raw):
+    """The line's text, "" for a blank line, None for one that is not UTF-8."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return line if line.strip() else ""
+
+
+def read_window(path, window_index, window_bytes, stats, open_fn=None):
+    """Window `window_index` of `path`: a list of documents, each a list of raw lines.
+
+    Reads from byte `window_index * window_bytes - 1` (the line starting there
+    or later) to the first blank line starting at or after the next window's
+    first byte; see the module docstring. `open_fn(path)` opens the file for
+    binary reading with `seek` (GFile by default; Beam passes its filesystems).
+    """
+    open_fn = open_fn or _gfile_open
+    start = window_index * window_bytes
+    end = start + window_bytes
+    documents, document = [], []
+    with open_fn(path) as f:
+        if start > 0:
+            f.seek(start - 1)
+        lines = _lines_from(f, max(start - 1, 0))
+        if start > 0:
+            for offset, raw in lines:
+                if offset < start:
+                    continue  # the line holding byte start - 1: a previous window's
+                if _decode(raw) == "":
+                    if offset >= end:
+                        return []  # one document spans this whole window's bytes
+                    break  # boundary: this window starts after it
+            else:
+                return []
+        for offset, raw in lines:
+            stats.lines += 1
+            stats.bytes += len(raw) + 1
+            line = _decode(raw)
+            if line is None:
+                stats.undecodable_lines += 1
+                if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
+                    logging.warning("%s: skipping the line at byte %d: not valid UTF-8",
+                                    path, offset)
+                continue
+            if line:
+                document.append(line)
+                continue
+            if document:
+                documents.append(document)
+                document = []
+            if offset >= end:
+                break  # the next window's boundary, ours to count
+    if document:
+        documents.append(document)
+    return documents
 
 
 def read_lines(path, stats):
     """Yields decoded lines of `path`; `None` for a blank line (document boundary)."""
     stats.files += 1
-    for lineno, raw in enumerate(_raw_lines(path), start=1):
-        stats.lines += 1
-        stats.bytes += len(raw) + 1
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            stats.undecodable_lines += 1
-            if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
-                logging.warning("%s:%d: skipping line that is not valid UTF-8 (%s)",
-                                path, lineno, e)
-            continue
-        yield line if line.strip() else None
+    with _gfile_open(path) as f:
+        for lineno, (_, raw) in enumerate(_lines_from(f, 0), start=1):
+            stats.lines += 1
+            stats.bytes += len(raw) + 1
+            line = _decode(raw)
+            if line is None:
+                stats.undecodable_lines += 1
+                if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
+                    logging.warning("%s:%d: skipping line that is not valid UTF-8",
+                                    path, lineno)
+                continue
+            yield line or None
+
+
+def window_keys(file_sizes, window_bytes):
+    """(file index, window index) of every window of files of `file_sizes` bytes."""
+    return [(file_index, window_index)
+            for file_index, size in enumerate(file_sizes)
+            for window_index in range(num_windows(size, window_bytes))]
 
 
 def iter_document_windows(input_files, window_bytes, stats):
-    """Yields windows: lists of documents, each a list of raw (non-blank) lines.
+    """Yields ((file index, window index), documents) for every window, in order.
 
-    A window is closed at the first document boundary after it holds
-    `window_bytes` of text, so a single document is never split.
+    Documents are lists of raw (non-blank) lines; empty windows are skipped.
     """
-    window, document, size = [], [], 0
-    for path in input_files:
-        for line in read_lines(path, stats):
-            if line is None:
-                if document:
-                    window.append(document)
-                    document = []
-                    if size >= window_bytes:
-                        yield window
-                        window, size = [], 0
-                continue
-            document.append(line)
-            size += len(line)
-        if document:
-            window.append(document)
-            document = []
-            if size >= window_bytes:
-                yield window
-                window, size = [], 0
-    if window:
-        yield window
+    sizes = [tf.io.gfile.stat(path).length for path in input_files]
+    stats.files += len(input_files)
+    for file_index, window_index in window_keys(sizes, window_bytes):
+        documents = read_window(input_files[file_index], window_index, window_bytes, stats)
+        if documents:
+            yield (file_index, window_index), documents
 
 
 @dataclasses.dataclass

@@ -1,18 +1,30 @@
 """Work units of the pretraining data generator and how they run in parallel.
 
-Two tasks: tokenize a window of raw documents, and build one dupe round of
-records (SOP pairs, masks, serialized examples) over a tokenized window. A
-round's `random.Random` is seeded from (random_seed, window index, round), so
-its records depend only on the seed and the input, never on which process
-ran it or when. `ordered_records` keeps at most 2 x num_workers rounds in
-flight and yields their records in task order, so the output is the same for
-any number of workers.
+Two tasks: tokenize a window of raw documents (`tokenize_task`), and build one
+dupe round of records (SOP pairs, masks, serialized examples) over a tokenized
+window (`instances_task`). A round's `random.Random` is seeded from
+(random_seed, window key, round), the window key being (file index, window
+index in the file), so its records depend only on the seed and the input,
+never on which process ran it, when, or under which executor: the local
+writer (`ordered_records`, here) and the Beam pipeline (`pretraining_beam`)
+call these same two functions. `ordered_records` keeps at most 2 x num_workers
+rounds in flight and yields their records in task order, so the local output
+is the same for any number of workers.
+
+Worker processes exit when the process that started them dies (a `kill -9`
+of the writer must not leave them running).
 """
 
 import collections
 import concurrent.futures
+import ctypes
 import multiprocessing
+import os
 import random
+import signal
+import sys
+import threading
+import time
 
 from albert_tf.data import pretraining_documents
 from albert_tf.data import pretraining_example
@@ -50,15 +62,21 @@ def init_worker(tokenizer, config):
     )
 
 
-def _tokenize_task(raw_documents):
+def tokenize_task(raw_documents):
+    """`TokenizedWindow` of a window's raw documents (after `init_worker`)."""
     return pretraining_documents.tokenize_window(raw_documents, _STATE["tokenizer"])
 
 
-def _instances_task(window, window_index, dupe_index):
-    """Serialized records of one dupe round over one window."""
+def instances_task(window, window_key, dupe_index):
+    """Serialized records of dupe round `dupe_index` over one tokenized window.
+
+    window_key: (file index, window index in the file). Needs `init_worker`.
+    """
     config = _STATE["config"]
     masking = _STATE["masking"]
-    rng = random.Random(derive_seed(config.random_seed, "instances", window_index, dupe_index))
+    file_index, window_index = window_key
+    rng = random.Random(derive_seed(config.random_seed, "instances", file_index,
+                                    window_index, dupe_index))
     documents = window.documents()
     order = list(range(len(documents)))
     rng.shuffle(order)
@@ -98,6 +116,40 @@ class InlineExecutor:
         del wait, cancel_futures
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_SECONDS = 1.0
+
+
+def exit_with_parent(parent_pid):
+    """Ends this (worker) process when `parent_pid` dies.
+
+    Linux: the kernel sends SIGKILL on the parent's death (prctl
+    PR_SET_PDEATHSIG). Everywhere, a daemon thread also polls the parent pid, as
+    a fallback (e.g. a worker blocked writing to a full pipe).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the polling thread below still applies
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(_PARENT_POLL_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_pool_worker(parent_pid, tokenizer, config):
+    exit_with_parent(parent_pid)
+    init_worker(tokenizer, config)
+
+
 def make_executor(tokenizer, config):
     """An in-process executor for one worker, else a pool of `num_workers` processes."""
     if config.num_workers == 1:
@@ -109,7 +161,7 @@ def make_executor(tokenizer, config):
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     executor = concurrent.futures.ProcessPoolExecutor(
         max_workers=config.num_workers, mp_context=context,
-        initializer=init_worker, initargs=(tokenizer, config))
+        initializer=_init_pool_worker, initargs=(os.getpid(), tokenizer, config))
     # Start the workers now, before this process opens any TensorFlow writer.
     executor.submit(int).result()
     return executor
@@ -130,6 +182,9 @@ def _window_groups(windows, size):
 def ordered_records(executor, windows, config, stats):
     """Yields serialized records in task order, keeping few tasks in flight.
 
+    windows: iterable of (window key, raw documents), see
+    `pretraining_documents.iter_document_windows`.
+
     Windows go in groups of `config.interleave_windows`, and a group's dupe rounds
     run round-major: round 0 of every window in the group, then round 1, ... So the
     copies of one document (one per round, differently masked) are a group's worth
@@ -142,26 +197,27 @@ def ordered_records(executor, windows, config, stats):
     in_flight = collections.deque()
     groups = _window_groups(windows, config.interleave_windows)
     group = next(groups, None)
-    pending = [executor.submit(_tokenize_task, raw) for raw in group] if group else None
-    window_index = 0
+    def submit_tokenize(keyed):
+        key, raw = keyed
+        return key, executor.submit(tokenize_task, raw)
+
+    pending = [submit_tokenize(keyed) for keyed in group] if group else None
     while pending is not None:
-        tokenized = [future.result() for future in pending]
+        tokenized = [(key, future.result()) for key, future in pending]
         upcoming = next(groups, None)
         to_tokenize = list(upcoming) if upcoming else []
         pending = [] if upcoming else None
-        stats.documents += sum(window.num_documents for window in tokenized)
-        indexed = [(window_index + i, window) for i, window in enumerate(tokenized)
-                   if window.num_documents]
-        window_index += len(tokenized)
+        stats.documents += sum(window.num_documents for _, window in tokenized)
+        indexed = [(key, window) for key, window in tokenized if window.num_documents]
         del tokenized
         for dupe_index in range(config.dupe_factor):
             if to_tokenize:
-                pending.append(executor.submit(_tokenize_task, to_tokenize.pop(0)))
-            for index, window in indexed:
+                pending.append(submit_tokenize(to_tokenize.pop(0)))
+            for key, window in indexed:
                 while len(in_flight) >= max_in_flight:
                     yield from in_flight.popleft().result()
-                in_flight.append(executor.submit(_instances_task, window, index, dupe_index))
-        for raw in to_tokenize:  # dupe_factor < group size
-            pending.append(executor.submit(_tokenize_task, raw))
+                in_flight.append(executor.submit(instances_task, window, key, dupe_index))
+        for keyed in to_tokenize:  # dupe_factor < group size
+            pending.append(submit_tokenize(keyed))
     while in_flight:
         yield from in_flight.popleft().result()

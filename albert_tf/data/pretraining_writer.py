@@ -1,9 +1,10 @@
 """Streaming, deterministic, parallel writer of ALBERT pretraining TFRecords.
 
-Pipeline (what `create_pretraining_data` does; tasks in `pretraining_workers`):
+Pipeline (what `create_pretraining_data` does; tasks in `pretraining_workers`;
+`pretraining_beam` runs the same tasks on Apache Beam):
 
-1. The main process reads the input files and groups documents into windows
-   of about `document_window_mb` of text (`pretraining_documents`).
+1. The main process reads the input files in windows: byte ranges of about
+   `document_window_mb` of one file, cut at blank lines (`pretraining_documents`).
 2. Workers tokenize each window, then build the `dupe_factor` rounds of SOP
    pairs + masks for it, one task per (window, round), round-major over groups
    of `interleave_windows` windows (so a document's copies land a group's
@@ -24,7 +25,10 @@ records again). Memory is bounded by two groups of tokenized windows (about
 4 bytes a token), the raw text of the group being tokenized, the in-flight
 results (2 x num_workers rounds) and the shuffle buffer.
 
-Outputs are written to `<name>.tmp-<pid>` and renamed only on success.
+Outputs are written to `<name>.tmp-<pid>` and renamed only on success; an
+output that is also an input, or named twice, is refused before anything is
+written, and `<name>.tmp-<pid>` files of a killed run for the same outputs are
+removed at the start.
 """
 
 import dataclasses
@@ -74,6 +78,57 @@ class ShuffleBuffer:
         return items
 
 
+def real_path(path):
+    """The path with links resolved (local files); URLs (gs://, s3://) as given."""
+    return path if "://" in path else os.path.realpath(path)
+
+
+def check_output_paths(input_files, output_files):
+    """Refuses outputs that are inputs or named twice, before anything is written.
+
+    Raises:
+      ValueError naming the path.
+    """
+    inputs = {real_path(p): p for p in input_files}
+    seen = {}
+    for path in output_files:
+        real = real_path(path)
+        if real in seen:
+            raise ValueError(f"output_file names {path!r} twice (as {seen[real]!r} and "
+                             f"{path!r}): give each output file once")
+        seen[real] = path
+        if real in inputs:
+            raise ValueError(f"output_file {path!r} is the input file {inputs[real]!r}: "
+                             f"refusing to overwrite the corpus")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(output_files):
+    """Removes `<output>.tmp-<pid>` files of earlier runs that are no longer running.
+
+    Local files only: the pid of a run on another machine cannot be checked.
+    """
+    for path in output_files:
+        if "://" in path:
+            continue
+        for temp in tf.io.gfile.glob(f"{path}.tmp-*"):
+            if not pretraining_documents.is_temp_output_name(temp):
+                continue
+            pid = int(temp.rsplit("-", 1)[1])
+            if pid != os.getpid() and not _pid_alive(pid):
+                logging.warning("removing %s, left by a killed run (pid %d)", temp, pid)
+                tf.io.gfile.remove(temp)
+
+
 def _peak_rss_mb():
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -96,10 +151,14 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
       `PretrainingDataStats`.
 
     Raises:
-      ValueError for an empty corpus, bad settings or a tokenizer without
-      [CLS]/[SEP]/[MASK]; FileNotFoundError for a missing input file. No
-      output file is left behind on error.
+      ValueError for an empty corpus, bad settings, a tokenizer without
+      [CLS]/[SEP]/[MASK], an output that is an input or is named twice;
+      FileNotFoundError for a missing input file. No output file is left
+      behind on error.
     """
+    if config.uses_beam:
+        raise ValueError(f"runner {config.runner!r}: this is the local writer; use "
+                         f"pretraining_beam.create_pretraining_data_beam")
     input_files = list(input_files)
     output_files = [f for f in output_files if f]
     if not input_files:
@@ -109,6 +168,7 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
     for path in input_files:
         if not tf.io.gfile.exists(path):
             raise FileNotFoundError(f"input file not found: {path}")
+    check_output_paths(input_files, output_files)
     missing = [name for name in ("cls_id", "sep_id", "mask_id")
                if getattr(tokenizer, name, None) is None]
     if missing:
@@ -118,7 +178,8 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
 
     stats = PretrainingDataStats(input_files=len(input_files))
     read_stats = pretraining_documents.ReadStats()
-    temp_paths = [f"{path}.tmp-{os.getpid()}" for path in output_files]
+    remove_stale_temp_files(output_files)
+    temp_paths = [pretraining_documents.temp_output_name(path) for path in output_files]
     start = time.time()
     executor = pretraining_workers.make_executor(tokenizer, config)
     writers = []
@@ -130,7 +191,7 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
                 tf.io.gfile.makedirs(directory)
         writers = [tf.io.TFRecordWriter(p) for p in temp_paths]
         windows = pretraining_documents.iter_document_windows(
-            input_files, int(config.document_window_mb * (1 << 20)), read_stats)
+            input_files, config.window_bytes, read_stats)
         buffer = ShuffleBuffer(config.shuffle_buffer_size,
                                random.Random(derive_seed(config.random_seed, "shuffle")))
         next_log = start + log_every_seconds

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.atomic_write import atomic_path
+from albert_tf.data import record_diagnosis
 from albert_tf.data import squad_features
 
 FORMAT_VERSION = "albert_tf.squad_features/2"
@@ -89,6 +91,7 @@ def squad_dataset(input_file, seq_length, is_training, batch_size, drop_remainde
       start_positions, end_positions, is_impossible [B].
     """
     spec = feature_spec(seq_length, is_training)
+    record_diagnosis.check_first_records(input_file)
     dataset = tf.data.TFRecordDataset(input_file)
     if input_context is not None:
         dataset = dataset.shard(input_context.num_input_pipelines,
@@ -109,7 +112,7 @@ def squad_dataset(input_file, seq_length, is_training, batch_size, drop_remainde
         return {name: tf.cast(value, tf.int32) for name, value in parsed.items()}
 
     dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return record_diagnosis.tag_files(dataset.prefetch(tf.data.AUTOTUNE), input_file)
 
 
 # ------------------------------------------------------------------ caching
@@ -186,12 +189,6 @@ def _read_meta(meta_file):
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         logging.warning("Ignoring unreadable feature cache sidecar %s: %s", meta_file, e)
         return None
-
-
-def _write_atomically(path, write_fn):
-    tmp = f"{path}.tmp"
-    write_fn(tmp)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
 
 
 def metas_from_sidecar(meta):
@@ -282,7 +279,8 @@ def load_or_create_squad_features(examples, tokenizer, feature_file, is_training
                     compact.append([m.unique_id, m.example_index, feature.doc_start,
                                     len(m.tok_start_to_orig_index), m.doc_offset])
 
-    _write_atomically(feature_file, write_records)
+    with atomic_path(feature_file) as tmp:
+        write_records(tmp)
     sidecar = {"format": FORMAT_VERSION, "cache_key": key, "key_parts": key_parts,
                "is_training": bool(is_training), "num_features": stats.num_features,
                "stats": stats.to_dict()}
@@ -303,6 +301,7 @@ def load_or_create_squad_features(examples, tokenizer, feature_file, is_training
         with tf.io.gfile.GFile(path, "w") as f:
             json.dump(sidecar, f, ensure_ascii=False, separators=(",", ":"))
 
-    _write_atomically(meta_file, write_sidecar)
+    with atomic_path(meta_file) as tmp:
+        write_sidecar(tmp)
     return SquadFeatureSet(feature_file=feature_file, num_features=stats.num_features,
                            stats=stats.to_dict(), metas=metas, reused=False)

@@ -21,6 +21,8 @@ import string
 from absl import logging
 import tensorflow as tf
 
+from albert_tf.atomic_write import write_text_atomically
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -252,8 +254,7 @@ def read_json(path, what="JSON"):
 
 def write_json(path, obj):
     """Writes `obj` as indented JSON (official prediction-file layout)."""
-    with tf.io.gfile.GFile(str(path), "w") as f:
-        f.write(json.dumps(obj, indent=4) + "\n")
+    write_text_atomically(path, json.dumps(obj, indent=4) + "\n")
 
 
 def evaluate_prediction_files(dataset, prediction_file, na_prob_file=None,

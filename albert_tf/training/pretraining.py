@@ -1,67 +1,69 @@
-"""`run_pretraining(params)`: MLM + SOP pretraining, the library behind run_pretraining.py."""
+"""`run_pretraining(params)`: MLM + SOP pretraining, the library behind run_pretraining.py.
+
+Outputs in `output_dir`, as official run_pretraining.py: training checkpoints,
+`model.ckpt-<num_train_steps>` (official format, + `checkpoint` state file) and
+albert_config.json, `eval_results.txt` (`key = value` lines of the last evaluation);
+ours besides: `model.ckpt-best` / `best_eval.json` (best masked-LM accuracy),
+eval_history.jsonl, train_metrics.jsonl, summaries/train and summaries/eval.
+
+The lifecycle is `run_loop.run`; `PretrainingRunTask` supplies what is pretraining's.
+"""
 
 import dataclasses
-import json
 import os
 
 import tensorflow as tf
-from absl import logging
 
-from albert_tf.checkpoints import restore_official_weights, save_official_checkpoint
-from albert_tf.config import AlbertConfig
 from albert_tf.data.pretraining_dataset import check_record_lengths, pretraining_dataset
-from albert_tf.training.optimizers import create_optimizer
-from albert_tf.training.precision import wrap_for_loss_scaling
+from albert_tf.training import run_loop
 from albert_tf.training.pretraining_task import PretrainingTask
-from albert_tf.training.runtime import RuntimeParams, setup_runtime
-from albert_tf.training.trainer import Trainer, TrainerConfig, write_eval_results
+from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.settings import setting
+from albert_tf.training.trainer import write_eval_results
 
 
 @dataclasses.dataclass
 class PretrainingParams:
     """Settings of a pretraining run; names and defaults follow official flags."""
 
-    albert_config_file: str
-    input_file: str
-    output_dir: str
-    init_checkpoint: str = None
-    eval_file: str = None               # default: input_file
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
-    do_train: bool = True
-    do_eval: bool = False
-    train_batch_size: int = 4096
-    eval_batch_size: int = 64
-    optimizer: str = "lamb"
-    learning_rate: float = 0.00176
-    poly_power: float = 1.0
-    num_train_steps: int = 125000
-    num_warmup_steps: int = 3125
-    start_warmup_step: int = 0
-    save_checkpoints_steps: int = 5000
-    keep_checkpoint_max: int = 5
-    iterations_per_loop: int = 1000
-    max_eval_steps: int = 100
-    init_from_group0: bool = False
-    distribution_strategy: str = "one_device"
-    tpu: str = None
-    tpu_zone: str = None
-    gcp_project: str = None
-    num_tpu_cores: int = None
-    num_gpus: int = None
-    all_reduce_alg: str = None
-    mixed_precision: str = "none"
-    jit_compile: bool = False
-    gradient_accumulation_steps: int = 1
-    dynamic_masking: bool = False
-    masked_lm_prob: float = 0.15        # dynamic masking's statistics (the data's
-    ngram: int = 3                      # own come from create_pretraining_data.py)
-    favor_shorter_ngram: bool = True
-    seed: int = 12345
-    deterministic: bool = False
-    loss_bound: float = None
-    max_rollbacks: int = 0
-    shuffle_buffer: int = 1000
+    albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
+    input_file: str = setting(help="TFRecord file(s): comma-separated globs.", required=True)
+    output_dir: str = setting(help="Checkpoints, summaries and results go here.",
+                              required=True)
+    init_checkpoint: str = setting(None, "Official-format checkpoint to start from.")
+    eval_file: str = setting(None, "Eval TFRecords (default: input_file).")
+    max_seq_length: int = setting(512, "Sequence length of the data.", min=1)
+    max_predictions_per_seq: int = setting(20, "Masked positions per sequence.", min=1)
+    do_train: bool = setting(True, "Train (official default: on).")
+    do_eval: bool = setting(False, "Evaluate (after each checkpoint when training).")
+    train_batch_size: int = setting(4096, "Global train batch size.", min=1)
+    eval_batch_size: int = setting(64, "Global eval batch size.", min=1)
+    optimizer: str = setting("lamb", "Optimizer.", choices=["lamb", "adamw"])
+    learning_rate: float = setting(0.00176, "Peak learning rate.", above=0)
+    poly_power: float = setting(1.0, "Exponent of the polynomial decay.", above=0)
+    num_train_steps: int = setting(125000, "Optimizer steps.", min=1)
+    num_warmup_steps: int = setting(3125, "Linear warmup steps.", min=0)
+    start_warmup_step: int = setting(0, "Step at which warmup starts.", min=0)
+    save_checkpoints_steps: int = setting(5000, "Checkpoint (and eval) interval.", min=1)
+    keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1)
+    iterations_per_loop: int = setting(
+        1000, "Steps per compiled loop (steps per execution) and per progress line.", min=1)
+    max_eval_steps: int = setting(100, "Eval batches.", min=1)
+    init_from_group0: bool = setting(False, "Initialise every group from group_0.")
+    gradient_accumulation_steps: int = setting(
+        1, "Micro-batches per optimizer step (train_batch_size is the total).", min=1)
+    dynamic_masking: bool = setting(False, "Re-draw the n-gram masks every epoch.")
+    masked_lm_prob: float = setting(
+        0.15, "With --dynamic_masking: share of tokens masked (as create_pretraining_data).",
+        above=0, max=1)
+    ngram: int = setting(3, "With --dynamic_masking: longest masked n-gram, in words.", min=1)
+    favor_shorter_ngram: bool = setting(True,
+                                        "With --dynamic_masking: p(n) ~ 1/n (else reversed).")
+    loss_bound: float = setting(None, "A loss above this counts as divergence.")
+    max_rollbacks: int = setting(0, "On divergence, roll back to the last checkpoint this "
+                                    "many times before stopping.", min=0)
+    shuffle_buffer: int = setting(1000, "Records in the training shuffle buffer.", min=1)
+    runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
 
 def _check_data_matches_config(files, params, config):
@@ -91,118 +93,74 @@ def _expand(pattern):
     return files
 
 
-def run_pretraining(params):
-    """Trains (and/or evaluates) per `params`; returns the last train and eval metrics."""
-    if not params.do_train and not params.do_eval:
-        raise ValueError("at least one of do_train and do_eval must be set")
-    strategy = setup_runtime(RuntimeParams(
-        distribution_strategy=params.distribution_strategy, tpu=params.tpu,
-        num_gpus=params.num_gpus, all_reduce_alg=params.all_reduce_alg,
-        mixed_precision=params.mixed_precision, jit_compile=params.jit_compile,
-        seed=params.seed, deterministic=params.deterministic, tpu_zone=params.tpu_zone,
-        gcp_project=params.gcp_project, num_tpu_cores=params.num_tpu_cores))
-    config = AlbertConfig.from_json_file(params.albert_config_file)
-    if params.max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"max_seq_length {params.max_seq_length} exceeds "
-                         f"max_position_embeddings {config.max_position_embeddings} of "
-                         f"{params.albert_config_file}")
-    train_files = _expand(params.input_file)
-    eval_files = _expand(params.eval_file or params.input_file) if params.do_eval else []
-    _check_data_matches_config(train_files, params, config)
+class PretrainingRunTask(run_loop.RunTask):
+    """Pretraining for `run_loop.run`: TFRecords, `AlbertPretrainer`, LAMB with the
+    polynomial schedule, MLM/SOP evaluation (best by masked-LM accuracy)."""
 
-    if params.train_batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"train_batch_size {params.train_batch_size} is not divisible by "
-                         f"the {strategy.num_replicas_in_sync} replicas")
-    tf.io.gfile.makedirs(params.output_dir)
-    with tf.io.gfile.GFile(os.path.join(params.output_dir, "albert_config.json"), "w") as f:
-        f.write(config.to_json_string())
+    name = "pretraining"
+    primary_metric = "masked_lm_accuracy"
+    best_record_keys = ("masked_lm_accuracy",)
+    saved_model_first = False  # evaluation alone: the newest training checkpoint
 
-    from albert_tf.modeling import AlbertPretrainer
+    def __init__(self, params):
+        super().__init__(params)
+        self.evaluates = params.do_eval
 
-    with strategy.scope():
-        model = AlbertPretrainer(config)
-        if params.init_checkpoint:
-            restore_official_weights(model, params.init_checkpoint,
-                                     init_from_group0=params.init_from_group0)
-            logging.info("Initialised from %s", params.init_checkpoint)
-        optimizer = create_optimizer(
-            params.learning_rate, params.num_train_steps, params.num_warmup_steps,
-            optimizer=params.optimizer, poly_power=params.poly_power,
-            start_warmup_step=params.start_warmup_step)
-        optimizer = wrap_for_loss_scaling(optimizer, params.mixed_precision)
+    def validate(self):
+        if not self.params.do_train and not self.params.do_eval:
+            raise ValueError("at least one of do_train and do_eval must be set")
 
-    trainer_config = TrainerConfig(
-        model_dir=params.output_dir, num_train_steps=params.num_train_steps,
-        steps_per_loop=params.iterations_per_loop,
-        save_checkpoints_steps=params.save_checkpoints_steps,
-        keep_checkpoint_max=params.keep_checkpoint_max,
-        gradient_accumulation_steps=params.gradient_accumulation_steps,
-        jit_compile=params.jit_compile, loss_bound=params.loss_bound,
-        max_rollbacks=params.max_rollbacks)
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(), trainer_config,
-                      params.train_batch_size)
+    def prepare(self, strategy, config):
+        p = self.params
+        self.config = config
+        self.train_files = _expand(p.input_file)
+        self.eval_files = _expand(p.eval_file or p.input_file) if p.do_eval else []
+        _check_data_matches_config(self.train_files, p, config)
+        if p.train_batch_size % strategy.num_replicas_in_sync:
+            raise ValueError(f"train_batch_size {p.train_batch_size} is not divisible by "
+                             f"the {strategy.num_replicas_in_sync} replicas")
+        self.trainer_task = PretrainingTask()
+        self.num_train_steps, self.num_warmup_steps = p.num_train_steps, p.num_warmup_steps
 
-    def train_input(input_context):
-        return pretraining_dataset(
-            train_files, params.max_seq_length, params.max_predictions_per_seq,
-            params.train_batch_size, is_training=True, input_context=input_context,
-            dynamic_masking=params.dynamic_masking, vocab_size=config.vocab_size,
-            masked_lm_prob=params.masked_lm_prob, ngram=params.ngram,
-            favor_shorter_ngram=params.favor_shorter_ngram, seed=params.seed,
-            shuffle_buffer=params.shuffle_buffer)
+    def build_model(self, config):
+        from albert_tf.modeling import AlbertPretrainer
 
-    def eval_input(input_context):
-        return pretraining_dataset(
-            eval_files, params.max_seq_length, params.max_predictions_per_seq,
-            params.eval_batch_size, is_training=False, input_context=input_context)
+        return AlbertPretrainer(config)
 
-    best_path = os.path.join(params.output_dir, "best_eval.json")
-    last_eval = {}
+    def optimizer_kwargs(self):
+        return {"poly_power": self.params.poly_power,
+                "start_warmup_step": self.params.start_warmup_step}
 
-    def evaluate(step):
-        results = trainer.evaluate(eval_input, steps=params.max_eval_steps)
+    def train_dataset_fn(self, strategy):
+        p = self.params
+
+        def train_input(input_context):
+            return pretraining_dataset(
+                self.train_files, p.max_seq_length, p.max_predictions_per_seq,
+                p.train_batch_size, is_training=True, input_context=input_context,
+                dynamic_masking=p.dynamic_masking, vocab_size=self.config.vocab_size,
+                masked_lm_prob=p.masked_lm_prob, ngram=p.ngram,
+                favor_shorter_ngram=p.favor_shorter_ngram, seed=p.runtime.seed,
+                shuffle_buffer=p.shuffle_buffer)
+        return train_input
+
+    def evaluate(self, model, step, trainer):
+        p = self.params
+
+        def eval_input(input_context):
+            return pretraining_dataset(
+                self.eval_files, p.max_seq_length, p.max_predictions_per_seq,
+                p.eval_batch_size, is_training=False, input_context=input_context)
+
+        results = trainer.evaluate(eval_input, steps=p.max_eval_steps)
         if trainer.chief:
-            write_eval_results(os.path.join(params.output_dir, "eval_results.txt"), results)
-        print("eval at step %d: %s" % (step, " | ".join(
-            f"{k} {v:.4f}" for k, v in results.items() if isinstance(v, float))), flush=True)
-        last_eval.clear()
-        last_eval.update(results)
+            write_eval_results(os.path.join(p.output_dir, "eval_results.txt"), results)
         return results
 
-    def on_checkpoint(step, eval_results):
-        if eval_results is not None:
-            best = None
-            if tf.io.gfile.exists(best_path):
-                with tf.io.gfile.GFile(best_path) as f:
-                    best = json.load(f)
-            score = eval_results["masked_lm_accuracy"]
-            if best is None or score > best["masked_lm_accuracy"]:
-                save_official_checkpoint(model, os.path.join(params.output_dir,
-                                                             "model.ckpt-best"),
-                                         global_step=step)
-                with tf.io.gfile.GFile(best_path + ".tmp", "w") as f:
-                    json.dump({"masked_lm_accuracy": score, "global_step": step}, f)
-                tf.io.gfile.rename(best_path + ".tmp", best_path, overwrite=True)
-        if step >= params.num_train_steps:
-            export_final(step)
+    def results(self, outcome):
+        return {"train": outcome["train"], "eval": outcome["eval"]}
 
-    def export_final(step):
-        save_official_checkpoint(model, os.path.join(params.output_dir, f"model.ckpt-{step}"),
-                                 global_step=step, write_state_file=True)
 
-    train_results = None
-    if params.do_train:
-        train_results = trainer.train(train_input,
-                                      eval_fn=evaluate if params.do_eval else None,
-                                      on_checkpoint=on_checkpoint)
-        final = os.path.join(params.output_dir, f"model.ckpt-{trainer.global_step}")
-        if trainer.chief and not tf.io.gfile.exists(final + ".index"):
-            # Killed between the last training checkpoint and this export: the
-            # restart had no step left to run, so nothing exported it.
-            export_final(trainer.global_step)
-        if params.do_eval and not last_eval:  # Already finished before this start.
-            evaluate(trainer.global_step)
-    else:
-        trainer.restore_latest()
-        evaluate(trainer.global_step)
-    return {"train": train_results, "eval": dict(last_eval) or None}
+def run_pretraining(params):
+    """Trains (and/or evaluates) per `params`; returns the last train and eval metrics."""
+    return run_loop.run(PretrainingRunTask(params))

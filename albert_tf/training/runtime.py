@@ -7,22 +7,37 @@ from absl import logging
 
 from albert_tf.training.cpu_features import cpu_has_native_bf16
 from albert_tf.training.precision import set_mixed_precision
+from albert_tf.training.settings import define_flags, params_from_flags, setting
 from albert_tf.training.strategy import STRATEGIES, get_distribution_strategy
 
 
 @dataclasses.dataclass
 class RuntimeParams:
-    distribution_strategy: str = "one_device"
-    tpu: str = None
-    num_gpus: int = None
-    all_reduce_alg: str = None
-    mixed_precision: str = "none"
-    jit_compile: bool = False
-    tpu_zone: str = None                # Cloud TPU zone / project (official flags)
-    gcp_project: str = None
-    num_tpu_cores: int = None           # official flag: checked against the TPU found
-    seed: int = 12345
-    deterministic: bool = False
+    """Where and how a run computes; every entry point takes these flags."""
+
+    distribution_strategy: str = setting("one_device", "tf.distribute strategy.",
+                                         choices=list(STRATEGIES))
+    tpu: str = setting(None, "TPU address or name ('local' on a TPU VM).")
+    num_gpus: int = setting(None, "GPUs to use (default: all visible).", min=0)
+    all_reduce_alg: str = setting(None, "Cross-device all-reduce.", choices=["nccl", "ring"])
+    mixed_precision: str = setting("none", "Compute dtype; float16 adds dynamic loss scaling.",
+                                   choices=["none", "bfloat16", "float16"])
+    jit_compile: bool = setting(False, "XLA-compile the train step (recommended on GPU/TPU; "
+                                "on CPU it loses bfloat16's speed-up).")
+    tpu_zone: str = setting(None, "GCE zone of the Cloud TPU (else from metadata).")
+    gcp_project: str = setting(None, "GCP project of the Cloud TPU.")
+    num_tpu_cores: int = setting(None, "Official flag: the TPU's cores are all used; a "
+                                 "mismatch is logged.", min=1)
+    seed: int = setting(12345, "Seed of weights, data order, dropout.", flag="random_seed")
+    deterministic: bool = setting(False, "Deterministic TF ops (slower).")
+
+    @staticmethod
+    def define_flags(flags_module, module_name=None):
+        return define_runtime_flags(flags_module, module_name=module_name)
+
+    @staticmethod
+    def from_flags(flag_values):
+        return runtime_params_from_flags(flag_values)
 
 
 def setup_runtime(params):
@@ -62,32 +77,22 @@ def slow_precision_warning(mixed_precision, devices, native_bf16):
             "--mixed_precision=none is faster on this machine (benchmarks/RESULTS.md).")
 
 
-def define_runtime_flags(flags, default_seed=12345):
-    """Defines the runtime flags on an absl `flags` module."""
-    flags.DEFINE_enum("distribution_strategy", "one_device", list(STRATEGIES),
-                      "tf.distribute strategy.")
-    flags.DEFINE_string("tpu", None, "TPU address or name ('local' on a TPU VM).")
-    flags.DEFINE_integer("num_gpus", None, "GPUs to use (default: all visible).")
-    flags.DEFINE_enum("all_reduce_alg", None, ["nccl", "ring"], "Cross-device all-reduce.")
-    flags.DEFINE_enum("mixed_precision", "none", ["none", "bfloat16", "float16"],
-                      "Compute dtype; float16 adds dynamic loss scaling.")
-    flags.DEFINE_bool("jit_compile", False,
-                      "XLA-compile the train step (recommended on GPU/TPU; on CPU it loses "
-                      "bfloat16's speed-up).")
-    flags.DEFINE_integer("random_seed", default_seed, "Seed of weights, data order, dropout.")
-    flags.DEFINE_bool("deterministic", False, "Deterministic TF ops (slower).")
+def define_runtime_flags(flags, module_name=None):
+    """Defines the runtime flags (`RuntimeParams`' fields and the official scripts'
+    TPU / vocab / hub flags) on an absl `flags` module; returns their names."""
+    extra = {} if module_name is None else {"module_name": module_name}
+    names = define_flags(RuntimeParams, flags, module_name)
     # The official scripts' flags, so their command lines run unchanged.
-    flags.DEFINE_bool("use_tpu", False, "Official flag: --distribution_strategy=tpu.")
-    flags.DEFINE_string("tpu_name", None, "Official flag: the same as --tpu.")
-    flags.DEFINE_string("master", None, "Official flag: TPU address (grpc://...), as --tpu.")
-    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU (else from metadata).")
-    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
-    flags.DEFINE_integer("num_tpu_cores", None,
-                         "Official flag: the TPU's cores are all used; a mismatch is logged.")
+    flags.DEFINE_bool("use_tpu", False, "Official flag: --distribution_strategy=tpu.", **extra)
+    flags.DEFINE_string("tpu_name", None, "Official flag: the same as --tpu.", **extra)
+    flags.DEFINE_string("master", None, "Official flag: TPU address (grpc://...), as --tpu.",
+                        **extra)
     flags.DEFINE_string("vocab_file", None,
-                        "Official flag: ALBERT's vocabulary is --spm_model_file's; ignored.")
+                        "Official flag: ALBERT's vocabulary is --spm_model_file's; ignored.",
+                        **extra)
     flags.DEFINE_string("albert_hub_module_handle", None,
-                        "Official flag: TF-Hub modules are not supported (must be unset).")
+                        "Official flag: TF-Hub modules are not supported (must be unset).",
+                        **extra)
     flags.register_validator(
         "albert_hub_module_handle", lambda value: not value,
         "TF-Hub modules are not supported: download the model's tar "
@@ -101,6 +106,7 @@ def define_runtime_flags(flags, default_seed=12345):
         ["tpu", "tpu_name", "master"],
         lambda v: len({x for x in v.values() if x}) <= 1,
         "--tpu, --tpu_name and --master name the TPU: give one (or equal values)")
+    return names + ["use_tpu", "tpu_name", "master", "vocab_file", "albert_hub_module_handle"]
 
 
 def runtime_params_from_flags(flag_values):
@@ -109,10 +115,5 @@ def runtime_params_from_flags(flag_values):
     strategy = flag_values.distribution_strategy
     if flag_values.use_tpu:
         strategy = "tpu"
-    return RuntimeParams(
-        distribution_strategy=strategy, tpu=tpu,
-        num_gpus=flag_values.num_gpus, all_reduce_alg=flag_values.all_reduce_alg,
-        mixed_precision=flag_values.mixed_precision, jit_compile=flag_values.jit_compile,
-        seed=flag_values.random_seed, deterministic=flag_values.deterministic,
-        tpu_zone=flag_values.tpu_zone, gcp_project=flag_values.gcp_project,
-        num_tpu_cores=flag_values.num_tpu_cores)
+    return params_from_flags(RuntimeParams, flag_values, distribution_strategy=strategy,
+                             tpu=tpu)

@@ -10,13 +10,12 @@ own `training_checkpoints/ckpt-N` (every `--save_checkpoints_steps`).
 """
 
 import json
-import math
 import os
 
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.atomic_write import json_safe
 from albert_tf.checkpoints import restore_official_weights
 from albert_tf.training.trainer import Trainer, numbered_checkpoints
 
@@ -85,17 +84,6 @@ def prediction_checkpoint(output_dir):
 def trainer_checkpoint(output_dir, step):
     """The prefix the trainer saves step `step` under (what in-process evaluation sees)."""
     return os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR, f"ckpt-{step}")
-
-
-def json_safe(value):
-    """JSON-ready: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {k: json_safe(x) for k, x in value.items()}
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def record_evaluation(output_dir, metrics, checkpoint):

@@ -19,7 +19,10 @@ Outputs in `output_dir`: predictions.json, nbest_predictions.json, (v2.0)
 null_odds.json, (with gold) eval_results.json, best_eval.json and
 eval_history.jsonl (every scored checkpoint), the final fine-tuned model as an
 official-format checkpoint `model.ckpt-<step>` with a `checkpoint` state file,
-and albert_config.json beside it.
+and albert_config.json beside it; summaries/eval: TensorBoard curves of every
+scored checkpoint (EM/F1 and the v2.0 keys).
+
+The lifecycle is `run_loop.run`; `SquadTask` supplies what is SQuAD's.
 """
 
 import dataclasses
@@ -30,64 +33,60 @@ import random
 import tensorflow as tf
 from absl import logging
 
-from albert_tf.checkpoints import restore_official_weights
-from albert_tf.checkpoints import save_official_checkpoint
-from albert_tf.config import AlbertConfig
 from albert_tf.data import squad_examples, squad_postprocess, squad_records
-from albert_tf.training.finetuning import init_from_checkpoint, make_finetuning_trainer
-from albert_tf.training.runtime import RuntimeParams, setup_runtime
-from albert_tf.training.saved_checkpoints import (
-    BEST_CHECKPOINT, evaluate_saved_checkpoints, load_for_prediction, record_evaluation,
-    trainer_checkpoint)
+from albert_tf.training import run_loop
+from albert_tf.training.progress import with_progress
+from albert_tf.training.fine_tuning_params import FineTuningParams
+from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT
+from albert_tf.training.settings import setting
 from albert_tf.training.squad_task import squad_task
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import predict_batches
 
-BEST_EVAL_FILE = "best_eval.json"
+
+EVAL_LOG_FILE = "eval_results.txt"  # official text log of every scored checkpoint
 
 
-@dataclasses.dataclass
-class SquadParams:
+@dataclasses.dataclass(kw_only=True)
+class SquadParams(FineTuningParams):
     """Settings of a SQuAD run; names and defaults follow the official flags."""
 
-    albert_config_file: str
-    spm_model_file: str
-    output_dir: str
-    version_2_with_negative: bool = False
-    init_checkpoint: str = None
-    train_file: str = None
-    predict_file: str = None
-    train_feature_file: str = None      # default: output_dir/train.tf_record
-    predict_feature_file: str = None    # default: output_dir/predict.tf_record
-    tfds_name: str = None               # e.g. "squad/v2.0", instead of the JSON files
-    tfds_data_dir: str = None
-    tfds_train_split: str = "train"
-    tfds_predict_split: str = "validation"
-    do_lower_case: bool = True
-    max_seq_length: int = 384
-    doc_stride: int = 128
-    max_query_length: int = 64
-    do_train: bool = False
-    do_predict: bool = False
-    train_batch_size: int = 32
-    predict_batch_size: int = 8
-    learning_rate: float = 5e-5
-    num_train_epochs: float = 3.0
-    warmup_proportion: float = 0.1
-    train_step: int = None              # overrides num_train_epochs
-    warmup_step: int = None             # overrides warmup_proportion
-    optimizer: str = "adamw"
-    save_checkpoints_steps: int = 1000
-    iterations_per_loop: int = 1000
-    keep_checkpoint_max: int = 5
-    gradient_accumulation_steps: int = 1
-    n_best_size: int = 20
-    max_answer_length: int = 30
-    start_n_top: int = 5
-    end_n_top: int = 5
-    dropout_prob: float = 0.1
-    null_score_diff_threshold: float = None
-    runtime: RuntimeParams = dataclasses.field(default_factory=RuntimeParams)
+    albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
+    spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
+    output_dir: str = setting(help="Checkpoints, predictions and results go here.",
+                              required=True)
+    version_2_with_negative: bool = setting(
+        False, "SQuAD v2.0: unanswerable questions and the official v2 head.")
+    train_file: str = setting(None, "SQuAD JSON for training, e.g. train-v2.0.json.")
+    predict_file: str = setting(None, "SQuAD JSON to predict, e.g. dev-v2.0.json.")
+    train_feature_file: str = setting(
+        None, "Cached training features (default output_dir/train.tf_record); made once, "
+              "rebuilt when the data or settings change.")
+    predict_feature_file: str = setting(
+        None, "Cached prediction features (default output_dir/predict.tf_record).")
+    tfds_name: str = setting(
+        None, "Read a TFDS builder (squad/v1.1 or squad/v2.0) instead of JSON files.")
+    tfds_data_dir: str = setting(None, "TFDS data directory.")
+    tfds_train_split: str = setting("train", "TFDS split to train on.")
+    tfds_predict_split: str = setting("validation", "TFDS split to predict.")
+    max_seq_length: int = setting(384, "Window length in tokens.", min=1)
+    doc_stride: int = setting(128, "Tokens between the starts of two windows.", min=1)
+    max_query_length: int = setting(64, "Question tokens kept.", min=1)
+    num_train_epochs: float = setting(
+        3.0, "Epochs over the questions (official: steps = questions / batch * epochs).",
+        above=0)
+    warmup_proportion: float = setting(0.1, "Share of the steps spent warming up.",
+                                       min=0, max=1)
+    train_step: int = setting(None, "Training steps (overrides num_train_epochs).", min=1)
+    warmup_step: int = setting(None, "Warmup steps (overrides warmup_proportion).", min=0)
+    n_best_size: int = setting(20, "Answers kept per question in nbest_predictions.json.",
+                               min=1)
+    max_answer_length: int = setting(30, "Longest answer, in tokens.", min=1)
+    start_n_top: int = setting(5, "v2.0: start positions searched.")
+    end_n_top: int = setting(5, "v2.0: end positions searched per start.")
+    null_score_diff_threshold: float = setting(
+        None, "v2.0: answer \"\" when the null odds reach this; default: tuned on the gold "
+              "answers as official (best_f1_thresh), none without gold.")
 
     @property
     def version(self):
@@ -113,9 +112,6 @@ def validate_params(params):
         if not 0 < value <= params.max_seq_length:
             raise ValueError(f"--{name} must be in [1, max_seq_length "
                              f"{params.max_seq_length}], got {value}")
-    for name in ("train_batch_size", "predict_batch_size", "n_best_size", "max_answer_length"):
-        if getattr(params, name) <= 0:
-            raise ValueError(f"--{name} must be positive, got {getattr(params, name)}")
 
 
 def _check_files(params):
@@ -194,43 +190,19 @@ def build_squad_model(config, params):
     return AlbertSquadV1(config)
 
 
-def _initial_weights(model, params):
-    """Loads --init_checkpoint for training. Prediction alone uses the fine-tuned model
-    in output_dir (`model.ckpt-best`, else the newest checkpoint) as official, where
-    --init_checkpoint only seeds training; --init_checkpoint when output_dir holds none."""
-    checkpoint = params.init_checkpoint
-    if not params.do_train:
-        if load_for_prediction(model, params.output_dir, checkpoint) is not False:
-            return
-        if not checkpoint:
-            raise ValueError(
-                "--do_predict without --do_train needs --init_checkpoint (a fine-tuned SQuAD "
-                f"checkpoint) or a fine-tuned model in --output_dir {params.output_dir}; "
-                "found neither")
-    if not checkpoint:
-        return
-    report = init_from_checkpoint(model, checkpoint)
-    head_missing = [n for n in report["missing"] if not n.startswith("bert/")]
-    print(f"Initialised from {checkpoint}: {len(report['loaded'])} variables; SQuAD head "
-          f"{'newly initialised' if head_missing else 'loaded'}", flush=True)
-    if head_missing and not params.do_train:
-        logging.warning("Predicting with an untrained SQuAD head: %s has no %s",
-                        checkpoint, ", ".join(head_missing))
-
-
 class _Predictor:
     """Predicts the cached windows, post-processes and (with gold) scores them."""
 
-    def __init__(self, params, strategy, model, task, examples, features, gold):
+    def __init__(self, params, strategy, task, examples, features, gold):
         self.params = params
         self.strategy = strategy
-        self.model = model
+        self.model = None  # set by `SquadTask.evaluate` / `predict`
         self.task = task
         self.examples = examples
         self.features = features
         self.gold = gold
 
-    def __call__(self, trainer=None):
+    def __call__(self):
         p = self.params
 
         def dataset_fn(input_context):
@@ -238,13 +210,12 @@ class _Predictor:
                 self.features.feature_file, p.max_seq_length, is_training=False,
                 batch_size=p.predict_batch_size, input_context=input_context)
 
-        kwargs = dict(passthrough=("unique_ids",), output_keys=self.task.output_keys)
-        if trainer is not None:
-            batches = trainer.predict(dataset_fn, **kwargs)
-        else:
-            batches = predict_batches(self.strategy, self.model, dataset_fn,
-                                      self.task.model_inputs, **kwargs)
-        results = squad_postprocess.results_from_batches(batches)
+        batches = predict_batches(self.strategy, self.model, dataset_fn,
+                                  self.task.model_inputs, passthrough=("unique_ids",),
+                                  output_keys=self.task.output_keys)
+        total = -(-self.features.num_features // p.predict_batch_size)
+        results = squad_postprocess.results_from_batches(
+            with_progress(batches, total, f"SQuAD {p.version} predict"))
         missing = [m.unique_id for m in self.features.metas if m.unique_id not in results]
         if missing:
             raise RuntimeError(f"prediction returned {len(results)} of "
@@ -266,43 +237,97 @@ class _Predictor:
         return metrics
 
 
-def _write_config(config, output_dir):
-    tf.io.gfile.makedirs(output_dir)
-    with tf.io.gfile.GFile(os.path.join(output_dir, "albert_config.json"), "w") as f:
-        f.write(config.to_json_string())
+class SquadTask(run_loop.RunTask):
+    """SQuAD for `run_loop.run`: questions, cached windows, `AlbertSquadV1/V2`, the
+    official post-processing and metric (every checkpoint is scored when the predict
+    data has gold answers)."""
 
+    primary_metric = "f1"
+    best_record_keys = ("f1",)
 
-def _read_best(output_dir):
-    path = os.path.join(output_dir, BEST_EVAL_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
+    def __init__(self, params):
+        super().__init__(params)
+        self.name = f"SQuAD {params.version}"
+        self.predictor = None
 
+    def validate(self):
+        validate_params(self.params)
+        _check_files(self.params)
 
-def _keep_best(output_dir, model, step, metrics, checkpoint):
-    """model.ckpt-best + best_eval.json when `metrics` has the best F1 so far; then
-    (so that a kill never skips a possible best) the eval_history.jsonl line."""
-    best = _read_best(output_dir)
-    if best is None or metrics["f1"] > best["f1"]:
-        save_official_checkpoint(model, os.path.join(output_dir, BEST_CHECKPOINT),
-                                 global_step=step)
-        path = os.path.join(output_dir, BEST_EVAL_FILE)
-        with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-            json.dump({"f1": metrics["f1"], "global_step": step}, f)
-        tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
-    record_evaluation(output_dir, dict(metrics, global_step=step), checkpoint)
+    def prepare(self, strategy, config):
+        from albert_tf.tokenization import FullTokenizer
 
+        p = self.params
+        self.strategy = strategy
+        tokenizer = FullTokenizer(p.spm_model_file, do_lower_case=p.do_lower_case)
+        if tokenizer.vocab_size != config.vocab_size:
+            raise ValueError(f"{p.spm_model_file} has {tokenizer.vocab_size} pieces but "
+                             f"vocab_size in {p.albert_config_file} is {config.vocab_size}")
+        self.trainer_task = squad_task(p.version_2_with_negative)
+        if p.do_predict:
+            examples, gold = _read_examples(p, is_training=False)
+            if not _has_gold(examples, p.version_2_with_negative):
+                logging.info("The predict data has no gold answers: writing predictions only")
+                gold = None
+            self.predictor = _Predictor(p, strategy, self.trainer_task, examples,
+                                        _features(p, tokenizer, examples, False), gold)
+            self.evaluates = gold is not None
+        self.num_train_steps = self.num_warmup_steps = None
+        if p.do_train:
+            examples, _ = _read_examples(p, is_training=True)
+            if not p.version_2_with_negative:
+                impossible = [e.qas_id for e in examples if e.is_impossible]
+                if impossible:
+                    raise ValueError(
+                        f"{p.train_file or p.tfds_name}: {len(impossible)} questions are "
+                        f"unanswerable (is_impossible), e.g. {impossible[0]}; SQuAD v2.0 "
+                        "data needs --version_2_with_negative")
+            # Official: pre-shuffle the questions so the small shuffle buffer suffices.
+            random.Random(p.runtime.seed).shuffle(examples)
+            self.train_features = _features(p, tokenizer, examples, True)
+            self.num_train_steps, self.num_warmup_steps = num_train_steps_for(p, len(examples))
+            print(f"Training {p.version}: {len(examples)} questions, "
+                  f"{self.train_features.num_features} windows, {self.num_train_steps} steps "
+                  f"({self.num_warmup_steps} warmup) at batch {p.train_batch_size}", flush=True)
 
-def _score_saved_checkpoints(params, model, predictor):
-    """As official run_squad_v2 without --do_train: scores each fine-tuned checkpoint in
-    output_dir not scored before and keeps the best; None when there is none."""
-    if evaluate_saved_checkpoints(
-            model, params.output_dir, lambda step: predictor(),
-            lambda step, metrics, checkpoint: _keep_best(
-                params.output_dir, model, step, metrics, checkpoint)) is None:
-        return None
-    return _read_best(params.output_dir)
+    def build_model(self, config):
+        return build_squad_model(config, self.params)
+
+    def train_dataset_fn(self, strategy):
+        p = self.params
+
+        def train_input(input_context):
+            return squad_records.squad_dataset(
+                self.train_features.feature_file, p.max_seq_length, is_training=True,
+                batch_size=p.train_batch_size, seed=p.runtime.seed,
+                input_context=input_context)
+        return train_input
+
+    def evaluate(self, model, step, trainer):
+        self.predictor.model = model
+        return self.predictor()
+
+    def on_evaluated(self, step, metrics, improved, keeper):
+        """The predictor wrote predictions.json and eval_results.json; this appends
+        the official text log (run_squad_v1/v2.py's eval_results.txt blocks)."""
+        lines = [f"{key} = {metrics[key]}\n" for key in sorted(metrics)]
+        if improved and keeper.best_step == step:
+            lines.append(f"saved step {step} to "
+                         f"{os.path.join(self.params.output_dir, BEST_CHECKPOINT)}\n")
+        best = (keeper.best or metrics)["f1"]  # no best kept: the one evaluation
+        lines.append(f"best f1 = {best}\n" + "=" * 50 + "\n")
+        with tf.io.gfile.GFile(os.path.join(self.params.output_dir, EVAL_LOG_FILE), "a") as f:
+            f.write("".join(lines))
+
+    def predict(self, model, trainer, scored):
+        if scored is not None:  # These weights were just scored: their files are written
+            return scored or None  # ({} on workers that do not write them).
+        self.predictor.model = model
+        return self.predictor()
+
+    def results(self, outcome):
+        return {"train": outcome["train"], "num_train_steps": self.num_train_steps,
+                "predict": outcome["predict"], "best": outcome["best"]}
 
 
 def run_squad(params):
@@ -314,114 +339,4 @@ def run_squad(params):
         without gold or without --do_predict) and "best" (best checkpoint's
         step and F1 when every checkpoint was scored).
     """
-    validate_params(params)
-    strategy = setup_runtime(params.runtime)
-    _check_files(params)
-    config = AlbertConfig.from_json_file(params.albert_config_file)
-    if params.max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"max_seq_length {params.max_seq_length} exceeds "
-                         f"max_position_embeddings {config.max_position_embeddings} of "
-                         f"{params.albert_config_file}")
-    from albert_tf.tokenization import FullTokenizer
-
-    tokenizer = FullTokenizer(params.spm_model_file, do_lower_case=params.do_lower_case)
-    if tokenizer.vocab_size != config.vocab_size:
-        raise ValueError(f"{params.spm_model_file} has {tokenizer.vocab_size} pieces but "
-                         f"vocab_size in {params.albert_config_file} is {config.vocab_size}")
-    _write_config(config, params.output_dir)
-    task = squad_task(params.version_2_with_negative)
-
-    with strategy.scope():
-        model = build_squad_model(config, params)
-        _initial_weights(model, params)
-
-    predictor = None
-    if params.do_predict:
-        predict_examples, gold = _read_examples(params, is_training=False)
-        if not _has_gold(predict_examples, params.version_2_with_negative):
-            logging.info("The predict data has no gold answers: writing predictions only")
-            gold = None
-        predictor = _Predictor(params, strategy, model, task, predict_examples,
-                               _features(params, tokenizer, predict_examples, False), gold)
-
-    result = {"train": None, "num_train_steps": None, "predict": None, "best": None}
-    evaluated = {}
-    if params.do_train:
-        train_examples, _ = _read_examples(params, is_training=True)
-        if not params.version_2_with_negative:
-            impossible = [e.qas_id for e in train_examples if e.is_impossible]
-            if impossible:
-                raise ValueError(
-                    f"{params.train_file or params.tfds_name}: {len(impossible)} questions are "
-                    f"unanswerable (is_impossible), e.g. {impossible[0]}; SQuAD v2.0 data "
-                    "needs --version_2_with_negative")
-        # Official: pre-shuffle the questions so the small shuffle buffer suffices.
-        random.Random(params.runtime.seed).shuffle(train_examples)
-        train_features = _features(params, tokenizer, train_examples, True)
-        num_steps, num_warmup = num_train_steps_for(params, len(train_examples))
-        result["num_train_steps"] = num_steps
-        print(f"Training {params.version}: {len(train_examples)} questions, "
-              f"{train_features.num_features} windows, {num_steps} steps "
-              f"({num_warmup} warmup) at batch {params.train_batch_size}", flush=True)
-        trainer = make_finetuning_trainer(
-            strategy, model, task, model_dir=params.output_dir,
-            learning_rate=params.learning_rate, num_train_steps=num_steps,
-            num_warmup_steps=num_warmup, global_batch_size=params.train_batch_size,
-            optimizer=params.optimizer, mixed_precision=params.runtime.mixed_precision,
-            save_checkpoints_steps=params.save_checkpoints_steps,
-            keep_checkpoint_max=params.keep_checkpoint_max,
-            iterations_per_loop=params.iterations_per_loop,
-            gradient_accumulation_steps=params.gradient_accumulation_steps,
-            jit_compile=params.runtime.jit_compile)
-
-        def train_input(input_context):
-            return squad_records.squad_dataset(
-                train_features.feature_file, params.max_seq_length, is_training=True,
-                batch_size=params.train_batch_size, seed=params.runtime.seed,
-                input_context=input_context)
-
-        def evaluate(step):
-            metrics = predictor(trainer)
-            evaluated.update(step=step, metrics=metrics)
-            return metrics
-
-        def on_checkpoint(step, metrics):
-            if metrics is not None:
-                _keep_best(params.output_dir, model, step, metrics,
-                           trainer_checkpoint(params.output_dir, step))
-            if step >= num_steps:
-                save_official_checkpoint(
-                    model, os.path.join(params.output_dir, f"model.ckpt-{step}"),
-                    global_step=step, write_state_file=True)
-
-        score_checkpoints = predictor is not None and predictor.gold is not None
-        result["train"] = trainer.train(train_input,
-                                        eval_fn=evaluate if score_checkpoints else None,
-                                        on_checkpoint=on_checkpoint)
-        final = os.path.join(params.output_dir, f"model.ckpt-{trainer.global_step}")
-        if trainer.chief and not tf.io.gfile.exists(final + ".index"):
-            # The run had already finished before this start: nothing was saved.
-            save_official_checkpoint(model, final, global_step=trainer.global_step,
-                                     write_state_file=True)
-        best = _read_best(params.output_dir) if score_checkpoints else None
-        if best is not None:
-            result["best"] = best
-            if best["global_step"] != evaluated.get("step"):
-                restore_official_weights(model, os.path.join(params.output_dir,
-                                                             BEST_CHECKPOINT))
-                print(f"Predicting with {BEST_CHECKPOINT} (step {best['global_step']})",
-                      flush=True)
-                evaluated.clear()
-        if params.do_predict:
-            result["predict"] = (evaluated["metrics"] if evaluated
-                                 else predictor(trainer))
-    elif params.do_predict:
-        best = (_score_saved_checkpoints(params, model, predictor)
-                if predictor.gold is not None else None)
-        if best is not None:
-            result["best"] = best
-            restore_official_weights(model, os.path.join(params.output_dir, BEST_CHECKPOINT))
-            print(f"Predicting with {BEST_CHECKPOINT} (step {best['global_step']})",
-                  flush=True)
-        result["predict"] = predictor()
-    return result
+    return run_loop.run(SquadTask(params))

@@ -27,6 +27,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.atomic_write import write_text_atomically
+from albert_tf.data import input_checks
+from albert_tf.data import record_diagnosis
+from albert_tf.training.progress import with_progress
 from albert_tf.training.strategy import is_chief
 
 
@@ -109,6 +113,7 @@ class Trainer:
         self._eval_step_fn = None
         self._summary_writer = None
         self._metrics_log = os.path.join(config.model_dir, "train_metrics.jsonl")
+        self._input_files = []  # TFRecords the training input reads, for error messages
 
     # ------------------------------------------------------------------ steps
     @property
@@ -247,16 +252,22 @@ class Trainer:
         the batches of the `skip_steps` steps already taken, so a resumed run sees the
         same data order."""
         if self.num_replicas == 1 and not isinstance(self.strategy, tf.distribute.TPUStrategy):
-            dataset = dataset_fn(tf.distribute.InputContext())
+            dataset = self._checked_inputs(dataset_fn(tf.distribute.InputContext()))
             return iter(dataset.skip(skip_steps) if skip_steps else dataset)
 
         def skipping_fn(input_context):
-            dataset = dataset_fn(input_context)
+            dataset = self._checked_inputs(dataset_fn(input_context))
             # A pipeline hands one per-replica batch to each replica it feeds per step.
             per_step = (input_context.num_replicas_in_sync
                         // input_context.num_input_pipelines)
             return dataset.skip(skip_steps * per_step) if skip_steps else dataset
         return iter(self.strategy.distribute_datasets_from_function(skipping_fn))
+
+    def _checked_inputs(self, dataset):
+        """The training input with its ids range-checked per batch (on the host, not in
+        the compiled step), remembering its TFRecord files for error messages."""
+        self._input_files = record_diagnosis.tagged_files(dataset)
+        return model_input_checker(self.model)(dataset)
 
     def _checkpoint_dir(self):
         if self.chief:
@@ -269,9 +280,8 @@ class Trainer:
     def restore_latest(self, iterator=None):
         """Restores the latest training checkpoint, if any; returns the step."""
         directory = os.path.join(self.config.model_dir, self.CHECKPOINT_SUBDIR)
-        latest = latest_complete_checkpoint(directory)
+        latest = restore_newest_intact(self._checkpoint(iterator), directory)
         if latest:
-            self._checkpoint(iterator).restore(latest).assert_existing_objects_matched()
             logging.info("Restored %s at step %d", latest, self.global_step)
         return self.global_step
 
@@ -291,13 +301,12 @@ class Trainer:
         self._metric_names = list(self.task.metric_names())
         iterator = self._make_iterator(dataset_fn)
         ckpt = self._checkpoint(iterator)
-        latest = latest_complete_checkpoint(
-            os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR), repair=self.chief)
+        latest = restore_newest_intact(
+            ckpt, os.path.join(cfg.model_dir, self.CHECKPOINT_SUBDIR), repair=self.chief)
         manager = tf.train.CheckpointManager(
             ckpt, self._checkpoint_dir(), max_to_keep=cfg.keep_checkpoint_max,
             checkpoint_name="ckpt")
         if latest:
-            ckpt.restore(latest).assert_existing_objects_matched()
             if not self._saves_iterator(iterator):
                 iterator = self._make_iterator(dataset_fn, int(self._input_batches.numpy()))
             print(f"Resumed from {latest} at step {self.global_step}", flush=True)
@@ -316,8 +325,11 @@ class Trainer:
             next_save = (step // cfg.save_checkpoints_steps + 1) * cfg.save_checkpoints_steps
             num_steps = min(cfg.steps_per_loop, next_save - step, cfg.num_train_steps - step)
             loop_start = time.time()
-            loss_sum, last_loss, norm_sum, sums = self._train_loop_fn(
-                iterator, tf.constant(num_steps))
+            try:
+                loss_sum, last_loss, norm_sum, sums = self._train_loop_fn(
+                    iterator, tf.constant(num_steps))
+            except tf.errors.DataLossError as e:
+                raise record_diagnosis.explain_data_loss(e, self._input_files) from e
             self._input_batches.assign_add(num_steps)
             elapsed = time.time() - loop_start
             step = self.global_step
@@ -430,13 +442,20 @@ class Trainer:
                             metrics))
             self._eval_step_fn = eval_step
 
+        files = []
+        checker = model_input_checker(model)
+
+        def tracked_fn(input_context):
+            dataset = dataset_fn(input_context)
+            files.extend(record_diagnosis.tagged_files(dataset))
+            return checker(dataset)
         if self.num_replicas == 1:
-            dataset = dataset_fn(tf.distribute.InputContext())
+            dataset = tracked_fn(tf.distribute.InputContext())
         else:
-            dataset = strategy.distribute_datasets_from_function(dataset_fn)
+            dataset = strategy.distribute_datasets_from_function(tracked_fn)
         totals = {name: [0.0, 0.0] for name in names}
         loss_total, batches = 0.0, 0
-        for batch in dataset:
+        for batch in with_progress(_explaining_data_loss(dataset, files), steps, "eval"):
             if steps is not None and batches >= steps:
                 break
             loss, metrics = self._eval_step_fn(batch)
@@ -450,6 +469,31 @@ class Trainer:
         results["global_step"] = self.global_step
         results["eval_batches"] = batches
         return results
+
+
+def model_input_checker(model):
+    """`fn(dataset) -> dataset` adding `input_checks` against `model.albert_config` (the
+    identity without one). Holds the config, not the model."""
+    config = getattr(model, "albert_config", None)
+    if config is None:
+        return lambda dataset: dataset
+    # Classes of a classifier (1: a regression score, not checked), choices of RACE.
+    num_labels = getattr(model, "num_labels", None) or getattr(model, "num_choices", None)
+    num_labels = num_labels if num_labels and num_labels > 1 else None
+    return lambda dataset: input_checks.check_model_inputs(dataset, config, num_labels)
+
+
+def _explaining_data_loss(dataset, files):
+    """Iterates `dataset`; a DataLossError is re-raised naming the damaged TFRecord file."""
+    iterator = iter(dataset)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.DataLossError as e:
+            raise record_diagnosis.explain_data_loss(e, files) from e
+        yield batch
 
 
 def _local_numpy(strategy, value):
@@ -486,10 +530,17 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
         passthrough: feature names copied to the outputs (e.g. "unique_ids").
         output_keys: model outputs to keep (default all).
     """
+    files = []
+    checker = model_input_checker(model)
+
+    def tracked_fn(input_context):
+        dataset = dataset_fn(input_context)
+        files.extend(record_diagnosis.tagged_files(dataset))
+        return checker(dataset)
     if strategy.num_replicas_in_sync == 1:
-        dataset = dataset_fn(tf.distribute.InputContext())
+        dataset = tracked_fn(tf.distribute.InputContext())
     else:
-        dataset = strategy.distribute_datasets_from_function(dataset_fn)
+        dataset = strategy.distribute_datasets_from_function(tracked_fn)
     passthrough = tuple(passthrough)
     output_keys = None if output_keys is None else tuple(output_keys)
     key = (id(strategy), repr(dataset.element_spec), model_inputs, passthrough, output_keys)
@@ -511,17 +562,14 @@ def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
             return strategy.run(replica_fn, args=(batch,))
         steps[key] = step
     step = steps[key]
-    for batch in dataset:
+    for batch in _explaining_data_loss(dataset, files):
         outputs = step(batch)
         yield {k: _local_numpy(strategy, v) for k, v in outputs.items()}
 
 
 def write_eval_results(path, results):
     """`eval_results.txt` as official: one `key = value` line per metric, sorted."""
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        for key in sorted(results):
-            f.write(f"{key} = {results[key]}\n")
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    write_text_atomically(path, "".join(f"{key} = {results[key]}\n" for key in sorted(results)))
 
 
 def seed_everything(seed, deterministic=False):
@@ -565,3 +613,55 @@ def latest_complete_checkpoint(directory, repair=False):
         logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
                         "stopped while saving); resuming from it", newest, directory)
     return newest
+
+
+# What TensorFlow raises for a checkpoint data file cut short (IndexError: "Read less
+# bytes than requested") or damaged (DataLossError: checksum mismatch); a damaged index
+# is an OpError "not an sstable" / "file is too short to be an sstable".
+CORRUPT_CHECKPOINT_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
+def _is_damaged_checkpoint_error(error):
+    return isinstance(error, CORRUPT_CHECKPOINT_ERRORS) or (
+        isinstance(error, tf.errors.OpError) and "sstable" in str(error))
+
+
+def restore_newest_intact(checkpoint, directory, repair=False):
+    """Restores `checkpoint` from the newest checkpoint in `directory` that reads.
+
+    A checkpoint whose files are truncated or damaged (a full disk, a copy cut
+    short) is skipped with a warning naming it, and the one before it is tried;
+    the damaged files are left for inspection (the next save of that step replaces
+    them). A checkpoint that reads but does not fit the model still raises.
+
+    Returns:
+        The prefix restored, or None when `directory` holds no checkpoint.
+    Raises:
+        ValueError when every checkpoint there is damaged.
+    """
+    newest = latest_complete_checkpoint(directory, repair=repair)
+    if newest is None:
+        return None
+    found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
+    candidates = [newest] + [found[n] for n in sorted(found, reverse=True)
+                             if os.path.basename(found[n]) != os.path.basename(newest)]
+    damaged = []
+    for prefix in candidates:
+        try:
+            checkpoint.restore(prefix).assert_existing_objects_matched()
+        except (IndexError, tf.errors.OpError) as e:
+            if not _is_damaged_checkpoint_error(e):
+                raise
+            damaged.append(prefix)
+            message = (f"checkpoint {prefix} is truncated or corrupt "
+                       f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                       "trying the one before it")
+            logging.warning(message)
+            print(f"WARNING: {message}", flush=True)
+            continue
+        if damaged:
+            print(f"WARNING: resumed from {prefix} instead of the damaged "
+                  f"{', '.join(damaged)}", flush=True)
+        return prefix
+    raise ValueError(f"every checkpoint in {directory} is truncated or corrupt: "
+                     f"{', '.join(damaged)}; move them away to start afresh")

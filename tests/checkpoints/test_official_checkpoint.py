@@ -11,12 +11,12 @@ from albert_tf.checkpoints import (CheckpointMismatchError, list_official_variab
                                    resolve_checkpoint, restore_official_weights)
 from albert_reference import forward, official_variable_shapes, random_official_weights, \
     write_tf1_checkpoint
+from tiny_config import tiny_config_dict
 
-BASE = dict(vocab_size=53, embedding_size=12, hidden_size=24, num_hidden_layers=4,
-            num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
-            intermediate_size=40, hidden_act="gelu", hidden_dropout_prob=0.1,
-            attention_probs_dropout_prob=0.1, max_position_embeddings=20, type_vocab_size=2,
-            initializer_range=0.02)
+BASE = tiny_config_dict(vocab_size=53, embedding_size=12, hidden_size=24, num_hidden_layers=4,
+                        num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
+                        intermediate_size=40, hidden_dropout_prob=0.1,
+                        attention_probs_dropout_prob=0.1, max_position_embeddings=20)
 
 CONFIGS = {
     # E != H, 2 groups x 2 inner groups.

@@ -1,7 +1,10 @@
 """Reading the corpus: globs, lines, bad bytes, documents, windows, tokens."""
 
 import logging
+import unittest.mock
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from albert_tf.data import pretraining_documents as pd
@@ -51,18 +54,60 @@ def test_invalid_utf8_line_is_skipped_counted_and_logged(tmp_path, caplog):
     assert f"{path}:2" in caplog.text and "UTF-8" in caplog.text
 
 
-def test_windows_close_at_document_boundaries_and_files_end_documents(tmp_path):
+def test_windows_are_byte_ranges_cut_at_blank_lines(tmp_path):
+    # Offsets: aaaa@0 bbbb@5 ""@10 cccc@11 ""@16 ""@17 ""@18 dddd@19 (24 bytes).
     f1 = write(tmp_path / "1.txt", b"aaaa\nbbbb\n\ncccc\n\n\n\ndddd\n")
-    f2 = write(tmp_path / "2.txt", b"eeee\n\nffff\n")
+    f2 = write(tmp_path / "2.txt", b"eeee\n\nffff\n")  # 11 bytes
     stats = pd.ReadStats()
     windows = list(pd.iter_document_windows([f1, f2], 8, stats))
     assert windows == [
-        [["aaaa", "bbbb"]],          # 8 bytes: window full at the boundary
-        [["cccc"], ["dddd"]],        # file end closes "dddd"
-        [["eeee"], ["ffff"]],
+        ((0, 0), [["aaaa", "bbbb"]]),   # up to the first blank line at byte >= 8 (@10)
+        ((0, 1), [["cccc"]]),           # after @10, up to the first blank at >= 16 (@16)
+        ((0, 2), [["dddd"]]),           # after @16; the file end closes "dddd"
+        ((1, 0), [["eeee"], ["ffff"]]),  # no blank line at >= 8: window (1, 1) is empty
     ]
+    assert (stats.files, stats.lines) == (2, 8 + 3)  # every line counted once
     whole = list(pd.iter_document_windows([f1, f2], 1 << 20, pd.ReadStats()))
-    assert whole == [[["aaaa", "bbbb"], ["cccc"], ["dddd"], ["eeee"], ["ffff"]]]
+    assert whole == [((0, 0), [["aaaa", "bbbb"], ["cccc"], ["dddd"]]),
+                     ((1, 0), [["eeee"], ["ffff"]])]
+    # A document longer than a window leaves that window empty.
+    assert pd.read_window(f1, 1, 4, pd.ReadStats()) == []
+    assert pd.read_window(f1, 0, 4, pd.ReadStats()) == [["aaaa", "bbbb"]]
+
+
+def reference_documents(data):
+    """Documents of a whole file, written out independently of the reader."""
+    documents, document = [], []
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.replace(b"\r", b"").decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if line.strip():
+            document.append(line)
+        elif document:
+            documents.append(document)
+            document = []
+    return documents + ([document] if document else [])
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    data=st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\n\n", b"\r", b" ", b"\xff"]),
+                  max_size=60).map(b"".join),
+    window_bytes=st.integers(1, 12), block=st.integers(1, 5))
+def test_windows_partition_a_file_for_any_window_size(tmp_path_factory, data, window_bytes,
+                                                      block):
+    path = tmp_path_factory.mktemp("w") / "f.txt"
+    path.write_bytes(data)
+    with unittest.mock.patch.object(pd, "_READ_BLOCK_BYTES", block):
+        stats = pd.ReadStats()
+        documents = []
+        for _, window in pd.iter_document_windows([str(path)], window_bytes, stats):
+            documents.extend(window)
+    assert documents == reference_documents(data)
+    assert stats.lines == len(data.split(b"\n")) - (1 if data.endswith(b"\n") or not data
+                                                     else 0)
 
 
 def test_tokenize_window(spm_model_file):

@@ -8,6 +8,7 @@ import pathlib
 import random
 import subprocess
 import sys
+import time
 
 import pytest
 import sentencepiece as spm
@@ -100,7 +101,7 @@ def test_windows_are_streamed_not_read_ahead(tokenizer):
     def windows():
         for i in range(50):
             consumed.append(i)
-            yield [[f"window {i} sentence one.", "and sentence two here."]]
+            yield (0, i), [[f"window {i} sentence one.", "and sentence two here."]]
 
     records = pretraining_workers.ordered_records(
         pretraining_workers.InlineExecutor(), windows(), config, pw.PretrainingDataStats())
@@ -117,11 +118,12 @@ def test_dupe_rounds_run_round_major_within_window_groups(tokenizer):
 
     class RecordingExecutor(pretraining_workers.InlineExecutor):
         def submit(self, fn, *args):
-            if fn is pretraining_workers._instances_task:
-                tasks.append(args[1:])  # (window index, round)
+            if fn is pretraining_workers.instances_task:
+                tasks.append((args[1][1], args[2]))  # (window index, round)
             return super().submit(fn, *args)
 
-    windows = ([[f"window {i} sentence one.", "and sentence two here."]] for i in range(10))
+    windows = (((0, i), [[f"window {i} sentence one.", "and sentence two here."]])
+               for i in range(10))
     list(pretraining_workers.ordered_records(RecordingExecutor(), windows, config,
                                              pw.PretrainingDataStats()))
     groups = [range(0, 4), range(4, 8), range(8, 10)]
@@ -146,7 +148,7 @@ def test_progress_line_and_undecodable_lines(tokenizer, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         stats, _ = run(tokenizer, [str(path)], tmp_path, small_config(), names=("o.tf",))
     assert stats.undecodable_lines == 1 and stats.lines == 5 and stats.documents == 2
-    assert f"{path}:2" in caplog.text
+    assert f"{path}: skipping the line at byte 28" in caplog.text
     assert "documents 2" in caplog.text and "records/s" in caplog.text
 
 
@@ -165,7 +167,7 @@ def test_missing_input_file(tokenizer, tmp_path):
 
 def test_failure_halfway_leaves_no_output(tokenizer, small_corpus, tmp_path, monkeypatch):
     calls = []
-    real_task = pretraining_workers._instances_task
+    real_task = pretraining_workers.instances_task
 
     def failing_task(*args):
         calls.append(1)
@@ -173,7 +175,7 @@ def test_failure_halfway_leaves_no_output(tokenizer, small_corpus, tmp_path, mon
             raise RuntimeError("worker died")
         return real_task(*args)
 
-    monkeypatch.setattr(pretraining_workers, "_instances_task", failing_task)
+    monkeypatch.setattr(pretraining_workers, "instances_task", failing_task)
     with pytest.raises(RuntimeError, match="worker died"):
         run(tokenizer, [small_corpus], tmp_path / "out", small_config(shuffle_buffer_size=1))
     assert not list((tmp_path / "out").iterdir())
@@ -228,3 +230,114 @@ def test_command_line(spm_model_file, small_corpus, tmp_path):
     assert output.read_bytes() == (tmp_path / "lib.tfrecord").read_bytes()
     assert stats.records > 0
 
+
+
+def test_output_that_is_an_input_is_refused_before_writing(tokenizer, small_corpus, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(pathlib.Path(small_corpus).read_bytes())
+    link = tmp_path / "link.txt"
+    link.symlink_to(corpus)
+    original = corpus.read_bytes()
+    for output in (corpus, link, tmp_path / "sub" / ".." / "corpus.txt"):
+        with pytest.raises(ValueError, match=f"output_file '{output}' is the input file"):
+            pw.create_pretraining_data([str(corpus)], [str(output)], tokenizer, small_config())
+    assert corpus.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "link.txt"]
+
+
+def test_same_output_twice_is_refused_and_nothing_is_written(tokenizer, small_corpus,
+                                                             tmp_path):
+    first = str(tmp_path / "a.tfrecord")
+    for second in (first, str(tmp_path / "." / "a.tfrecord")):
+        with pytest.raises(ValueError, match="names .*a.tfrecord.* twice"):
+            pw.create_pretraining_data([small_corpus], [first, second], tokenizer,
+                                       small_config())
+    assert not list(tmp_path.iterdir())
+
+
+def dead_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_temp_files_are_never_read_and_are_cleaned(tokenizer, small_corpus, tmp_path):
+    corpus_dir, out_dir = tmp_path / "corpus", tmp_path / "out"
+    corpus_dir.mkdir()
+    out_dir.mkdir()
+    (corpus_dir / "doc.txt").write_bytes(pathlib.Path(small_corpus).read_bytes())
+    pid = dead_pid()
+    # What a killed run leaves: a half-written TFRecord under a temp name.
+    (corpus_dir / f"old.tfrecord.tmp-{pid}").write_bytes(b"\x00\x01 partial record")
+    stale = out_dir / f"a.tfrecord.tmp-{pid}"
+    stale.write_bytes(b"partial")
+    inputs = pw.pretraining_documents.expand_input_files(f"{corpus_dir}/*")
+    assert inputs == [str(corpus_dir / "doc.txt")]
+    with pytest.raises(FileNotFoundError, match=r"only 1 unfinished \*.tmp-PID"):
+        pw.pretraining_documents.expand_input_files(f"{corpus_dir}/*.tmp-*")
+    (out_dir / "a.tfrecord.tmp-notapid").write_bytes(b"user file")
+    stats, _ = run(tokenizer, inputs, out_dir, small_config(dupe_factor=1),
+                   names=("a.tfrecord",))
+    assert stats.documents == 12
+    assert not stale.exists()
+    assert (out_dir / "a.tfrecord.tmp-notapid").exists()  # not our name: left alone
+
+
+def child_pids(pid):
+    children = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def running(pid):
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (its reaper may be slow)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_writer_is_killed(spm_model_file, shared_data_dir, tmp_path):
+    corpus = shared_data_dir / "corpus" / "wikitext2_valid_test.pretrain.txt"
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "create_pretraining_data.py"),
+         f"--input_file={corpus}", f"--output_file={tmp_path / 'o.tfrecord'}",
+         f"--spm_model_file={spm_model_file}", "--num_workers=2", "--dupe_factor=40",
+         "--max_seq_length=128"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    try:
+        deadline = time.time() + 120
+        workers = set()
+        while time.time() < deadline and process.poll() is None:
+            # The pool's workers are forks of the writer: its children that stay (a
+            # short-lived helper that TensorFlow may start at import does not).
+            seen = set(child_pids(process.pid))
+            if len(seen) >= 2:
+                time.sleep(1.0)
+                workers = seen & set(child_pids(process.pid))
+                if len(workers) >= 2:
+                    break
+            time.sleep(0.2)
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert len(workers) >= 2
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(running(pid) for pid in workers):
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"worker processes {left} outlived the killed writer"
+    assert not (tmp_path / "o.tfrecord").exists()

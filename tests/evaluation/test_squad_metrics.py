@@ -109,6 +109,60 @@ def test_evaluate_v2_without_na_probs_and_threshold():
     assert result["exact"] == pytest.approx(100 * 4 / 6)
 
 
+EDGE_QAS = [_qa("h1", "cat"), _qa("h2", "the big dog"), _qa("u1"), _qa("u2")]
+# h1 right; h2 half right (tokens big/dog vs big/cat: P = R = 1/2, F1 1/2); u1 abstains
+# (right); u2 answers an unanswerable question (wrong).
+EDGE_PREDS = {"h1": "cat", "h2": "big cat", "u1": "", "u2": "fish"}
+
+
+def test_v2_na_prob_exactly_at_the_threshold_keeps_the_answer():
+    """Official evaluate-v2.0: "no answer" only where na_prob > threshold (strictly)."""
+    na = {"h1": 0.5, "h2": 0.7, "u1": 0.9, "u2": 0.5}
+    result = squad_metrics.evaluate_v2(_dataset(EDGE_QAS, "v2.0"), EDGE_PREDS, na,
+                                       na_prob_thresh=0.5)
+    # h1 (0.5, at the threshold) keeps "cat": 1; h2 (0.7) -> no answer: 0;
+    # u1 (0.9) -> no answer: 1; u2 (0.5, at the threshold) keeps "fish": 0.
+    # (With na_prob >= threshold h1 would be 0 and u2 1.)
+    assert result["HasAns_exact"] == pytest.approx(50.0)
+    assert result["HasAns_f1"] == pytest.approx(50.0)
+    assert result["NoAns_exact"] == pytest.approx(50.0)
+    assert result["exact"] == pytest.approx(50.0)
+    # Just below the threshold both flip to "no answer".
+    below = squad_metrics.evaluate_v2(_dataset(EDGE_QAS, "v2.0"), EDGE_PREDS, na,
+                                      na_prob_thresh=0.4999)
+    assert below["HasAns_exact"] == pytest.approx(0.0)
+    assert below["NoAns_exact"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("order, best_exact, best_exact_thresh, best_f1, best_f1_thresh", [
+    # Sorted by na_prob, ties in na_probs order (the official stable sort): h1, u2, h2, u1.
+    # Start at 2 (u1, u2 right as "no answer"). EM: h1 +1 -> 3 (best, at 0.5);
+    # u2 -1 -> 2; h2 +0 -> 2; u1 +0 -> 2. F1: 3 (best, 0.5); 2; 2.5; 2.5.
+    (("h1", "u2", "h2", "u1"), 75.0, 0.5, 75.0, 0.5),
+    # u2 before h1 in the tie: 2 - 1 = 1, then 2: never above the start, so the
+    # threshold stays at the official initial 0.0. F1: 1; 2; 2.5 (best, at 0.7); 2.5.
+    (("u2", "h1", "h2", "u1"), 50.0, 0.0, 62.5, 0.7),
+])
+def test_v2_best_threshold_on_tied_na_probs(order, best_exact, best_exact_thresh, best_f1,
+                                            best_f1_thresh):
+    values = {"h1": 0.5, "u2": 0.5, "h2": 0.7, "u1": 0.9}
+    na = {qid: values[qid] for qid in order}
+    result = squad_metrics.evaluate_v2(_dataset(EDGE_QAS, "v2.0"), EDGE_PREDS, na)
+    assert result["best_exact"] == pytest.approx(best_exact)
+    assert result["best_exact_thresh"] == best_exact_thresh
+    assert result["best_f1"] == pytest.approx(best_f1)
+    assert result["best_f1_thresh"] == best_f1_thresh
+
+
+def test_v2_best_threshold_moves_only_on_a_strictly_better_score():
+    preds = dict(EDGE_PREDS, h2="dog")  # now right
+    na = {"h1": 0.2, "u2": 0.4, "h2": 0.6, "u1": 0.9}
+    result = squad_metrics.evaluate_v2(_dataset(EDGE_QAS, "v2.0"), preds, na)
+    # 2; h1 +1 -> 3 (best, 0.2); u2 -1 -> 2; h2 +1 -> 3 (equal: stays 0.2); u1 +0 -> 3.
+    assert result["best_exact"] == pytest.approx(75.0)
+    assert result["best_exact_thresh"] == 0.2
+
+
 def test_v2_gold_that_normalizes_to_nothing_counts_as_no_answer():
     # compute_f1: an empty side scores 1 only if both are empty.
     assert squad_metrics.compute_f1("", "") == 1

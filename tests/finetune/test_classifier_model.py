@@ -10,9 +10,9 @@ from albert_tf import AlbertConfig
 from albert_tf.checkpoints import (list_official_variables, official_variable_map,
                                    restore_official_weights, save_official_checkpoint)
 from albert_tf.modeling.models import AlbertClassifier
-from finetune_test_helpers import REFERENCE_CONFIG
+from tiny_config import TINY_CONFIG
 
-CFG = REFERENCE_CONFIG
+CFG = TINY_CONFIG
 H = CFG["hidden_size"]
 
 

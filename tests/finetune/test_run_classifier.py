@@ -341,7 +341,7 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     written after model.ckpt-best / best_eval.json."""
     import shutil
     from unittest import mock
-    from albert_tf.training import classifier_runner
+    from albert_tf.training import best_checkpoint
 
     params, _ = sst2_run
     out = tmp_path / "scan"
@@ -354,16 +354,16 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     scan = ClassifierParams(**dict(vars(params), output_dir=str(out / "run"), do_train=False,
                                    do_eval=True, do_predict=False, init_checkpoint=None))
     seen = []
-    real_update = classifier_runner.BestCheckpoint.update
+    real_update = best_checkpoint.BestCheckpoint.update
 
-    def update_then_die(self, model, step, results, checkpoint=None):
+    def update_then_die(self, model, step, results, checkpoint=None, write=True):
         history = pathlib.Path(self.output_dir) / "eval_history.jsonl"
         seen.append(history.exists() and str(step) in history.read_text())
-        real_update(self, model, step, results, checkpoint)
+        real_update(self, model, step, results, checkpoint, write)
         if step == 100:
             raise KeyboardInterrupt("killed after the first checkpoint")
 
-    with mock.patch.object(classifier_runner.BestCheckpoint, "update", update_then_die):
+    with mock.patch.object(best_checkpoint.BestCheckpoint, "update", update_then_die):
         with pytest.raises(KeyboardInterrupt):
             run_classifier(scan)
     assert seen == [False]  # not yet in the history when the best looked at it
@@ -373,3 +373,20 @@ def test_scan_logs_an_evaluation_only_after_the_best_has_seen_it(sst2_run, tmp_p
     history = [json.loads(x) for x in (out / "run" / "eval_history.jsonl").read_text().splitlines()]
     assert [h["global_step"] for h in history] == [100, 200]
     assert resumed["accuracy"] == max(h["accuracy"] for h in history)
+
+
+def test_official_submission_file_and_eval_curves(sst2_run):
+    """GLUE's official name (submit_results.tsv) beside ours, and every evaluation in
+    TensorBoard at the step of the checkpoint it scored."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing import event_accumulator
+
+    params, _ = sst2_run
+    out = pathlib.Path(params.output_dir)
+    assert (out / "submit_results.tsv").read_bytes() == (out / "SST-2.tsv").read_bytes()
+    history = [json.loads(line) for line in (out / "eval_history.jsonl").read_text().splitlines()]
+    events = event_accumulator.EventAccumulator(str(out / "summaries" / "eval"))
+    events.Reload()
+    for tag in ("accuracy", "loss"):
+        curve = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
+        assert curve == {h["global_step"]: pytest.approx(h[tag], rel=1e-6) for h in history}

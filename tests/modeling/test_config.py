@@ -53,7 +53,8 @@ def test_unused_and_unknown_fields_are_kept(tmp_path):
     values = json.loads(OFFICIAL_BASE_TEXT)
     values["layers_to_keep"] = [0, 3]
     values["my_note"] = {"a": 1}
-    config = AlbertConfig.from_dict(values)
+    with pytest.warns(UserWarning, match="unknown field\\(s\\) 'my_note' kept"):
+        config = AlbertConfig.from_dict(values)
     assert config.extra["layers_to_keep"] == [0, 3]
     assert config.extra["net_structure_type"] == 0
     assert config.to_dict() == values

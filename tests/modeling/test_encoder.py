@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from albert_tf import AlbertConfig, AlbertEncoder, AlbertPretrainer
+from tiny_config import tiny_config
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[2] / "configs"
 
-TINY = AlbertConfig(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=3,
-                    num_hidden_groups=2, inner_group_num=2, num_attention_heads=4,
-                    intermediate_size=24, max_position_embeddings=24,
-                    hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+# Several groups and inner groups, with dropout.
+TINY = tiny_config(vocab_size=40, num_hidden_layers=3, num_hidden_groups=2, inner_group_num=2,
+                   num_attention_heads=4, intermediate_size=24, hidden_dropout_prob=0.1,
+                   attention_probs_dropout_prob=0.1)
 
 
 def inputs_for(config, batch=2, seq_len=9, num_masked=3, seed=0):

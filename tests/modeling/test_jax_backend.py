@@ -9,7 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from albert_tf import AlbertConfig, AlbertPretrainer
+from albert_tf import AlbertPretrainer
+from tiny_config import tiny_config
 
 pytest.importorskip("jax", reason="jax not installed (pip install -e .[jax])")
 
@@ -34,9 +35,9 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("dtype, atol, attention", [
     ("float32", 1e-5, "einsum"), ("mixed_bfloat16", 0.1, "einsum"), ("float32", 1e-5, "fused")])
 def test_jax_backend_matches_tensorflow(tmp_path, dtype, atol, attention):
-    config = AlbertConfig(vocab_size=37, embedding_size=8, hidden_size=12, num_hidden_layers=4,
-                          num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
-                          intermediate_size=20, max_position_embeddings=16, hidden_act="gelu")
+    config = tiny_config(vocab_size=37, hidden_size=12, num_hidden_layers=4, num_hidden_groups=2,
+                         inner_group_num=2, num_attention_heads=3, intermediate_size=20,
+                         max_position_embeddings=16)
     config.to_json_file(str(tmp_path / "albert_config.json"))
     model = AlbertPretrainer(config)
     rng = np.random.default_rng(0)

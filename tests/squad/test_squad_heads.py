@@ -9,11 +9,10 @@ from albert_tf.checkpoints import (list_official_variables, restore_official_wei
                                    save_official_checkpoint)
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
 from albert_reference import forward, layer_norm, random_official_weights, write_tf1_checkpoint
+from tiny_config import tiny_config_dict
 
-CFG = dict(vocab_size=41, embedding_size=8, hidden_size=12, num_hidden_layers=2,
-           num_hidden_groups=1, inner_group_num=1, num_attention_heads=3, intermediate_size=20,
-           hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-           max_position_embeddings=24, type_vocab_size=2, initializer_range=0.02)
+CFG = tiny_config_dict(vocab_size=41, hidden_size=12, num_attention_heads=3, intermediate_size=20,
+                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
 H = CFG["hidden_size"]
 B, T = 3, 14
 START_N_TOP, END_N_TOP = 4, 3

@@ -227,3 +227,26 @@ def test_sequence_longer_than_the_model_is_refused(tmp_path, spm_model_file):
     with pytest.raises(ValueError, match="max_position_embeddings 64"):
         run_squad(params(tmp_path, spm_model_file, do_predict=True, predict_file=str(
             tmp_path / "config.json"), init_checkpoint="unused"))
+
+
+def test_v2_run_writes_eval_curves_at_the_scored_step(v2_run):
+    from tensorboard.backend.event_processing import event_accumulator
+    import tensorflow as tf
+
+    results = read_json(v2_run["out"] / "eval_results.json")
+    events = event_accumulator.EventAccumulator(str(v2_run["out"] / "summaries" / "eval"))
+    events.Reload()
+    for tag in ("exact", "f1", "HasAns_f1", "NoAns_exact", "best_f1", "best_f1_thresh"):
+        values = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
+        assert values == {3: pytest.approx(results[tag], rel=1e-6)}, tag
+
+
+def test_v2_run_writes_the_official_eval_log(v2_run):
+    """run_squad_v2.py's eval_results.txt: the scored keys, the save of the best, the best
+    F1 and a rule, per scored checkpoint."""
+    results = read_json(v2_run["out"] / "eval_results.json")
+    lines = (v2_run["out"] / "eval_results.txt").read_text().splitlines()
+    assert lines[:len(results)] == [f"{k} = {results[k]}" for k in sorted(results)]
+    assert lines[len(results):] == [
+        f"saved step 3 to {v2_run['out'] / 'model.ckpt-best'}",
+        f"best f1 = {results['f1']}", "=" * 50]

@@ -24,7 +24,10 @@ class AlbertMaskedLMHead(keras.layers.Layer):
 
     Args:
         embeddings: the encoder's `AlbertEmbeddings` layer, whose `word_embeddings`
-            is the decoder (weight tying; not serialised, re-attached by the owner).
+            is the decoder (weight tying). `get_config` stores its config, so a head
+            revived alone owns a copy of the embeddings; a model that owns both the
+            encoder and the head (`AlbertPretrainer`) serialises only the encoder and
+            ties the rebuilt head to it again, so the table exists once.
     Call args:
         sequence_output: float [batch, seq_len, hidden_size].
         masked_lm_positions: int [batch, P].
@@ -48,6 +51,8 @@ class AlbertMaskedLMHead(keras.layers.Layer):
             epsilon=LAYER_NORM_EPSILON, dtype="float32", name="transform_LayerNorm")
 
     def build(self, sequence_output_shape, masked_lm_positions_shape=None):
+        if self.embeddings is not None and not self.embeddings.built:
+            self.embeddings.build()  # A revived head's own copy: the decoder table.
         self.transform_dense.build((None, None, sequence_output_shape[-1]))
         self.transform_layer_norm.build((None, None, self.embedding_size))
         self.output_bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros",
@@ -72,5 +77,14 @@ class AlbertMaskedLMHead(keras.layers.Layer):
         config = super().get_config()
         config.update({"vocab_size": self.vocab_size, "embedding_size": self.embedding_size,
                        "hidden_act": self.hidden_act,
-                       "initializer_range": self.initializer_range})
+                       "initializer_range": self.initializer_range,
+                       "embeddings": (None if self.embeddings is None else
+                                      keras.saving.serialize_keras_object(self.embeddings))})
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("embeddings"), dict):
+            config["embeddings"] = keras.saving.deserialize_keras_object(config["embeddings"])
+        return cls(**config)

@@ -1,11 +1,25 @@
 """`AlbertEmbeddings`: word + position + token-type embeddings at width E."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from albert_tf.modeling.initializers import truncated_normal
 
 LAYER_NORM_EPSILON = 1e-12
+
+
+def _concrete_values(x):
+    """`x` as a NumPy array when it holds values, None when it is symbolic or traced."""
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return np.asarray(x)
+    if keras.backend.is_keras_tensor(x):
+        return None
+    try:
+        return keras.ops.convert_to_numpy(x)
+    except (NotImplementedError, ValueError, TypeError, RuntimeError):
+        # A tf.function graph tensor (NotImplementedError) or a JAX tracer (TypeError).
+        return None
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -61,7 +75,36 @@ class AlbertEmbeddings(keras.layers.Layer):
             return ops.matmul(ops.one_hot(ids, depth, dtype=self.compute_dtype), table)
         return ops.take(table, ids, axis=0)
 
+    def check_inputs(self, input_ids, segment_ids):
+        """Raises ValueError for a sequence longer than the position table and, when
+        the ids hold values (eager calls, NumPy), for ids outside their tables.
+
+        A gather would otherwise read a negative id as one counted from the end of
+        the table (-1 -> vocab_size - 1) and, on GPUs, an id past the end as zeros.
+        Traced calls (tf.function, jit, export) are not checked per step: the
+        input pipeline checks them (`albert_tf.data.input_checks`).
+        """
+        seq_len = input_ids.shape[1] if len(input_ids.shape) > 1 else None
+        if seq_len is not None and seq_len > self.max_position_embeddings:
+            raise ValueError(
+                f"{self.name}: sequence length {seq_len} exceeds the config's "
+                f"max_position_embeddings ({self.max_position_embeddings}); truncate the "
+                f"input to at most {self.max_position_embeddings} tokens")
+        for name, ids, field, size in (("input_ids", input_ids, "vocab_size", self.vocab_size),
+                                       ("segment_ids", segment_ids, "type_vocab_size",
+                                        self.type_vocab_size)):
+            values = _concrete_values(ids)
+            if values is None or values.size == 0:
+                continue
+            bad = (values < 0) | (values >= size)
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(
+                    f"{self.name}: {name} must be in [0, {field}={size}), got "
+                    f"{values[where]} at index {list(where)} ({int(bad.sum())} out of range)")
+
     def call(self, input_ids, segment_ids, training=None):
+        self.check_inputs(input_ids, segment_ids)
         input_ids = ops.cast(input_ids, "int32")
         segment_ids = ops.cast(segment_ids, "int32")
         words = self._lookup(self.word_embeddings, input_ids, self.vocab_size,

@@ -2,12 +2,8 @@
 
 import keras
 
+from albert_tf.config import layer_group, used_groups
 from albert_tf.modeling.layers.transformer_layer import AlbertTransformerLayer
-
-
-def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
-    """Official assignment of layer `layer_idx` to a parameter group."""
-    return int(layer_idx / num_hidden_layers * num_hidden_groups)
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -17,6 +13,9 @@ class AlbertTransformer(keras.layers.Layer):
     Group g owns `inner_group_num` `AlbertTransformerLayer`s
     (`group_{g}/inner_group_{k}`); layer i runs all inner layers of group
     `layer_group(i, ...)` in turn, so with one group every layer shares weights.
+    A group no layer runs (the official float rule leaves some, e.g. group 15 of
+    22 layers in 22 groups) has no layers and no variables, as in the official
+    graph: `groups[g]` is then an empty list.
 
     Call args:
         hidden_states: float [batch, seq_len, hidden_size].
@@ -47,6 +46,7 @@ class AlbertTransformer(keras.layers.Layer):
         self.attention_dropout_rate = attention_dropout_rate
         self.initializer_range = initializer_range
         # groups[g][k] is official `group_{g}/inner_group_{k}`.
+        used = set(used_groups(num_hidden_layers, num_hidden_groups))
         self.groups = [
             [AlbertTransformerLayer(
                 hidden_size, num_attention_heads, intermediate_size, hidden_act=hidden_act,
@@ -55,7 +55,7 @@ class AlbertTransformer(keras.layers.Layer):
                 initializer_range=initializer_range,
                 attention_implementation=attention_implementation, dtype=self.dtype_policy,
                 name=f"group_{g}_inner_group_{k}")
-             for k in range(inner_group_num)]
+             for k in range(inner_group_num if g in used else 0)]
             for g in range(num_hidden_groups)]
         # Also as direct attributes: tf.train.Checkpoint and tf.saved_model do not see
         # layers held only in nested lists.

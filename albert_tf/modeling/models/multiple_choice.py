@@ -11,6 +11,7 @@ from albert_tf.modeling.models.classifier import HEAD_INITIALIZER_RANGE
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class _FoldChoices(keras.layers.Layer):
     """[batch, num_choices, seq_len] -> [batch * num_choices, seq_len]."""
 
@@ -23,6 +24,7 @@ class _FoldChoices(keras.layers.Layer):
         return (folded, input_shape[-1])
 
 
+@keras.saving.register_keras_serializable(package="albert_tf")
 class _UnfoldChoices(keras.layers.Layer):
     """[batch * num_choices, 1] -> [batch, num_choices]."""
 

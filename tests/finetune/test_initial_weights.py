@@ -1,4 +1,5 @@
-"""Initial weights of task models: pretrained, fine-tuned with or without a fitting head."""
+"""The one initial-weights policy (`init_from_checkpoint`): pretrained checkpoints,
+fine-tuned ones with or without a fitting head, into task models and the pretrainer."""
 
 import logging
 
@@ -6,10 +7,10 @@ import numpy as np
 import pytest
 
 from albert_reference import random_official_weights, write_tf1_checkpoint
-from albert_tf import AlbertConfig
+from albert_tf import AlbertConfig, AlbertPretrainer
 from albert_tf.checkpoints import CheckpointMismatchError, save_official_checkpoint
 from albert_tf.modeling.models import AlbertClassifier, AlbertMultipleChoice
-from albert_tf.training.classifier_runner import initialise_task_model
+from albert_tf.training.initial_weights import init_from_checkpoint
 from finetune_test_helpers import REFERENCE_CONFIG
 
 CFG = REFERENCE_CONFIG
@@ -26,6 +27,10 @@ def checkpoint(tmp_path, name, head_rows=None, with_pretraining_heads=False, see
     (tmp_path / name).mkdir()
     write_tf1_checkpoint(prefix, weights)
     return prefix, weights
+
+
+def initialise_task_model(model, prefix):
+    return init_from_checkpoint(model, prefix)["status"]
 
 
 def assert_encoder_loaded(model, weights):
@@ -93,3 +98,32 @@ def test_checkpoint_of_another_model_size_fails_clearly(tmp_path):
     bigger = AlbertClassifier(AlbertConfig(**dict(CFG, hidden_size=32, num_attention_heads=4)))
     with pytest.raises(CheckpointMismatchError, match="shape mismatches"):
         initialise_task_model(bigger, prefix)
+
+
+def test_pretrainer_loads_its_heads_and_a_task_checkpoint_leaves_them_new(tmp_path):
+    prefix, weights = checkpoint(tmp_path, "pretrained", with_pretraining_heads=True)
+    pretrainer = AlbertPretrainer(AlbertConfig(**CFG))
+    report = init_from_checkpoint(pretrainer, prefix)
+    assert report["status"] == "loaded" and not report["missing"]
+    assert "cls/predictions/output_bias" in report["loaded"]
+    # A fine-tuned RTE checkpoint has no pretraining heads: they stay as initialised.
+    rte, _ = checkpoint(tmp_path, "rte", head_rows=2, seed=3)
+    again = AlbertPretrainer(AlbertConfig(**CFG))
+    report = init_from_checkpoint(again, rte)
+    assert report["status"] == "new"
+    assert "output_weights" in report["unused"]
+
+
+def test_fresh_head_report_names_the_missing_head_variables(tmp_path):
+    prefix, _ = checkpoint(tmp_path, "pretrained", with_pretraining_heads=True)
+    report = init_from_checkpoint(AlbertClassifier(AlbertConfig(**CFG), num_labels=3), prefix)
+    assert report["missing"] == ["output_bias", "output_weights"]
+    assert "cls/predictions/output_bias" in report["unused"]
+
+
+def test_encoder_mismatch_fails_even_when_the_head_misfits_too(tmp_path):
+    wide = dict(CFG, hidden_size=32, num_attention_heads=4)
+    other = AlbertClassifier(AlbertConfig(**wide), num_labels=2)
+    prefix = save_official_checkpoint(other, str(tmp_path / "model.ckpt-1"))
+    with pytest.raises(CheckpointMismatchError, match="bert/pooler/dense/kernel"):
+        init_from_checkpoint(AlbertClassifier(AlbertConfig(**CFG), num_labels=2), prefix)

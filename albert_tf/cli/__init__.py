@@ -1,0 +1,1 @@
+"""Command-line entry points (console scripts `albert-*`; the top-level run_*.py are shims)."""

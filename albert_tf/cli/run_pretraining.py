@@ -1,0 +1,35 @@
+"""Pretrains ALBERT (masked LM + sentence-order prediction).
+
+Flags follow google-research/albert run_pretraining.py, plus the distribution,
+precision and robustness flags of albert_tf. Example (one host, 8 GPUs, the
+paper's batch of 4096 through 8 x 2 accumulation steps of 256):
+
+  python run_pretraining.py --albert_config_file=configs/albert_base_v2.json \
+    --input_file='data/pretrain-*.tfrecord' --output_dir=out/base \
+    --do_train --distribution_strategy=mirrored --mixed_precision=bfloat16 \
+    --jit_compile --gradient_accumulation_steps=2
+"""
+
+from absl import flags
+
+from albert_tf.cli.entry import params_command
+from albert_tf.training.pretraining import PretrainingParams, run_pretraining
+
+
+def official_flags():
+    """The official flags that are no setting of this command."""
+    flags.DEFINE_integer("masked_lm_budget", 0,
+                         "Official flag: on-the-fly masking by a masked/unmasked n-gram ratio; "
+                         "only 0 (masks from the data) is supported: see --dynamic_masking.",
+                         module_name=__name__)
+    flags.register_validator("masked_lm_budget", lambda value: value == 0,
+                             "--masked_lm_budget > 0 (the official on-the-fly masking) is not "
+                             "supported; the records' masks are used, or --dynamic_masking "
+                             "re-draws them every epoch")
+    return ["masked_lm_budget"]
+
+
+define_flags, main, run = params_command(PretrainingParams, run_pretraining, __name__, __doc__, official_flags)
+
+if __name__ == "__main__":
+    run()
