@@ -47,7 +47,11 @@ setup(
         "tensorboard>=2.21,<2.22",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "hypothesis>=6.100",
+                 # The exports are loaded as TF Hub users load them (hub.KerasLayer, which
+                 # runs on tf-keras); tensorflow_hub 0.16 imports pkg_resources, which
+                 # setuptools 81 removed.
+                 "tensorflow-hub>=0.16", "tf-keras>=2.21,<2.22", "setuptools<81"],
         "jax": ["jax>=0.6"],
         # The peers the checkpoint cross-checks (tests/interop) load and save with.
         "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],

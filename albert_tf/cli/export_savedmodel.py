@@ -1,7 +1,10 @@
 """Exports an ALBERT checkpoint as a SavedModel that serves raw text.
 
 The SavedModel needs only `tensorflow` and `tensorflow_text` to load (TF
-Serving: a build with the tensorflow_text ops). Signatures per --model_kind
+Serving: a build with the tensorflow_text ops); with --text_in_graph=false only
+`tensorflow` (ids-in signatures; tokenize with the preprocess export). It runs
+in the session loader (TF Serving, C++, saved_model_cli) and follows TF Hub's
+TF2 API for encoder and preprocess. Signatures per --model_kind
 are listed in albert_tf/export/*_module.py and in the SavedModel's
 assets/export_config.json. Examples:
 
@@ -14,6 +17,11 @@ assets/export_config.json. Examples:
   python export_savedmodel.py --model_kind=squad --version_2_with_negative \
     --init_checkpoint=out/squad2 --spm_model_file=albert_base/30k-clean.model \
     --max_seq_length=384 --doc_stride=128 --export_dir=export/squad2/1
+
+  # For a server without the TF Text ops: ids in, tokenize in the client.
+  python export_savedmodel.py --model_kind=classifier --text_in_graph=false \
+    --init_checkpoint=out/mnli --spm_model_file=albert_base/30k-clean.model \
+    --task_name=MNLI --export_dir=export/mnli_ids/1
 
   saved_model_cli show --dir export/squad2/1 --all
 """
@@ -34,7 +42,8 @@ FIELD_HELP = {
     "do_lower_case": {"help": "Lower-case input text (uncased models)."},
     "export_dir": {"help": "Where the SavedModel goes (e.g. .../model/1)."},
     "max_seq_length": {"help": "Tokens per sequence, [CLS]/[SEP] included (default: 384 "
-                               "for squad, 512 otherwise, as the official scripts)."},
+                               "for squad, 128 for preprocess (TF Hub's), 512 otherwise, as "
+                               "the official scripts)."},
     "overwrite": {"help": "Replace an existing export_dir."},
     "version_2_with_negative": {"help": "SQuAD v2.0 model (can say no answer)."},
     "doc_stride": {"help": "SQuAD: tokens between window starts."},

@@ -10,6 +10,9 @@ Kinds and their signatures (details in each module's docstring):
               tokenization_info
   race:       serving_default (article, question, options), tokens,
               tokenization_info
+encoder and preprocess also follow TF Hub's TF2 text API (`__call__`,
+`tokenize`, `bert_pack_inputs`). With `text_in_graph=False` (not preprocess)
+only the ids-in signatures exist and serving_default is `tokens`.
 """
 
 from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel

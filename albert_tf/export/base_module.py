@@ -1,28 +1,43 @@
 """What every exported SavedModel shares: tokenizer, assets, weights, text packing.
 
-An export is a `tf.Module` whose signatures are `tf.function`s. It holds the
-in-graph `TFTokenizer`, the Keras model and its weights, listed explicitly
-(Keras 3 keeps sublayers held in lists, like the transformer's layer groups,
-out of TensorFlow's object graph), and three assets:
+An export is a trackable object whose signatures are `tf.function`s. It holds
+the in-graph `TFTokenizer` (unless `text_in_graph=False`), the model's
+`tf.Variable`s and three assets:
 
   assets/spm.model           the SentencePiece model
   assets/albert_config.json  the model's config (absent for preprocess-only)
   assets/export_config.json  model_kind, do_lower_case, max_seq_length, task
                              settings and the signature list
 
-Loading needs only `tensorflow` and `tensorflow_text` (for the SentencePiece op).
+Loading needs only `tensorflow` and `tensorflow_text` (for the SentencePiece op);
+a `text_in_graph=False` export needs only `tensorflow`.
+
+Variables: the SavedModel tracks the `tf.Variable`s behind the Keras 3
+variables, not the Keras variables or layers. A Keras 3 variable saves itself
+as a fresh copy (`keras.src.backend.tensorflow.core.Variable.
+_export_to_saved_model_graph`), so the SavedModel's restore op fills the
+copies while the functions read the originals: the TF2 loader maps captures
+through the object graph and works, but the session loader (TF Serving, the
+C++ `LoadSavedModel`, `saved_model_cli run`, `tf.compat.v1.saved_model.loader`)
+then fails with "Could not find variable ...". `keras.export.ExportArchive`
+tracks the `tf.Variable`s its endpoints capture for the same reason; the root
+here is the same kind of object (`AutoTrackable`), so that it can also carry
+TF Hub's `variables` / `trainable_variables` lists.
 """
 
 import tensorflow as tf
 
 from albert_tf.data import padding
-from albert_tf.export import text_packing
+from albert_tf.tokenization import packing
 
 SPM_ASSET = "spm.model"
 CONFIG_ASSET = "albert_config.json"
 EXPORT_CONFIG_ASSET = "export_config.json"
 
 ENCODER_INPUTS = padding.SEQUENCE_FEATURES
+# TF Hub's names of the encoder inputs -> ours (the official feature names).
+HUB_INPUTS = {"input_word_ids": "input_ids", "input_mask": "input_mask",
+              "input_type_ids": "segment_ids"}
 TEXT_SPEC = tf.TensorSpec([None], tf.string)
 IDS_SPEC = tf.TensorSpec([None, None], tf.int32)
 
@@ -45,8 +60,8 @@ def check_same_batch(**tensors):
 
 
 def pack(tokenizer, segments, max_seq_length):
-    """`tokenizer.pack(segments, max_seq_length)`, faster to trace (`text_packing`)."""
-    return text_packing.pack_segments(segments, max_seq_length, tokenizer.cls_id,
+    """`tokenizer.pack(segments, max_seq_length)` (`tokenization.packing`)."""
+    return packing.pack_segments(segments, max_seq_length, tokenizer.cls_id,
                                       tokenizer.sep_id, tokenizer.pad_id)
 
 
@@ -79,10 +94,23 @@ def pack_texts(tokenizer, tokenize, texts_a, texts_b, max_seq_length):
 
 
 class _Untracked:
-    """A plain attribute holder that tf.Module does not track."""
+    """A plain attribute holder that object tracking does not follow."""
 
 
-class ExportModule(tf.Module):
+def tf_variables(variables):
+    """The `tf.Variable`s behind Keras 3 variables (see the module docstring)."""
+    out = []
+    for variable in variables:
+        value = getattr(variable, "value", variable)
+        if not isinstance(value, tf.Variable):
+            raise TypeError(f"variable {variable.path} is backed by a "
+                            f"{type(value).__name__}, not a tf.Variable: export needs "
+                            f"the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+        out.append(value)
+    return out
+
+
+class ExportModule(tf.__internal__.tracking.AutoTrackable):
     """Base of the exported modules.
 
     Args:
@@ -90,22 +118,34 @@ class ExportModule(tf.Module):
       max_seq_length: Python int, the length texts are packed to.
       assets: dict asset name -> local file path (copied into `assets/`).
       model: optional Keras model whose variables the SavedModel must hold.
+      text_in_graph: False leaves the tokenizer out of the SavedModel (the
+        subclasses then add only ids-in signatures).
     """
 
-    def __init__(self, tokenizer, max_seq_length, assets, model=None, name=None):
-        super().__init__(name=name)
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer, max_seq_length, assets, model=None, text_in_graph=True):
+        super().__init__()
+        self.text_in_graph = bool(text_in_graph)
+        # Python-only state (the Keras model, the tokenizer of a text-free
+        # export, the tf.functions) is kept out of the object graph: the
+        # SavedModel holds the signatures' concrete functions and variables,
+        # and loading it must not need Keras.
+        self._functions = _Untracked()
+        self._functions.model = model
+        if self.text_in_graph:
+            self.tokenizer = tokenizer
+        else:
+            self._functions.tokenizer = tokenizer
         self.max_seq_length = int(max_seq_length)
         self.assets = {key: tf.saved_model.Asset(path) for key, path in assets.items()}
-        if model is not None:
-            self.model = model
-            # Listed explicitly: tf.saved_model only follows tf trackables, and
-            # the variables inside Keras' nested layer lists must be reachable.
-            self.model_variables = list(model.weights)
-        # tf.functions are kept out of tf.Module's tracking: tf.saved_model.save
-        # re-traces every tracked tf.function, and the signatures' concrete
-        # functions are all the SavedModel needs.
-        self._functions = _Untracked()
+        # TF Hub's reusable SavedModel attributes (hub.KerasLayer reads them);
+        # also what the session loader needs (see the module docstring).
+        # `model.variables` includes the dropout seed state used by training=True.
+        variables = tf_variables(model.variables) if model is not None else []
+        trainable = {id(v) for v in tf_variables(model.trainable_variables)} \
+            if model is not None else set()
+        self.variables = variables
+        self.trainable_variables = [v for v in variables if id(v) in trainable]
+        self.regularization_losses = []
         # Traced once and called by every signature: the preprocessing graph
         # carries large Unicode tables, which the SavedModel then holds once.
         self._functions.preprocess = tf.function(
@@ -114,6 +154,15 @@ class ExportModule(tf.Module):
             self._tokenize_text, input_signature=[TEXT_SPEC], autograph=False)
         self._functions.signatures = {}
         self.add_signature("tokenization_info", self._tokenization_info, [])
+
+    @property
+    def model(self):
+        """The Keras model (not part of the SavedModel's object graph)."""
+        return self._functions.model
+
+    def tokenizer_for_ids(self):
+        """The `TFTokenizer`, whether or not it is in the graph (for special ids)."""
+        return self.tokenizer if self.text_in_graph else self._functions.tokenizer
 
     def preprocess_text(self, texts):
         """In-graph `preprocess_text`: tf.string [batch] -> tf.string [batch]."""
@@ -149,7 +198,7 @@ class ExportModule(tf.Module):
     def _tokenization_info(self):
         """As the official TF-Hub module's `tokenization_info` signature."""
         return {"spm_model_file": self.assets[SPM_ASSET].asset_path,
-                "do_lower_case": tf.constant(self.tokenizer.do_lower_case),
+                "do_lower_case": tf.constant(self.tokenizer_for_ids().do_lower_case),
                 "max_seq_length": tf.constant(self.max_seq_length, tf.int32)}
 
     def task_logits(self, inputs):

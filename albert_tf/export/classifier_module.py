@@ -17,13 +17,14 @@ Texts go through the official packing: `[CLS] a [SEP] (b [SEP])`, the longer
 text losing its last token first; an empty text_b gives the single-text
 layout, as official; texts longer than max_seq_length are truncated. The
 model runs each request only up to its longest text (`albert_tf.data.padding`).
+With `text_in_graph=False` there are no text signatures and serving_default is
+`tokens` (ids in): the SavedModel holds no TF Text op.
 """
 
 import tensorflow as tf
 
 from albert_tf.export.base_module import (ENCODER_INPUTS, IDS_SPEC, TEXT_SPEC, ExportModule,
                                           check_max_seq_length)
-
 
 
 class AlbertClassifierModule(ExportModule):
@@ -37,9 +38,10 @@ class AlbertClassifierModule(ExportModule):
     """
 
     def __init__(self, model, tokenizer, max_seq_length, assets, label_list=None,
-                 is_regression=False, name=None):
+                 is_regression=False, text_in_graph=True):
         check_max_seq_length(max_seq_length, 2)
-        super().__init__(tokenizer, max_seq_length, assets, model=model, name=name)
+        super().__init__(tokenizer, max_seq_length, assets, model=model,
+                         text_in_graph=text_in_graph)
         self.is_regression = bool(is_regression)
         if self.is_regression:
             if model.num_labels != 1:
@@ -53,8 +55,11 @@ class AlbertClassifierModule(ExportModule):
                                  f"({', '.join(label_list)}) but the model has "
                                  f"num_labels {model.num_labels}")
             self.label_list = label_list
-        self.add_signature("serving_default", self._serve_text, [TEXT_SPEC])
-        self.add_signature("serving_pair", self._serve_pair, [TEXT_SPEC, TEXT_SPEC])
+        if self.text_in_graph:
+            self.add_signature("serving_default", self._serve_text, [TEXT_SPEC])
+            self.add_signature("serving_pair", self._serve_pair, [TEXT_SPEC, TEXT_SPEC])
+        else:
+            self.add_signature("serving_default", self._tokens, [IDS_SPEC] * 3)
         self.add_signature("serving_examples", self._serve_examples,
                            [tf.TensorSpec([None], tf.string)])
         self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)

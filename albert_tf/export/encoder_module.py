@@ -14,6 +14,18 @@ to max_position_embeddings):
       `[CLS] a [SEP] b [SEP]` (plus segment_ids).
   tokenization_info: -> spm_model_file, do_lower_case, max_seq_length.
 
+TF Hub's TF2 encoder API (https://www.tensorflow.org/hub/common_saved_model_apis/text),
+so `hub.KerasLayer(export_dir, trainable=True)` and code written for TF Hub's
+BERT/ALBERT encoders work unchanged:
+  `loaded(inputs, training=False)`: inputs a dict of int32 [batch, seq_len]
+      input_word_ids, input_mask, input_type_ids -> pooled_output
+      [batch, hidden_size], sequence_output [batch, seq_len, hidden_size],
+      encoder_outputs (list, every layer's output, the last = sequence_output),
+      default (= pooled_output); `loaded.variables`, `loaded.trainable_variables`.
+
+With `text_in_graph=False` there are no text signatures, and serving_default
+is `tokens` (ids in): the SavedModel holds no TF Text op.
+
 `mlm` and `sop` exist only when the checkpoint has the pretraining heads
 (`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
 Text handling is `preprocess_module`'s: long texts are truncated to
@@ -22,8 +34,8 @@ max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
 
 import tensorflow as tf
 
-from albert_tf.export.base_module import (ENCODER_INPUTS, IDS_SPEC, TEXT_SPEC, ExportModule,
-                                          check_max_seq_length)
+from albert_tf.export.base_module import (ENCODER_INPUTS, HUB_INPUTS, IDS_SPEC, TEXT_SPEC,
+                                          ExportModule, check_max_seq_length, tf_variables)
 
 
 class AlbertEncoderModule(ExportModule):
@@ -35,17 +47,45 @@ class AlbertEncoderModule(ExportModule):
       tokenizer, max_seq_length, assets: as `ExportModule`.
     """
 
-    def __init__(self, model, tokenizer, max_seq_length, assets, name=None):
+    def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True):
         check_max_seq_length(max_seq_length, 2)
-        super().__init__(tokenizer, max_seq_length, assets, model=model, name=name)
+        super().__init__(tokenizer, max_seq_length, assets, model=model,
+                         text_in_graph=text_in_graph)
         self.has_pretraining_heads = hasattr(model, "masked_lm")
-        self.encoder = getattr(model, "encoder", model)
+        encoder = getattr(model, "encoder", model)
+        # What fine-tuning through `__call__` trains (TF Hub's contract): the
+        # encoder's weights, not the pretraining heads (they stay in `variables`
+        # for the mlm and sop signatures).
+        self.trainable_variables = tf_variables(encoder.trainable_variables)
         self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)
         if self.has_pretraining_heads:
             self.add_signature("mlm", self._mlm, [IDS_SPEC] * 4)
             self.add_signature("sop", self._sop, [IDS_SPEC] * 3)
-        self.add_signature("serving_default", self._serve_text, [TEXT_SPEC])
-        self.add_signature("serving_pair", self._serve_pair, [TEXT_SPEC, TEXT_SPEC])
+        if self.text_in_graph:
+            self.add_signature("serving_default", self._serve_text, [TEXT_SPEC])
+            self.add_signature("serving_pair", self._serve_pair, [TEXT_SPEC, TEXT_SPEC])
+        else:
+            self.add_signature("serving_default", self._tokens, [IDS_SPEC] * 3)
+        # Both traces are saved: hub.KerasLayer picks one by its `training`.
+        specs = {name: IDS_SPEC for name in HUB_INPUTS}
+        for training in (False, True):
+            self.__call__.get_concrete_function(specs, training=training)
+
+    @property
+    def encoder(self):
+        """The Keras `AlbertEncoder` (not part of the SavedModel's object graph)."""
+        return getattr(self.model, "encoder", self.model)
+
+    @tf.function(autograph=False)
+    def __call__(self, inputs, training=False):
+        """TF Hub's encoder call; see the module docstring."""
+        outputs = self.encoder({name: inputs[hub_name]
+                                for hub_name, name in HUB_INPUTS.items()},
+                               training=training)
+        return {"pooled_output": outputs["pooled_output"],
+                "sequence_output": outputs["sequence_output"],
+                "encoder_outputs": list(outputs["encoder_outputs"]),
+                "default": outputs["pooled_output"]}
 
     def _encode(self, inputs):
         outputs = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=False)

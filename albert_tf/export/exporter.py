@@ -42,7 +42,8 @@ from albert_tf.tokenization import TFTokenizer
 
 MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
 # Official defaults of run_classifier.py / run_squad_v*.py / run_race.py.
-DEFAULT_MAX_SEQ_LENGTH = {"encoder": 512, "preprocess": 512, "classifier": 512,
+# preprocess: 128, TF Hub's preprocessors' default.
+DEFAULT_MAX_SEQ_LENGTH = {"encoder": 512, "preprocess": 128, "classifier": 512,
                           "squad": 384, "race": 512}
 KERAS_CLASSES = {"encoder": (AlbertPretrainer, AlbertEncoder),
                  "squad": (AlbertSquadV1, AlbertSquadV2), "classifier": (AlbertClassifier,),
@@ -76,6 +77,10 @@ class ExportParams:
     num_labels: Optional[int] = None
     # RACE.
     max_qa_length: int = 128
+    text_in_graph: bool = dataclasses.field(default=True, metadata={"help": (
+        "Put the tokenizer in the graph (raw-text signatures; serving needs the TF Text "
+        "ops). False: ids-in signatures only, serving_default = tokens, no TF Text op in "
+        "the SavedModel (stock TF Serving); tokenize with the preprocess export.")})
 
     def validate(self):
         if self.model_kind not in MODEL_KINDS:
@@ -85,6 +90,9 @@ class ExportParams:
             raise ValueError(f"model_kind {self.model_kind!r} needs init_checkpoint")
         if not self.export_dir:
             raise ValueError("export_dir is required")
+        if self.model_kind == "preprocess" and not self.text_in_graph:
+            raise ValueError("text_in_graph=False: the preprocess export is the text "
+                             "half, it always holds the tokenizer")
         if self.max_seq_length is None:
             self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH[self.model_kind]
 
@@ -236,7 +244,8 @@ def _squad_version_hint(params, variables):
 def build_module(params, model, tokenizer, assets):
     """Wraps `model` (None for "preprocess") in the module of its kind."""
     kind = params.model_kind
-    common = dict(tokenizer=tokenizer, max_seq_length=params.max_seq_length, assets=assets)
+    common = dict(tokenizer=tokenizer, max_seq_length=params.max_seq_length, assets=assets,
+                  text_in_graph=params.text_in_graph)
     if kind == "preprocess":
         return AlbertPreprocessModule(**common)
     if kind == "encoder":
@@ -264,6 +273,7 @@ def export_config(params, module):
         "do_lower_case": params.do_lower_case,
         "max_seq_length": params.max_seq_length,
         "init_checkpoint": params.init_checkpoint,
+        "text_in_graph": params.text_in_graph,
     }
     if params.model_kind == "squad":
         config.update(version_2_with_negative=params.version_2_with_negative,

@@ -16,12 +16,14 @@ qa text keeps its LAST max_qa_length tokens and the article the first
 max_seq_length - 3 - len(qa) tokens: `[CLS] article [SEP] qa [SEP]`. Long
 articles are truncated; empty strings are allowed. The model runs each request
 only up to its longest packed input (`albert_tf.data.padding`).
+With `text_in_graph=False` serving_default is `tokens` (ids in): the
+SavedModel then holds no TF Text op.
 """
 
 import tensorflow as tf
 
 from albert_tf.export.base_module import ENCODER_INPUTS, ExportModule, check_same_batch, pack
-from albert_tf.export.text_packing import keep_first, keep_last
+from albert_tf.tokenization.packing import keep_first, keep_last
 
 LABELS = ("A", "B", "C", "D")
 NUM_CHOICES = len(LABELS)
@@ -55,19 +57,23 @@ class AlbertRaceModule(ExportModule):
     """
 
     def __init__(self, model, tokenizer, max_seq_length, assets, max_qa_length=128,
-                 name=None):
+                 text_in_graph=True):
         if getattr(model, "num_choices", NUM_CHOICES) != NUM_CHOICES:
             raise ValueError(f"RACE export needs a model with {NUM_CHOICES} choices, got "
                              f"{model.num_choices}")
         if not 1 <= max_qa_length <= max_seq_length - 3:
             raise ValueError(f"max_qa_length ({max_qa_length}) must be in "
                              f"[1, max_seq_length - 3 = {max_seq_length - 3}]")
-        super().__init__(tokenizer, max_seq_length, assets, model=model, name=name)
+        super().__init__(tokenizer, max_seq_length, assets, model=model,
+                         text_in_graph=text_in_graph)
         self.max_qa_length = int(max_qa_length)
-        self.add_signature("serving_default", self._serve, [
-            tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string),
-            tf.TensorSpec([None, NUM_CHOICES], tf.string)])
         ids = tf.TensorSpec([None, NUM_CHOICES, None], tf.int32)
+        if self.text_in_graph:
+            self.add_signature("serving_default", self._serve, [
+                tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string),
+                tf.TensorSpec([None, NUM_CHOICES], tf.string)])
+        else:
+            self.add_signature("serving_default", self._tokens, [ids] * 3)
         self.add_signature("tokens", self._tokens, [ids] * 3)
 
     def build_inputs(self, article, question, options):

@@ -27,6 +27,11 @@ prediction (`squad_windows`), every window goes through the model, and the
 answer is chosen across windows as the Python post-processing does
 (`squad_answers`); character offsets come from `char_offsets`. The question is
 cut to max_query_length tokens.
+
+With `text_in_graph=False` there is no text signature and serving_default is
+`tokens` (ids in; windowing and answer selection are then the client's, e.g.
+`albert_tf.data.squad_features` and `squad_postprocess`): the SavedModel holds
+no TF Text op.
 """
 
 import tensorflow as tf
@@ -55,7 +60,7 @@ class AlbertSquadModule(ExportModule):
 
     def __init__(self, model, tokenizer, max_seq_length, assets, version_2_with_negative=False,
                  doc_stride=128, max_query_length=64, max_answer_length=30, n_best_size=20,
-                 null_score_diff_threshold=0.0, name=None):
+                 null_score_diff_threshold=0.0, text_in_graph=True):
         if max_seq_length <= max_query_length + 3:
             raise ValueError(f"max_seq_length ({max_seq_length}) must be greater than "
                              f"max_query_length ({max_query_length}) + 3")
@@ -71,19 +76,24 @@ class AlbertSquadModule(ExportModule):
         if is_v2 != bool(version_2_with_negative):
             raise ValueError(f"version_2_with_negative={version_2_with_negative} but the "
                              f"model is {type(model).__name__}")
-        super().__init__(tokenizer, max_seq_length, assets, model=model, name=name)
+        super().__init__(tokenizer, max_seq_length, assets, model=model,
+                         text_in_graph=text_in_graph)
         self.version_2_with_negative = bool(version_2_with_negative)
         self.doc_stride = int(doc_stride)
         self.max_query_length = int(max_query_length)
         self.max_answer_length = int(max_answer_length)
         self.n_best_size = int(n_best_size)
         self.null_score_diff_threshold = float(null_score_diff_threshold)
-        self.piece_offsets = PieceOffsets(tokenizer, self.preprocess_text)
-        self.add_signature("serving_default", self._serve, [TEXT_SPEC, TEXT_SPEC])
         if self.version_2_with_negative:
-            self.add_signature("tokens", self._tokens_v2, [IDS_SPEC] * 4)
+            tokens, specs = self._tokens_v2, [IDS_SPEC] * 4
         else:
-            self.add_signature("tokens", self._tokens_v1, [IDS_SPEC] * 3)
+            tokens, specs = self._tokens_v1, [IDS_SPEC] * 3
+        if self.text_in_graph:
+            self.piece_offsets = PieceOffsets(tokenizer, self.preprocess_text)
+            self.add_signature("serving_default", self._serve, [TEXT_SPEC, TEXT_SPEC])
+        else:
+            self.add_signature("serving_default", tokens, specs)
+        self.add_signature("tokens", tokens, specs)
 
     def _run_model(self, inputs):
         names = ENCODER_INPUTS + (("p_mask",) if self.version_2_with_negative else ())

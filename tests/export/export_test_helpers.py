@@ -7,6 +7,7 @@ imports only tensorflow and tensorflow_text), so the TensorFlow start-up is
 paid once however many tests run.
 """
 
+import json
 import os
 import pickle
 import subprocess
@@ -33,6 +34,8 @@ EXPORTS = {
     "preprocess": ("preprocess", {}),
     "encoder": ("encoder", {}),
     "classifier": ("classifier", {"label_list": CLASSIFIER_LABELS}),
+    # One output unit in the checkpoint: exported as regression (STS-B).
+    "regression": ("classifier", {}),
     "race": ("race", {"max_qa_length": MAX_QA_LENGTH}),
     "squad_v1": ("squad", dict(SQUAD_SETTINGS)),
     "squad_v2": ("squad", dict(SQUAD_SETTINGS, version_2_with_negative=True,
@@ -81,6 +84,7 @@ def build_tiny_models(root):
     models = {
         "encoder": AlbertPretrainer(config),
         "classifier": AlbertClassifier(config, num_labels=len(CLASSIFIER_LABELS)),
+        "regression": AlbertClassifier(config, num_labels=1),
         "race": AlbertMultipleChoice(config, num_choices=4),
         "squad_v1": AlbertSquadV1(config),
         "squad_v2": AlbertSquadV2(config),
@@ -165,3 +169,47 @@ def parse_show_all(text):
         elif line.startswith("The MetaGraph") or line.startswith("Concrete Functions"):
             current = None
     return signatures
+
+
+# Runs TensorFlow's own `saved_model_cli` main once per argument list, in ONE
+# fresh process (TensorFlow starts once), and prints each exit status as JSON.
+_SAVED_MODEL_CLI = """
+import json, sys
+{imports}
+from tensorflow.python.tools import saved_model_cli
+statuses = []
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["saved_model_cli"] + argv
+    try:
+        saved_model_cli.main()
+        statuses.append(0)
+    except SystemExit as e:
+        statuses.append(e.code or 0)
+    except Exception as e:  # pylint: disable=broad-except
+        print(f"saved_model_cli {{argv}}: {{type(e).__name__}}: {{e}}", file=sys.stderr)
+        statuses.append(1)
+print(json.dumps({{"statuses": statuses,
+                  "tensorflow_text": "tensorflow_text" in sys.modules}}))
+"""
+
+
+def run_saved_model_cli(argv_lists, with_tensorflow_text, cwd):
+    """Runs `saved_model_cli ARGV` for each list of `argv_lists` in one subprocess.
+
+    Args:
+      with_tensorflow_text: import tensorflow_text first (its ops registered, as in
+        a model server built with them); False: it must never be imported.
+
+    Returns:
+      (exit statuses, whether tensorflow_text was imported, stderr).
+    """
+    imports = "import tensorflow_text" if with_tensorflow_text else ""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)  # Nothing of albert_tf is needed to serve.
+    completed = subprocess.run(
+        [sys.executable, "-c", _SAVED_MODEL_CLI.format(imports=imports),
+         json.dumps(argv_lists)], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result["statuses"], result["tensorflow_text"], completed.stderr

@@ -9,7 +9,9 @@ REQUESTS.pkl: {"show_dirs": [dir, ...], "calls": [{"key", "dir", "signature",
 "inputs": {name: numpy array}}, ...]}.
 RESULTS.pkl: {"outputs": {key: {name: numpy array}}, "errors": {key: message},
 "show": {dir: `saved_model_cli show --all` text}, "new_keras_modules": [...],
-"albert_tf_imported": bool}.
+"albert_tf_imported": bool, "session_outputs" / "session_errors": the same
+calls made through the TF1 session loader (`tf.compat.v1.saved_model.loader`,
+the loader of TF Serving and the C++ API)}.
 """
 
 import contextlib
@@ -37,6 +39,30 @@ def _show_all(saved_model_dir):
     return buffer.getvalue()
 
 
+def _session_calls(tf, calls):
+    """Runs `calls` with the TF1 session loader: one graph and session per SavedModel."""
+    sessions, outputs, errors = {}, {}, {}
+    for call in calls:
+        if call["dir"] not in sessions:
+            graph = tf.Graph()
+            session = tf.compat.v1.Session(graph=graph)
+            with graph.as_default():
+                meta_graph = tf.compat.v1.saved_model.loader.load(
+                    session, [tf.saved_model.SERVING], call["dir"])
+            sessions[call["dir"]] = (session, meta_graph.signature_def)
+        session, signature_defs = sessions[call["dir"]]
+        signature = signature_defs[call["signature"]]
+        try:
+            feed = {signature.inputs[k].name: v for k, v in call["inputs"].items()}
+            fetch = {k: v.name for k, v in signature.outputs.items()}
+            outputs[call["key"]] = session.run(fetch, feed_dict=feed)
+        except Exception as e:  # pylint: disable=broad-except
+            errors[call["key"]] = f"{type(e).__name__}: {e}"
+    for session, _ in sessions.values():
+        session.close()
+    return outputs, errors
+
+
 def main(requests_path, results_path):
     sys.meta_path.insert(0, _BlockAlbertTf())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -61,11 +87,13 @@ def main(requests_path, results_path):
             errors[call["key"]] = f"{type(e).__name__}: {e}"
     keras_after = {m for m in sys.modules if m.split(".")[0] == "keras"}
     show = {d: _show_all(d) for d in requests.get("show_dirs", [])}
+    session_outputs, session_errors = _session_calls(tf, requests["calls"])
     with open(results_path, "wb") as f:
         pickle.dump({"outputs": outputs, "errors": errors, "show": show,
                      "new_keras_modules": sorted(keras_after - keras_before),
                      "albert_tf_imported": any(m.split(".")[0] == "albert_tf"
-                                               for m in sys.modules)}, f)
+                                               for m in sys.modules),
+                     "session_outputs": session_outputs, "session_errors": session_errors}, f)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Graph building blocks of the exports against the Python code they mirror.
 
-Packing vs `tokenization.packing`, the RACE cloze rule vs `race.RaceProcessor`,
+Row cutting (`tokenization.packing`), the RACE cloze rule vs `race.RaceProcessor`,
 SQuAD windows vs `squad_features.convert_examples_to_features`, answer
 selection vs a brute-force reading of `squad_postprocess`.
 """
@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from albert_tf.data import squad_examples, squad_features
-from albert_tf.export import squad_answers, text_packing
+from albert_tf.export import squad_answers
 from albert_tf.export.race_module import fill_cloze
 from albert_tf.export.squad_windows import squad_windows
 from albert_tf.tokenization import FullTokenizer, packing
@@ -21,27 +21,11 @@ def _ragged(rows):
                               ragged_rank=1, inner_shape=())
 
 
-def test_pack_segments_equals_tokenizer_packing():
-    rng = np.random.default_rng(0)
-    for max_seq_length in (3, 5, 16):
-        lengths = [0, 1, 2, 5, 7, 13, 20]
-        rows_a = [list(rng.integers(5, 100, size=n)) for n in lengths for _ in lengths]
-        rows_b = [list(rng.integers(5, 100, size=n)) for _ in lengths for n in lengths]
-        for segments in ([rows_a], [rows_a, rows_b]):
-            if max_seq_length < len(segments) + 1:
-                continue
-            ragged = [_ragged(rows) for rows in segments]
-            ours = text_packing.pack_segments(ragged, max_seq_length, 2, 3, 0)
-            theirs = packing.pack_segments(ragged, max_seq_length, 2, 3, 0)
-            for name in theirs:
-                np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
-
-
 def test_keep_first_and_last():
     rows = _ragged([[1, 2, 3], [], [4, 5], [6]])
-    assert text_packing.keep_first(rows, tf.constant([2, 1, 0, 5])).to_list() == [
+    assert packing.keep_first(rows, tf.constant([2, 1, 0, 5])).to_list() == [
         [1, 2], [], [], [6]]
-    assert text_packing.keep_last(rows, 2).to_list() == [[2, 3], [], [4, 5], [6]]
+    assert packing.keep_last(rows, 2).to_list() == [[2, 3], [], [4, 5], [6]]
 
 
 def test_fill_cloze_follows_the_official_rule():

@@ -84,6 +84,23 @@ def test_single_segments_match_reference(max_seq_length):
                      for k in ("input_ids", "input_mask", "segment_ids")) == expected
 
 
+def test_seq_length_as_a_tensor_packs_the_same():
+    """As the exports' `bert_pack_inputs(..., seq_length=N)` calls it."""
+    lengths = list(itertools.product(range(6), range(6)))
+    a = tf.ragged.constant([[100 + i for i in range(la)] for la, _ in lengths])
+    b = tf.ragged.constant([[200 + i for i in range(lb)] for _, lb in lengths])
+    pack = tf.function(lambda a, b, n: pack_segments([a, b], n, CLS, SEP, PAD))
+    for max_seq_length in (3, 6, 9):
+        out = pack(a, b, tf.constant(max_seq_length))
+        for row, (la, lb) in enumerate(lengths):
+            expected = reference_pack(range(100, 100 + la), range(200, 200 + lb),
+                                      max_seq_length)
+            assert tuple(out[k][row].numpy().tolist()
+                         for k in ("input_ids", "input_mask", "segment_ids")) == expected
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least 3"):
+        pack(a, b, tf.constant(2))
+
+
 def test_rejects_bad_arguments():
     a = tf.ragged.constant([[1, 2]])
     with pytest.raises(ValueError, match="at least 3"):

@@ -5,8 +5,8 @@ from keras import ops
 
 from albert_tf.modeling.activations import get_activation
 from albert_tf.modeling.initializers import truncated_normal
+from albert_tf.modeling.layers.layer_norm import layer_norm
 
-LAYER_NORM_EPSILON = 1e-12
 
 
 def gather_positions(sequence, positions):
@@ -47,8 +47,7 @@ class AlbertMaskedLMHead(keras.layers.Layer):
             embedding_size, activation=get_activation(hidden_act),
             kernel_initializer=truncated_normal(initializer_range), dtype=self.dtype_policy,
             name="transform_dense")
-        self.transform_layer_norm = keras.layers.LayerNormalization(
-            epsilon=LAYER_NORM_EPSILON, dtype="float32", name="transform_LayerNorm")
+        self.transform_layer_norm = layer_norm("transform_LayerNorm")
 
     def build(self, sequence_output_shape, masked_lm_positions_shape=None):
         if self.embeddings is not None and not self.embeddings.built:

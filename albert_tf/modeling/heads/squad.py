@@ -7,7 +7,8 @@ Both follow google-research/albert squad_utils.py (`create_v1_model`,
 import keras
 from keras import ops
 
-from albert_tf.modeling.heads.masked_lm import LAYER_NORM_EPSILON, gather_positions
+from albert_tf.modeling.heads.masked_lm import gather_positions
+from albert_tf.modeling.layers.layer_norm import layer_norm
 from albert_tf.modeling.heads.output_projection import OutputProjection
 from albert_tf.modeling.initializers import truncated_normal
 
@@ -100,8 +101,7 @@ class AlbertSquadV2Head(keras.layers.Layer):
         # Names after the official scopes start_logits/, end_logits/, answer_class/.
         self.start_dense = dense(1, "start_logits_dense")
         self.end_dense_0 = dense(hidden_size, "end_logits_dense_0", activation="tanh")
-        self.end_layer_norm = keras.layers.LayerNormalization(
-            epsilon=LAYER_NORM_EPSILON, dtype="float32", name="end_logits_LayerNorm")
+        self.end_layer_norm = layer_norm("end_logits_LayerNorm")
         self.end_dense_1 = dense(1, "end_logits_dense_1")
         self.answer_dense_0 = dense(hidden_size, "answer_class_dense_0", activation="tanh")
         self.answer_dropout = keras.layers.Dropout(dropout_prob, dtype=policy,

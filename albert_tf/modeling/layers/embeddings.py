@@ -5,8 +5,8 @@ import numpy as np
 from keras import ops
 
 from albert_tf.modeling.initializers import truncated_normal
+from albert_tf.modeling.layers.layer_norm import layer_norm
 
-LAYER_NORM_EPSILON = 1e-12
 
 
 def _concrete_values(x):
@@ -49,8 +49,7 @@ class AlbertEmbeddings(keras.layers.Layer):
         self.initializer_range = initializer_range
         self.use_one_hot_embeddings = use_one_hot_embeddings
         # LayerNorm statistics always in float32, also under mixed precision.
-        self.layer_norm = keras.layers.LayerNormalization(
-            axis=-1, epsilon=LAYER_NORM_EPSILON, dtype="float32", name="LayerNorm")
+        self.layer_norm = layer_norm("LayerNorm")
         self.dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy,
                                             name="dropout")
 

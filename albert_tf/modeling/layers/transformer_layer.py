@@ -7,8 +7,8 @@ from albert_tf.modeling.activations import get_activation
 from albert_tf.modeling.initializers import truncated_normal
 from albert_tf.modeling.layers import flat_dense
 from albert_tf.modeling.layers.attention import AlbertAttention
+from albert_tf.modeling.layers.layer_norm import layer_norm
 
-LAYER_NORM_EPSILON = 1e-12
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -44,8 +44,7 @@ class AlbertTransformerLayer(keras.layers.Layer):
             output_dropout_rate=hidden_dropout_rate, initializer_range=initializer_range,
             attention_implementation=attention_implementation, dtype=self.dtype_policy,
             name="attention_1")
-        self.attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=LAYER_NORM_EPSILON, dtype="float32", name="LayerNorm")
+        self.attention_layer_norm = layer_norm("LayerNorm")
         self.intermediate_dense = keras.layers.Dense(
             intermediate_size, kernel_initializer=truncated_normal(initializer_range),
             dtype=self.dtype_policy, name="intermediate_dense")
@@ -54,8 +53,7 @@ class AlbertTransformerLayer(keras.layers.Layer):
             dtype=self.dtype_policy, name="intermediate_output_dense")
         self.output_dropout = keras.layers.Dropout(
             hidden_dropout_rate, dtype=self.dtype_policy, name="ffn_dropout")
-        self.output_layer_norm = keras.layers.LayerNormalization(
-            epsilon=LAYER_NORM_EPSILON, dtype="float32", name="LayerNorm_1")
+        self.output_layer_norm = layer_norm("LayerNorm_1")
 
     def build(self, input_shape):
         self.attention.build(input_shape)
