@@ -129,6 +129,11 @@ def _read_serialized(path, class_names):
     return values["class_name"], values["config"]
 
 
+def read_serialized_backbone(path):
+    """`(class_name, config)` of a preset's serialized `AlbertBackbone` (checked)."""
+    return _read_serialized(path, (BACKBONE_CLASS,))
+
+
 # --------------------------------------------------------------- h5 layout
 def _layer_keys(config):
     """Official prefix -> (h5 path of the layer, kind) for the backbone.

@@ -42,6 +42,35 @@ def detect_format(path):
     return "official"
 
 
+def read_config(path):
+    """The `AlbertConfig` of an `albert_config.json`, or of the `config.json` of a
+    transformers folder or a keras-hub preset (the file, or the folder holding it)."""
+    import json
+
+    path = str(path)
+    if os.path.isdir(path):
+        for name in (OFFICIAL_CONFIG, hf_format.CONFIG_FILE):
+            if os.path.isfile(os.path.join(path, name)):
+                path = os.path.join(path, name)
+                break
+        else:
+            raise FileNotFoundError(f"{path}: holds neither {OFFICIAL_CONFIG} nor "
+                                    f"{hf_format.CONFIG_FILE}")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            try:
+                values = json.load(f)
+            except ValueError as e:
+                raise ValueError(f"{path}: not valid JSON ({e})") from e
+        if isinstance(values, dict) and "model_type" in values:
+            return hf_format.albert_config_from_hf(values, path)[0]
+        if isinstance(values, dict) and values.get("class_name") == \
+                keras_hub_format.BACKBONE_CLASS:
+            _, backbone = keras_hub_format.read_serialized_backbone(path)
+            return keras_hub_format.albert_config_from_backbone(backbone, path)
+    return AlbertConfig.from_json_file(path)
+
+
 def _as_config(config):
     if config is None or isinstance(config, AlbertConfig):
         return config

@@ -63,7 +63,9 @@ class ClassifierParams(ClassificationParams):
              "(--tfds_name, --tfds_text_a, --tfds_label).", required=True)
     output_dir: str = setting(help="Checkpoints, results and predictions go here.",
                               required=True)
-    albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
+    albert_config_file: str = setting(
+        help="albert_config.json of the model (or the config.json of a transformers folder "
+             "or keras-hub preset).", required=True)
     spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
     data_dir: str = setting(None, "glue_data folder (download_glue_data.py layout).")
     cached_dir: str = setting(None, "Where the TFRecord caches go (default output_dir).")

@@ -12,8 +12,9 @@ class FineTuningParams:
     """Shared fine-tuning settings; a task redeclares a field to change its default."""
 
     init_checkpoint: str = setting(
-        None, "Official-format checkpoint: pretrained, or fine-tuned (e.g. MNLI for "
-              "RTE/MRPC/STS-B); a task head of another size is re-initialised.")
+        None, "Checkpoint to start from: official format (pretrained, or fine-tuned, e.g. "
+              "MNLI for RTE/MRPC/STS-B), a transformers folder or a keras-hub preset; a "
+              "task head of another size is re-initialised.")
     do_lower_case: bool = setting(True, "Lower-case the input (uncased models).")
     do_train: bool = setting(False, "Fine-tune on the train set.")
     do_predict: bool = setting(False, "Write predictions on the test / predict set.")

@@ -13,12 +13,15 @@ output_dir (`model.ckpt-best`, else the newest), as the official scripts do, and
 `--init_checkpoint` only when output_dir holds none.
 """
 
+import os
 import re
+import tempfile
 
 from absl import logging
 
 from albert_tf.checkpoints import (list_official_variables, resolve_checkpoint,
                                    restore_official_weights)
+from albert_tf.checkpoints.pretrained import convert_checkpoint, detect_format
 from albert_tf.checkpoints.variable_names import official_variable_map
 from albert_tf.training.saved_checkpoints import checkpoint_step, load_for_prediction
 
@@ -31,7 +34,8 @@ def init_from_checkpoint(model, init_checkpoint, init_from_group0=False):
     Args:
         model: an `AlbertPretrainer` or a task model (anything
             `official_variable_map` maps).
-        init_checkpoint: checkpoint prefix or directory.
+        init_checkpoint: official checkpoint prefix or directory, or a transformers
+            folder or keras-hub preset.
     Returns:
         dict with `status` ("loaded": every head variable came from the
         checkpoint; "new": it has none of them; "partial": some; "reinitialised":
@@ -40,6 +44,13 @@ def init_from_checkpoint(model, init_checkpoint, init_from_group0=False):
     Raises:
         CheckpointMismatchError when a `bert/*` variable is missing or misfits.
     """
+    if detect_format(init_checkpoint) in ("hf", "keras_hub"):
+        # A transformers folder or keras-hub preset: its weights under their official
+        # names (bit for bit, `albert_tf.convert_checkpoint`), then the same policy.
+        with tempfile.TemporaryDirectory() as tmp:
+            official = os.path.join(tmp, "official")
+            convert_checkpoint(init_checkpoint, official, "official")
+            return init_from_checkpoint(model, official, init_from_group0)
     prefix, _ = resolve_checkpoint(init_checkpoint)
     available = list_official_variables(prefix)
     heads = {name: tuple(v.shape) for name, v in official_variable_map(model).items()
@@ -101,4 +112,6 @@ def load_initial_weights(model, params, saved_model_first=True):
     if report["status"] != LOADED and not params.do_train:
         logging.warning("Evaluating/predicting with an untrained task head: %s has no "
                         "(fitting) head for this task", source)
+    if detect_format(source) in ("hf", "keras_hub"):
+        return None
     return checkpoint_step(resolve_checkpoint(source)[0])

@@ -26,7 +26,9 @@ from albert_tf.training.trainer import write_eval_results
 class PretrainingParams:
     """Settings of a pretraining run; names and defaults follow official flags."""
 
-    albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
+    albert_config_file: str = setting(
+        help="albert_config.json of the model (or the config.json of a transformers folder "
+             "or keras-hub preset).", required=True)
     input_file: str = setting(help="TFRecord file(s): comma-separated globs.", required=True)
     output_dir: str = setting(help="Checkpoints, summaries and results go here.",
                               required=True)

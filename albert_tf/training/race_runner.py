@@ -47,7 +47,9 @@ class RaceParams(ClassificationParams):
 
     output_dir: str = setting(help="Checkpoints, results and predictions go here.",
                               required=True)
-    albert_config_file: str = setting(help="albert_config.json of the model.", required=True)
+    albert_config_file: str = setting(
+        help="albert_config.json of the model (or the config.json of a transformers folder "
+             "or keras-hub preset).", required=True)
     spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
     data_dir: str = setting(
         None, "Folder holding RACE/{train,dev,test}/{middle,high}/ (official download *.txt "

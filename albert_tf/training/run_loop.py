@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_official_checkpoint
+from albert_tf.checkpoints.pretrained import read_config
 from albert_tf.config import AlbertConfig
 from albert_tf.training.best_checkpoint import BestCheckpoint
 from albert_tf.training.initial_weights import load_initial_weights
@@ -91,8 +92,9 @@ class RunTask:
 
 
 def load_config(albert_config_file, max_seq_length):
-    """The model config; refuses a sequence longer than its position embeddings."""
-    config = AlbertConfig.from_json_file(albert_config_file)
+    """The model config (an albert_config.json, or the config.json of a transformers
+    folder or keras-hub preset); refuses a sequence longer than its position embeddings."""
+    config = read_config(albert_config_file)
     if max_seq_length > config.max_position_embeddings:
         raise ValueError(f"max_seq_length {max_seq_length} exceeds "
                          f"max_position_embeddings {config.max_position_embeddings} of "
