@@ -63,6 +63,32 @@ def read_tensor(reader, prefix, name):
             f"the file is truncated or corrupt ({type(e).__name__}: {e})") from e
 
 
+# How TensorFlow reports a truncated or damaged checkpoint file.
+CORRUPT_CHECKPOINT_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
+
+
+def is_damaged_checkpoint_error(error):
+    """True for the errors TensorFlow raises reading a truncated or damaged checkpoint."""
+    return isinstance(error, CORRUPT_CHECKPOINT_ERRORS) or (
+        isinstance(error, tf.errors.OpError) and "sstable" in str(error))
+
+
+def restore_training_checkpoint(model, prefix):
+    """Restores `model` (weights only) from an object-based `tf.train.Checkpoint` (our
+    Trainer's `ckpt-N`), every existing model object matched; a truncated or damaged
+    file fails as `CheckpointCorruptError` naming the checkpoint."""
+    try:
+        tf.train.Checkpoint(model=model).read(prefix).expect_partial() \
+            .assert_existing_objects_matched()
+    except (IndexError, tf.errors.OpError) as e:
+        if not is_damaged_checkpoint_error(e):
+            raise
+        raise CheckpointCorruptError(
+            f"training checkpoint {prefix}: cannot read {prefix}.index / "
+            f"{_data_files(prefix)}: truncated or corrupt ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:200]})") from e
+
+
 def _step_of(prefix):
     match = re.search(r"-(\d+)$", prefix)
     return int(match.group(1)) if match else -1

@@ -102,14 +102,12 @@ def _read_official(path, config):
 
 
 def _load_trainer_checkpoint(prefix, config):
-    import tensorflow as tf
-
+    from albert_tf.checkpoints.official import restore_training_checkpoint
     from albert_tf.modeling import AlbertPretrainer
 
     model = AlbertPretrainer(config)
     try:
-        tf.train.Checkpoint(model=model).restore(prefix).expect_partial() \
-            .assert_existing_objects_matched()
+        restore_training_checkpoint(model, prefix)
     except AssertionError as e:
         raise ValueError(f"{prefix}: a training checkpoint that does not hold an "
                          "AlbertPretrainer; load the official-format checkpoint "

@@ -27,6 +27,7 @@ import tensorflow as tf
 import albert_tf
 from albert_tf.checkpoints import (CheckpointMismatchError, resolve_checkpoint,
                                    restore_official_weights)
+from albert_tf.checkpoints.official import restore_training_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.export import base_module
 from albert_tf.export.classifier_module import AlbertClassifierModule
@@ -207,8 +208,7 @@ def load_model(params):
                 f"'model/', but {type(model).__name__} has {len(model.trainable_weights)} "
                 f"trainable weights (tf.train.Checkpoint did not reach all layers); export "
                 f"the official-format checkpoint (model.ckpt-*) the runner writes instead")
-        tf.train.Checkpoint(model=model).restore(prefix).expect_partial() \
-            .assert_existing_objects_matched()
+        restore_training_checkpoint(model, prefix)
         logging.info("Restored %s from the training checkpoint %s",
                      type(model).__name__, prefix)
     else:

@@ -17,6 +17,7 @@ from absl import logging
 
 from albert_tf.atomic_write import json_safe
 from albert_tf.checkpoints import restore_official_weights
+from albert_tf.checkpoints.official import restore_training_checkpoint
 from albert_tf.training.trainer import Trainer, numbered_checkpoints
 
 BEST_CHECKPOINT = "model.ckpt-best"
@@ -48,8 +49,7 @@ def load_saved(model, checkpoint):
     if kind == OFFICIAL:
         restore_official_weights(model, prefix)
     else:
-        status = tf.train.Checkpoint(model=model).read(prefix)
-        status.expect_partial().assert_existing_objects_matched()
+        restore_training_checkpoint(model, prefix)
 
 
 def load_for_prediction(model, output_dir, init_checkpoint=None):

@@ -28,6 +28,7 @@ import tensorflow as tf
 from absl import logging
 
 from albert_tf.atomic_write import write_text_atomically
+from albert_tf.checkpoints.official import is_damaged_checkpoint_error
 from albert_tf.data import input_checks
 from albert_tf.data import record_diagnosis
 from albert_tf.training.progress import with_progress
@@ -614,12 +615,6 @@ def latest_complete_checkpoint(directory, repair=False):
 # What TensorFlow raises for a checkpoint data file cut short (IndexError: "Read less
 # bytes than requested") or damaged (DataLossError: checksum mismatch); a damaged index
 # is an OpError "not an sstable" / "file is too short to be an sstable".
-CORRUPT_CHECKPOINT_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError)
-
-
-def _is_damaged_checkpoint_error(error):
-    return isinstance(error, CORRUPT_CHECKPOINT_ERRORS) or (
-        isinstance(error, tf.errors.OpError) and "sstable" in str(error))
 
 
 def restore_newest_intact(checkpoint, directory, repair=False):
@@ -646,7 +641,7 @@ def restore_newest_intact(checkpoint, directory, repair=False):
         try:
             checkpoint.restore(prefix).assert_existing_objects_matched()
         except (IndexError, tf.errors.OpError) as e:
-            if not _is_damaged_checkpoint_error(e):
+            if not is_damaged_checkpoint_error(e):
                 raise
             damaged.append(prefix)
             message = (f"checkpoint {prefix} is truncated or corrupt "

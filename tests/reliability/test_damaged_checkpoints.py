@@ -3,6 +3,7 @@ training checkpoint falls back to the previous intact one."""
 
 import glob
 import os
+import re
 import shutil
 
 import keras
@@ -135,3 +136,31 @@ def test_every_checkpoint_damaged_is_an_error_naming_them(tmp_path, trained):
     with pytest.raises(ValueError, match=f"every checkpoint in {directory} is truncated or "
                                          f"corrupt: {directory}/ckpt-4, {directory}/ckpt-2"):
         again.restore_latest()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "index truncated"])
+def test_damaged_training_checkpoint_read_for_evaluation_export_or_loading_is_named(
+        tmp_path, trained, damage):
+    """Evaluation of output_dir's checkpoints (`load_saved`), the exporter and
+    `load_pretrained` read a Trainer ckpt-N through one restore, which names a damaged
+    one instead of a bare IndexError / DataLossError."""
+    from albert_tf.checkpoints.official import restore_training_checkpoint
+    from albert_tf.checkpoints.pretrained import load_pretrained
+    from albert_tf.training.saved_checkpoints import load_saved
+
+    _, original, _ = trained
+    shutil.copytree(original, tmp_path / "out")
+    prefix = str(tmp_path / "out" / "training_checkpoints" / "ckpt-4")
+    model = AlbertPretrainer(AlbertConfig(**CONFIG))
+    restore_training_checkpoint(model, prefix)  # intact: reads
+    # (A flipped byte in an optimizer slot is not read for the weights, and rightly
+    # passes; cutting the file loses model weights too.)
+    if damage == "truncated":
+        truncate(prefix + ".data-00000-of-00001", 0.3)
+    else:
+        truncate(prefix + ".index", 0.5)
+    message = f"checkpoint {re.escape(prefix)}: .*truncated or corrupt"
+    with pytest.raises(CheckpointCorruptError, match=message):
+        load_saved(AlbertPretrainer(AlbertConfig(**CONFIG)), ("trainer", prefix))
+    with pytest.raises(CheckpointCorruptError, match=message):
+        load_pretrained(prefix, config=AlbertConfig(**CONFIG))
