@@ -168,14 +168,8 @@ def read_window(path, window_index, window_bytes, stats, open_fn=None):
             else:
                 return []
         for offset, raw in lines:
-            stats.lines += 1
-            stats.bytes += len(raw) + 1
-            line = _decode(raw)
+            line = _counted_line(raw, stats, f"{path}: skipping the line at byte {offset}")
             if line is None:
-                stats.undecodable_lines += 1
-                if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
-                    logging.warning("%s: skipping the line at byte %d: not valid UTF-8",
-                                    path, offset)
                 continue
             if line:
                 document.append(line)
@@ -190,19 +184,26 @@ def read_window(path, window_index, window_bytes, stats, open_fn=None):
     return documents
 
 
+def _counted_line(raw, stats, where):
+    """Counts line bytes `raw` in `stats`; its text, or None (counted, and logged as
+    `where`: not valid UTF-8) for bytes that do not decode."""
+    stats.lines += 1
+    stats.bytes += len(raw) + 1
+    line = _decode(raw)
+    if line is None:
+        stats.undecodable_lines += 1
+        if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
+            logging.warning("%s: not valid UTF-8", where)
+    return line
+
+
 def read_lines(path, stats):
     """Yields decoded lines of `path`; `None` for a blank line (document boundary)."""
     stats.files += 1
     with _gfile_open(path) as f:
         for lineno, (_, raw) in enumerate(_lines_from(f, 0), start=1):
-            stats.lines += 1
-            stats.bytes += len(raw) + 1
-            line = _decode(raw)
+            line = _counted_line(raw, stats, f"{path}:{lineno}: skipping the line")
             if line is None:
-                stats.undecodable_lines += 1
-                if stats.undecodable_lines <= _MAX_LOGGED_BAD_LINES:
-                    logging.warning("%s:%d: skipping line that is not valid UTF-8",
-                                    path, lineno)
                 continue
             yield line or None
 
