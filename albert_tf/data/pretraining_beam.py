@@ -178,15 +178,9 @@ def _group_records_fn(tokenizer, config):
 
 
 @dataclasses.dataclass
-class BeamRunStats:
-    """What a Beam run read and wrote (from the pipeline's counters)."""
-    input_files: int = 0
-    lines: int = 0
-    undecodable_lines: int = 0
-    documents: int = 0
-    records: int = 0
+class BeamRunStats(pretraining_writer.PretrainingDataStats):
+    """What a Beam run read and wrote (from the pipeline's counters), and its shards."""
     output_files: tuple = ()
-    seconds: float = 0.0
 
 
 def build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards):

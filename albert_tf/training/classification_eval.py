@@ -145,6 +145,23 @@ class ClassificationRunTask(RunTask):
             write_json_atomically(os.path.join(output_dir, "eval_results.json"), metrics)
             self.write_best_files(step)
 
+    def plan_training(self, strategy, trainer_task, what):
+        """Once the data is ready: the loss task, the padding multiple, the step counts;
+        `what` ("RTE: 2490 examples") heads the training line."""
+        p = self.params
+        self.trainer_task = trainer_task
+        self.multiple = padding_multiple(p, strategy)
+        self.num_train_steps, self.num_warmup_steps = p.train_step, p.warmup_step
+        if p.do_train:
+            print(f"Training {what}, batch {p.train_batch_size}, {p.train_step} steps",
+                  flush=True)
+
+    def dropout_kwargs(self):
+        """The model's dropouts: the head's and, when set, the encoder's."""
+        p = self.params
+        return dict(dropout_prob=p.dropout_prob, hidden_dropout_prob=p.hidden_dropout_prob,
+                    attention_probs_dropout_prob=p.attention_probs_dropout_prob)
+
     def write_best_files(self, step):
         """More files of the best evaluation (e.g. RACE's dev predictions)."""
 

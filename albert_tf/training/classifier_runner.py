@@ -44,7 +44,7 @@ from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task, run_loop
 from albert_tf.training.classification_eval import (
-    ClassificationRunTask, check_labels, ordered_dataset_fn, padding_multiple,
+    ClassificationRunTask, check_labels, ordered_dataset_fn,
     predict_in_order, real_rows, softmax)
 from albert_tf.training.fine_tuning_params import ClassificationParams
 from albert_tf.training.settings import setting
@@ -161,19 +161,12 @@ class GlueTask(ClassificationRunTask):
         if p.do_eval:
             self.dev_labels = [float(e.label) if self.is_regression
                                else self.labels.index(e.label) for e in self.examples["dev"]]
-        self.trainer_task = classification_task.task_for(self.is_regression)
-        self.multiple = padding_multiple(p, strategy)
-        self.num_train_steps, self.num_warmup_steps = p.train_step, p.warmup_step
-        if p.do_train:
-            print(f"Training {self.name}: {len(self.examples['train'])} examples, batch "
-                  f"{p.train_batch_size}, {p.train_step} steps", flush=True)
+        self.plan_training(
+            strategy, classification_task.task_for(self.is_regression),
+            f"{self.name}: {len(self.examples.get('train', ()))} examples")
 
     def build_model(self, config):
-        p = self.params
-        return AlbertClassifier(
-            config, num_labels=len(self.labels), dropout_prob=p.dropout_prob,
-            hidden_dropout_prob=p.hidden_dropout_prob,
-            attention_probs_dropout_prob=p.attention_probs_dropout_prob)
+        return AlbertClassifier(config, num_labels=len(self.labels), **self.dropout_kwargs())
 
     def train_dataset_fn(self, strategy):
         p = self.params

@@ -36,7 +36,7 @@ from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import classification_task, run_loop
 from albert_tf.training.classification_eval import (
     OFFICIAL_METRIC_NAMES, ClassificationRunTask, check_labels, ordered_dataset_fn,
-    padding_multiple, predict_in_order, real_rows, softmax)
+    predict_in_order, real_rows, softmax)
 from albert_tf.training.fine_tuning_params import ClassificationParams
 from albert_tf.training.settings import setting
 
@@ -125,19 +125,12 @@ class RaceTask(ClassificationRunTask):
             self.files[split] = path or os.path.join(p.output_dir, default_name)
             race_features.ensure_race_tfrecord(records, p.max_seq_length, tokenizer,
                                                self.files[split], p.max_qa_length)
-        self.trainer_task = classification_task.MultipleChoiceTask()
-        self.multiple = padding_multiple(p, strategy)
-        self.num_train_steps, self.num_warmup_steps = p.train_step, p.warmup_step
-        if p.do_train:
-            print(f"Training RACE: {len(self.examples['train'])} questions, batch "
-                  f"{p.train_batch_size}, {p.train_step} steps", flush=True)
+        self.plan_training(strategy, classification_task.MultipleChoiceTask(),
+                           f"RACE: {len(self.examples.get('train', ()))} questions")
 
     def build_model(self, config):
-        p = self.params
-        return AlbertMultipleChoice(
-            config, num_choices=race.NUM_CHOICES, dropout_prob=p.dropout_prob,
-            hidden_dropout_prob=p.hidden_dropout_prob,
-            attention_probs_dropout_prob=p.attention_probs_dropout_prob)
+        return AlbertMultipleChoice(config, num_choices=race.NUM_CHOICES,
+                                    **self.dropout_kwargs())
 
     def train_dataset_fn(self, strategy):
         p = self.params
