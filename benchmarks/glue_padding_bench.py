@@ -52,7 +52,8 @@ def prepare(args, task, directory):
     """Tokenizes the first `--examples` dev rows once: records for us, .npz for peers."""
     import numpy as np
 
-    from albert_tf.data import classifier_features, glue
+    from albert_tf.tasks.classification import features as classifier_features
+    from albert_tf.tasks.glue import processors as glue
     from albert_tf.tokenization import FullTokenizer
 
     processor = glue.get_processor(task.lower())
@@ -89,10 +90,11 @@ def run_albert_tf(args, trim):
     import albert_tf  # noqa: F401 - before TensorFlow, as the entry points: CPU kernels.
     import tensorflow as tf
 
-    from albert_tf.data import classifier_features, padding
+    from albert_tf.data import padding
+    from albert_tf.tasks.classification import features as classifier_features
     from albert_tf.modeling.models import AlbertClassifier
-    from albert_tf.training.classification_task import ClassificationTask
-    from albert_tf.training.classification_eval import ordered_dataset_fn, predict_in_order
+    from albert_tf.tasks.classification.objective import ClassificationTask
+    from albert_tf.tasks.classification.task import ordered_dataset_fn, predict_in_order
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.trainer import Trainer, TrainerConfig
 

@@ -6,7 +6,7 @@
 Writes pretraining TFRecords from the bundled corpus (`data/corpus`) with
 create_pretraining_data.py (official defaults except `--dupe_factor`, split into
 `--num_files` shards), unless `--input_file` names existing ones, then times
-`albert_tf.data.pretraining_dataset` alone (no model): sequences/s over `--batches` batches
+`albert_tf.tasks.pretraining.inputs` alone (no model): sequences/s over `--batches` batches
 after a warm-up, for
   - static:  the records' own masks (parse, shuffle, batch, prefetch);
   - dynamic: masks re-drawn per batch in the pipeline (`--dynamic_masking` of
@@ -52,7 +52,7 @@ def write_records(args, out_dir):
 
 def serial_dataset(tf, pattern, args):
     """The static pipeline with every parallel/prefetch switch off."""
-    from albert_tf.data.pretraining_dataset import _expand_pattern, _parse_fn
+    from albert_tf.tasks.pretraining.inputs import _expand_pattern, _parse_fn
 
     d = tf.data.TFRecordDataset(_expand_pattern(pattern)).repeat()
     d = d.shuffle(1000, seed=1).map(_parse_fn(args.max_seq_length,
@@ -93,7 +93,7 @@ def main():
 
     from albert_tf.config import AlbertConfig
     from albert_tf.data.input_checks import check_model_inputs
-    from albert_tf.data.pretraining_dataset import pretraining_dataset
+    from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         pattern = args.input_file or write_records(args, tmp)

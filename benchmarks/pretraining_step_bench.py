@@ -97,7 +97,7 @@ def run_albert_tf(args, batch, precision, jit, flat=True, one_hot=False, steps_p
     from albert_tf.modeling.layers import flat_dense
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.precision import set_mixed_precision
-    from albert_tf.training.pretraining_task import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingTask
     from albert_tf.training.trainer import Trainer, TrainerConfig
 
     if not flat:

@@ -23,7 +23,7 @@ from absl import logging
 
 from albert_tf.checkpoints.pretrained import FORMATS, convert_checkpoint
 from albert_tf.cli.entry import params_command
-from albert_tf.training.settings import setting
+from albert_tf.settings import setting
 
 
 @dataclasses.dataclass

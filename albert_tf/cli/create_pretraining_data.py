@@ -4,7 +4,7 @@ Official flags and defaults of google-research/albert create_pretraining_data.py
 plus --num_workers, --document_window_mb, --interleave_windows and
 --shuffle_buffer_size. Output is
 deterministic: the same seed and inputs give byte-identical files for any
---num_workers. See albert_tf/data/pretraining_writer.py for the design.
+--num_workers. See albert_tf/pretraining_data/writer.py for the design.
 
   python create_pretraining_data.py \\
     --input_file=corpus/*.txt --output_file=out/train.tfrecord \\
@@ -12,7 +12,7 @@ deterministic: the same seed and inputs give byte-identical files for any
 
 --runner=DirectRunner|DataflowRunner|FlinkRunner|SparkRunner|PrismRunner runs
 the same algorithm as an Apache Beam pipeline (the optional 'beam' extra;
-albert_tf/data/pretraining_beam.py), writing <output_file>-SSSSS-of-NNNNN with
+albert_tf/pretraining_data/beam.py), writing <output_file>-SSSSS-of-NNNNN with
 the same records as the local writer:
 
   python create_pretraining_data.py --runner=DirectRunner \\
@@ -26,11 +26,13 @@ import os
 from absl import app, flags, logging
 
 from albert_tf.cli.entry import start
-from albert_tf.data import (pretraining_beam, pretraining_config, pretraining_documents,
-                            pretraining_writer)
+from albert_tf.pretraining_data import beam as pretraining_beam
+from albert_tf.pretraining_data import config as pretraining_config
+from albert_tf.pretraining_data import documents as pretraining_documents
+from albert_tf.pretraining_data import writer as pretraining_writer
 from albert_tf.tokenization import FullTokenizer
-from albert_tf.training.settings import define_flags as define_params_flags
-from albert_tf.training.settings import params_from_flags, required_flags, setting
+from albert_tf.settings import define_flags as define_params_flags
+from albert_tf.settings import params_from_flags, required_flags, setting
 
 FLAGS = flags.FLAGS
 

@@ -5,7 +5,7 @@ import sys
 
 from absl import app, flags
 
-from albert_tf.training.settings import define_flags, params_from_flags, required_flags
+from albert_tf.settings import define_flags, params_from_flags, required_flags
 
 _DEFINED = {}  # entry module -> the flag names it defined
 

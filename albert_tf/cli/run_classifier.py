@@ -13,7 +13,7 @@ Example (RTE from an official ALBERT-base v2 checkpoint, paper Table 14):
 """
 
 from albert_tf.cli.entry import params_command
-from albert_tf.training.classifier_runner import ClassifierParams, run_classifier
+from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
 
 
 define_flags, main, run = params_command(ClassifierParams, run_classifier, __name__, __doc__)

@@ -13,7 +13,7 @@ paper's batch of 4096 through 8 x 2 accumulation steps of 256):
 from absl import flags
 
 from albert_tf.cli.entry import params_command
-from albert_tf.training.pretraining import PretrainingParams, run_pretraining
+from albert_tf.tasks.pretraining.task import PretrainingParams, run_pretraining
 
 
 def official_flags():

@@ -16,7 +16,7 @@ settings: learning rate 1e-5 and no encoder dropout, otherwise paper Table 14):
 from absl import flags
 
 from albert_tf.cli.entry import params_command
-from albert_tf.training.race_runner import RaceParams, run_race
+from albert_tf.tasks.race.task import RaceParams, run_race
 
 
 def official_flags():

@@ -16,7 +16,7 @@ official albert_base_v2 release):
 from absl import flags
 
 from albert_tf.cli.entry import params_command
-from albert_tf.training.squad_runner import SquadParams, run_squad
+from albert_tf.tasks.squad.task import SquadParams, run_squad
 
 
 def official_flags():

@@ -1,5 +1,1 @@
-"""Input pipelines: ALBERT pretraining data (writer and tf.data reader)."""
-
-from albert_tf.data.pretraining_config import PretrainingDataConfig
-from albert_tf.data.pretraining_dataset import pretraining_dataset
-from albert_tf.data.pretraining_writer import create_pretraining_data
+"""tf.data helpers every task shares: dynamic padding, input checks, damaged-record diagnosis."""

@@ -7,7 +7,7 @@ spans are rebuilt with TensorFlow ops in four steps:
 
 1. Normalised -> original characters. Every original character is
    preprocessed on its own (a whitespace character becomes one space), as the
-   Python alignment (`albert_tf.data.squad_alignment`) does, and the spaces
+   Python alignment (`albert_tf.tasks.squad.alignment`) does, and the spaces
    that `preprocess_text` collapses are dropped. This gives, for each
    character of `preprocess_text(context)`, the original character it came
    from. (Per-character NFKD equals whole-text NFKD once combining marks are

@@ -132,7 +132,7 @@ def _classifier_labels(params, default_num_labels):
     if params.label_list:
         return [str(label) for label in params.label_list], False
     if params.task_name:
-        from albert_tf.data import glue  # Only the label lists are needed.
+        from albert_tf.tasks.glue import processors as glue  # Only the label lists are needed.
 
         labels = glue.get_processor(params.task_name).get_labels()
         if labels == [None]:

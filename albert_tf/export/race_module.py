@@ -9,7 +9,7 @@ Signatures (any batch size):
       -> logits, probabilities, answer_index, answer.
   tokenization_info: -> spm_model_file, do_lower_case, max_seq_length.
 
-Inputs are built as the official `race_utils` / `albert_tf.data.race_features`:
+Inputs are built as the official `race_utils` / `albert_tf.tasks.race.features`:
 the question and each option are preprocessed; a question with "_" is a cloze
 whose every "_" becomes the option, any other becomes "question option"; that
 qa text keeps its LAST max_qa_length tokens and the article the first

@@ -1,4 +1,4 @@
-"""In-graph SQuAD answer selection, as `albert_tf.data.squad_postprocess`.
+"""In-graph SQuAD answer selection, as `albert_tf.tasks.squad.postprocess`.
 
 Candidates are the official ones: v1.1 pairs the `n_best_size` best start and
 end logits of each window; v2.0 the model's own `start_n_top` starts and their

@@ -30,7 +30,7 @@ cut to max_query_length tokens.
 
 With `text_in_graph=False` there is no text signature and serving_default is
 `tokens` (ids in; windowing and answer selection are then the client's, e.g.
-`albert_tf.data.squad_features` and `squad_postprocess`): the SavedModel holds
+`albert_tf.tasks.squad.features` and `squad_postprocess`): the SavedModel holds
 no TF Text op.
 """
 

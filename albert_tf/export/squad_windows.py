@@ -1,6 +1,6 @@
 """In-graph SQuAD windows: `[CLS] question [SEP] context-part [SEP]`, as in training.
 
-The graph form of `albert_tf.data.squad_features.convert_examples_to_features`
+The graph form of `albert_tf.tasks.squad.features.convert_examples_to_features`
 (official `squad_utils`): the question keeps its first max_query_length
 tokens; the context is covered by windows of up to
 `max_seq_length - len(question) - 3` tokens starting `doc_stride` tokens apart

@@ -30,7 +30,7 @@ from albert_tf.training.precision import wrap_for_loss_scaling
 from albert_tf.training.runtime import setup_runtime
 from albert_tf.training.saved_checkpoints import evaluate_saved_checkpoints, record_evaluation, \
     trainer_checkpoint
-from albert_tf.training.settings import check_ranges
+from albert_tf.settings import check_ranges
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.trainer import Trainer, TrainerConfig, write_scalar_summary
 

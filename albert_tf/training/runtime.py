@@ -7,7 +7,7 @@ from absl import logging
 
 from albert_tf.training.cpu_features import cpu_has_native_bf16
 from albert_tf.training.precision import set_mixed_precision
-from albert_tf.training.settings import define_flags, params_from_flags, setting
+from albert_tf.settings import define_flags, params_from_flags, setting
 from albert_tf.training.strategy import STRATEGIES, get_distribution_strategy
 
 

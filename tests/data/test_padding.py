@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from albert_tf.config import AlbertConfig
-from albert_tf.data import classifier_features, padding
+from albert_tf.data import padding
+from albert_tf.tasks.classification import features as classifier_features
 from albert_tf.modeling.models import AlbertClassifier, AlbertMultipleChoice
 
 

@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-import export_test_helpers as helpers
+from . import export_test_helpers as helpers
 from albert_tf.export import ExportParams, export_savedmodel
 from albert_tf.tokenization import FullTokenizer
 

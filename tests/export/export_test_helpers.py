@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from albert_tf import AlbertConfig, AlbertPretrainer, save_official_checkpoint
-from albert_tf.data import classifier_features
+from albert_tf.tasks.classification import features as classifier_features
 from albert_tf.modeling.models.classifier import AlbertClassifier
 from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2

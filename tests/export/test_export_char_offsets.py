@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from sentencepiece import sentencepiece_model_pb2
 
-from albert_tf.data import squad_alignment
+from albert_tf.tasks.squad import alignment as squad_alignment
 from albert_tf.export.char_offsets import PieceOffsets
 from albert_tf.tokenization import FullTokenizer, TFTokenizer, preprocess_text
 

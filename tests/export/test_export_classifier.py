@@ -10,10 +10,12 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.data import classifier_features, glue, race_features
-from albert_tf.data.race import RaceExample, RaceProcessor
-import export_test_helpers as helpers
-from export_test_helpers import MAX_SEQ_LENGTH, reference_inputs, serving_requests, strings
+from albert_tf.tasks.classification import features as classifier_features
+from albert_tf.tasks.glue import processors as glue
+from albert_tf.tasks.race import features as race_features
+from albert_tf.tasks.race.reader import RaceExample, RaceProcessor
+from . import export_test_helpers as helpers
+from .export_test_helpers import MAX_SEQ_LENGTH, reference_inputs, serving_requests, strings
 
 RACE_PASSAGES = ("1011.txt", "1030.txt")  # RACE dev/middle; 1011 has cloze questions.
 

@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 
-import export_test_helpers as helpers
-from export_test_helpers import MAX_SEQ_LENGTH, reference_inputs, serving_requests, strings
+from . import export_test_helpers as helpers
+from .export_test_helpers import MAX_SEQ_LENGTH, reference_inputs, serving_requests, strings
 
 
 def _squad_context(shared_data_dir):

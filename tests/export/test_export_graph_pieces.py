@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf.data import squad_examples, squad_features
+from albert_tf.tasks.squad import examples as squad_examples
+from albert_tf.tasks.squad import features as squad_features
 from albert_tf.export import squad_answers
 from albert_tf.export.race_module import fill_cloze
 from albert_tf.export.squad_windows import squad_windows

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from export_test_helpers import CONFIG, MAX_SEQ_LENGTH, strings
+from .export_test_helpers import CONFIG, MAX_SEQ_LENGTH, strings
 from albert_tf.export import ExportParams
 
 TEXTS = ["Hello, World!", "", "Café au lait costs 1,000 € in Zürich.", "long text " * 40,

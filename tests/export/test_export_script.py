@@ -10,7 +10,7 @@ import pytest
 
 from albert_tf.checkpoints import CheckpointMismatchError
 from albert_tf.export import ExportParams, export_savedmodel
-import export_test_helpers as helpers
+from . import export_test_helpers as helpers
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-from export_test_helpers import (EXPORTS, MAX_SEQ_LENGTH, run_saved_model_cli,
+from .export_test_helpers import (EXPORTS, MAX_SEQ_LENGTH, run_saved_model_cli,
                                  serving_requests)
-from test_export_signatures import DOCUMENTED
+from .test_export_signatures import DOCUMENTED
 
 QUESTION = "Where is the cat?"
 CONTEXT = "The cat sat on the mat in Paris. It was happy."

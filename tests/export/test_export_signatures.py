@@ -7,8 +7,8 @@ written out here by hand.
 import json
 import os
 
-import export_test_helpers as helpers
-from export_test_helpers import serving_requests
+from . import export_test_helpers as helpers
+from .export_test_helpers import serving_requests
 
 S, I, F, B = "DT_STRING", "DT_INT32", "DT_FLOAT", "DT_BOOL"
 TEXT = {"text": S}

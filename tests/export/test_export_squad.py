@@ -10,8 +10,10 @@ windows, so the in-graph windowing and max-context logic decide the answers.
 
 import numpy as np
 
-from albert_tf.data import squad_examples, squad_features, squad_postprocess
-from export_test_helpers import MAX_SEQ_LENGTH, SQUAD_SETTINGS, serving_requests, strings
+from albert_tf.tasks.squad import examples as squad_examples
+from albert_tf.tasks.squad import features as squad_features
+from albert_tf.tasks.squad import postprocess as squad_postprocess
+from .export_test_helpers import MAX_SEQ_LENGTH, SQUAD_SETTINGS, serving_requests, strings
 
 LONG_REPEATS = 6
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import export_test_helpers as helpers
+from . import export_test_helpers as helpers
 from albert_tf.export import ExportParams, export_savedmodel
 
 KINDS = ("encoder", "classifier", "squad_v2", "race")

@@ -29,9 +29,9 @@ WORKER = """
     import albert_tf  # noqa: F401
     import keras, numpy as np
     from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.data.pretraining_dataset import pretraining_dataset
+    from albert_tf.tasks.pretraining.inputs import pretraining_dataset
     from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.training.pretraining_task import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingTask
     from albert_tf.training.strategy import get_distribution_strategy
     from albert_tf.training.trainer import Trainer, TrainerConfig
     records, out, config, strategy_name, steps, report = sys.argv[1:]

@@ -21,14 +21,14 @@ from albert_tf import AlbertConfig
 from albert_tf.atomic_write import atomic_path, write_json_atomically
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.training.best_checkpoint import BestCheckpoint
-from albert_tf.training.classifier_runner import ClassifierParams, run_classifier
-from albert_tf.training.pretraining import PretrainingParams, run_pretraining
+from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
+from albert_tf.tasks.pretraining.task import PretrainingParams, run_pretraining
 from albert_tf.training.progress import with_progress
-from albert_tf.training.race_runner import RaceParams, run_race
+from albert_tf.tasks.race.task import RaceParams, run_race
 from albert_tf.training.runtime import RuntimeParams
 from albert_tf.training.saved_checkpoints import checkpoint_step
-from albert_tf.training.settings import define_flags, params_from_flags
-from albert_tf.training.squad_runner import SquadParams, run_squad
+from albert_tf.settings import define_flags, params_from_flags
+from albert_tf.tasks.squad.task import SquadParams, run_squad
 from synthetic_pretraining_data import write_records
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import AlbertConfig, AlbertPretrainer
-from albert_tf.data.pretraining_dataset import pretraining_dataset
+from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.training.optimizers import create_optimizer
-from albert_tf.training.pretraining_task import PretrainingTask
+from albert_tf.tasks.pretraining.objective import PretrainingTask
 from albert_tf.training.trainer import DivergenceError, Trainer, TrainerConfig
 from synthetic_pretraining_data import write_records
 
@@ -105,9 +105,9 @@ MIRRORED_SCRIPT = """
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
     from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.data.pretraining_dataset import pretraining_dataset
+    from albert_tf.tasks.pretraining.inputs import pretraining_dataset
     from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.training.pretraining_task import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingTask
     from albert_tf.training.strategy import get_distribution_strategy
     from albert_tf.training.trainer import Trainer, TrainerConfig
     records, out = sys.argv[1], sys.argv[2]
@@ -241,7 +241,7 @@ def test_entry_point_dynamic_masking_flags_reach_the_input_pipeline(tmp_path):
                if c != "--do_train"]
     probe = textwrap.dedent("""
         import sys, runpy
-        from albert_tf.training import pretraining
+        from albert_tf.tasks.pretraining import task as pretraining
         real = pretraining.pretraining_dataset
         def spy(*args, **kwargs):
             if kwargs.get("is_training"):

@@ -1,1 +1,0 @@
-"""Official evaluation metrics (SQuAD in squad_metrics, GLUE/RACE in classification_metrics)."""
