@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from albert_tf.pretraining_data import PretrainingDataConfig
 from albert_tf.pretraining_data import beam as pb
-from albert_tf.tasks.pretraining import inputs as pretraining_dataset
+from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.pretraining_data import documents as pretraining_documents
 from albert_tf.pretraining_data import workers as pretraining_workers
 from albert_tf.pretraining_data import writer as pw

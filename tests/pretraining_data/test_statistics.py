@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf.tasks.pretraining import inputs as pretraining_dataset
+from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.pretraining_data import masking as pm
 from albert_tf.pretraining_data import PretrainingDataConfig
 from albert_tf.pretraining_data import writer as pw

@@ -5,7 +5,7 @@ import collections
 import pytest
 import tensorflow as tf
 
-from albert_tf.tasks.pretraining import inputs as pretraining_dataset
+from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.pretraining_data import PretrainingDataConfig
 from albert_tf.pretraining_data import writer as pw
 from albert_tf.tokenization import FullTokenizer
