@@ -103,7 +103,7 @@ def _params(kind, tmp_path, **changes):
                                 spm_model_file=str(TINY), **common, **changes)
     if kind == "race":
         return RaceParams(data_dir=str(tmp_path), spm_model_file=str(TINY), max_qa_length=32,
-                          **common, **changes)
+                          do_train=True, **common, **changes)
     return SquadParams(do_train=True, train_file=str(TINY), spm_model_file=str(TINY),
                        **common, **changes)
 
