@@ -285,3 +285,23 @@ def test_a_command_refuses_a_bad_setting_in_one_line(tmp_path):
 ])
 def test_help_examples_show_the_users_invocation(argv0, main_module, expected):
     assert invocation("albert-classifier", argv0, main_module) == expected
+
+
+def test_one_range_check_for_every_params_class():
+    """The data writer, export and vocabulary settings are checked by the same
+    `check_ranges` as training's, naming the flag."""
+    with pytest.raises(SettingError, match=r"^--runner must be one of local, DirectRunner, "
+                                           r".*got 'SparkRunnr'$"):
+        PretrainingDataConfig(runner="SparkRunnr")
+    with pytest.raises(SettingError, match=r"^--dupe_factor must be >= 1, got 0$"):
+        PretrainingDataConfig(dupe_factor=0)
+    assert PretrainingDataConfig().num_workers == 1
+    with pytest.raises(SettingError, match=r"^--doc_stride must be >= 1, got 0$"):
+        ExportParams(model_kind="squad", export_dir="e", spm_model_file="s",
+                     init_checkpoint="c", doc_stride=0).validate()
+    with pytest.raises(SettingError, match=r"^--model_kind must be one of encoder, "):
+        ExportParams(model_kind="bert", export_dir="e", spm_model_file="s").validate()
+    with pytest.raises(SettingError, match=r"^--character_coverage must be >= 0.98 and "
+                                           r"<= 1.0, got 0.5$"):
+        check_ranges(train_vocab.VocabParams(input="i", model_prefix="m",
+                                             character_coverage=0.5))
