@@ -23,7 +23,7 @@ the same records as the local writer:
 import dataclasses
 import os
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from albert_tf.cli.entry import refuse_in_one_line, start
 from albert_tf.pretraining_data import beam as pretraining_beam
@@ -32,8 +32,8 @@ from albert_tf.pretraining_data import documents as pretraining_documents
 from albert_tf.pretraining_data import writer as pretraining_writer
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.settings import define_flags as define_params_flags
-from albert_tf.settings import (Vocabulary, params_from_flags, required_flags, setting,
-                                setting_of)
+from albert_tf.settings import (SettingError, Vocabulary, params_from_flags, required_flags,
+                                setting, setting_of)
 from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE
 
 FLAGS = flags.FLAGS
@@ -84,15 +84,15 @@ def main(argv):
 def create_pretraining_data(files, official):
     """Checks the flags, then runs the local writer or the Beam pipeline."""
     if not files.spm_model_file:
-        raise app.UsageError("--spm_model_file is required (WordPiece --vocab_file "
+        raise SettingError("--spm_model_file is required (WordPiece --vocab_file "
                              "alone is not supported)")
     uses_beam = FLAGS.runner != pretraining_config.LOCAL_RUNNER
     if uses_beam and (FLAGS.num_workers or official.parallel):
-        raise app.UsageError(
+        raise SettingError(
             "--num_workers/--parallel apply to --runner=local; a Beam runner's "
             "parallelism is set by --beam_pipeline_options (e.g. direct_num_workers=2)")
     if not uses_beam and (FLAGS.beam_pipeline_options or FLAGS.num_output_shards):
-        raise app.UsageError("--beam_pipeline_options/--num_output_shards need a Beam "
+        raise SettingError("--beam_pipeline_options/--num_output_shards need a Beam "
                              "--runner (e.g. --runner=DirectRunner)")
     tokenizer = FullTokenizer(files.spm_model_file, do_lower_case=files.do_lower_case)
     config = params_from_flags(
@@ -102,7 +102,7 @@ def create_pretraining_data(files, official):
         try:
             pretraining_beam.import_beam()
         except ImportError as e:
-            raise app.UsageError(str(e)) from e
+            raise SettingError(str(e)) from e
         pretraining_beam.create_pretraining_data_beam(
             files.input_file, files.output_file.strip(), tokenizer, config)
         return
