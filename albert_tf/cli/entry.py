@@ -1,13 +1,19 @@
-"""What every command-line entry point does around its `main`: define its flags once,
-mark the required ones, list them in `--help`, run under absl."""
+"""What every command-line entry point does around its `main`: define its flags once
+(generated from the settings' declarations), mark the required ones, print `--help`
+with the command's own flags first, run under absl, and refuse a bad setting in one
+line."""
 
+import os
 import sys
 
 from absl import app, flags
 
-from albert_tf.settings import define_flags, params_from_flags, required_flags
+from albert_tf.settings import (SettingError, check_ranges, check_run_modes, define_flags,
+                                params_from_flags, required_flags)
+from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RUNTIME_FLAGS_MODULE
 
 _DEFINED = {}  # entry module -> the flag names it defined
+HELP_ARGS = ("--help", "-help", "-?", "--helpshort", "-helpshort")
 
 
 def define_once(module_name, define):
@@ -17,43 +23,84 @@ def define_once(module_name, define):
     return _DEFINED[module_name]
 
 
-def show_in_help(names, flag_values=flags.FLAGS):
-    """Makes `names` key flags of the main module, so that `--help` (which lists only
-    the main module's flags: `sys.argv[0]`, a shim or a console script) shows them."""
-    for name in names:
-        flag_values.register_key_flag_for_module(sys.argv[0], flag_values[name])
+def invocation(command, argv0=None, main_module=None):
+    """How the user started `command`: the console script (`albert-classifier`), a
+    checkout's shim (`python run_classifier.py`) or a module (`python -m ...`)."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    main_module = sys.modules.get("__main__") if main_module is None else main_module
+    spec = getattr(main_module, "__spec__", None)
+    if spec is not None and spec.name not in ("__main__", None):
+        return f"python -m {spec.name}"
+    name = os.path.basename(argv0)
+    return f"python {name}" if name.endswith(".py") else command
 
 
-def start(main, doc, module_name, define, required=()):
+def help_text(doc, command, module_names, flag_values=flags.FLAGS):
+    """`doc` with its examples in the user's invocation, then the flags of each module in
+    `module_names` under its heading: the command's own first, then runtime and the
+    official scripts' aliases."""
+    doc = doc.replace(command + " ", invocation(command) + " ")
+    blocks = [flag_values.module_help(name) for name in module_names]
+    return (doc.rstrip("\n") + "\n\nflags:\n" + "\n".join(b for b in blocks if b)
+            + "\n\nTry --helpfull to get a list of all flags.\n")
+
+
+def _asks_for_help(argv):
+    for arg in argv[1:]:
+        if arg == "--":
+            return False
+        if arg in HELP_ARGS:
+            return True
+    return False
+
+
+def start(main, doc, module_name, define, required=(), command=None):
     """Defines the flags of `module_name`, then `app.run(main)` with `doc` as the
-    usage text of `--help`."""
-    names = define_once(module_name, define)
+    usage text; `--help` lists the command's flags first (see `help_text`)."""
+    define_once(module_name, define)
     flags.mark_flags_as_required(list(required))
-    show_in_help(names)
+    command = command or os.path.basename(sys.argv[0])
+    if _asks_for_help(sys.argv):
+        sys.stdout.write(help_text(doc, command, [module_name, RUNTIME_FLAGS_MODULE,
+                                                   OFFICIAL_FLAGS_MODULE]))
+        sys.exit(1)  # as absl's --help
     main_module = sys.modules.get("__main__")
     if main_module is not None:
-        main_module.__doc__ = doc  # what --help prints first (shims and scripts: theirs)
+        main_module.__doc__ = doc.replace(command + " ", invocation(command) + " ")
     app.run(main)
 
 
-def params_command(params_cls, runner, module_name, doc, extra_flags=None, overrides=None):
-    """`(define_flags, main, run)` of a command whose flags are `params_cls`' fields and
-    whose main is `runner(params_cls from the flags)`.
+def refuse_in_one_line(command, fn, *args):
+    """`fn(*args)`; a `SettingError` ends the command with its one-line message."""
+    try:
+        return fn(*args)
+    except SettingError as e:
+        sys.exit(f"{command}: error: {e}")
+
+
+def params_command(params_cls, runner, module_name, doc, command, official_flags=None):
+    """`(define_flags, main, run)` of `command`, whose flags are `params_cls`' fields
+    and whose main is `runner(params_cls from the flags)`, after the one range check
+    and the run-mode rule (`settings.check_ranges`, `check_run_modes`).
 
     Args:
-        extra_flags: `fn()` defining flags beside the fields (official ones that are no
-            setting); returns their names.
-        overrides: see `settings.define_flags`.
+        official_flags: `fn()` defining the official flags that are no setting here
+            (under `OFFICIAL_FLAGS_MODULE`); returns their names.
     """
     def define():
-        names = define_flags(params_cls, module_name=module_name, overrides=overrides)
-        return names + (list(extra_flags()) if extra_flags else [])
+        names = define_flags(params_cls, module_name=module_name)
+        return names + (list(official_flags()) if official_flags else [])
+
+    def checked_run(params):
+        check_ranges(params)
+        check_run_modes(params)
+        return runner(params)
 
     def main(argv):
         del argv
-        runner(params_from_flags(params_cls))
+        refuse_in_one_line(command, checked_run, params_from_flags(params_cls))
 
     def run():
-        start(main, doc, module_name, define, required_flags(params_cls))
+        start(main, doc, module_name, define, required_flags(params_cls), command)
 
     return define, main, run

@@ -1,8 +1,10 @@
-"""Fine-tunes ALBERT on a GLUE task (google-research/albert run_classifier.py flags).
+r"""Fine-tunes ALBERT on a GLUE task (google-research/albert run_classifier.py flags).
 
-Example (RTE from an official ALBERT-base v2 checkpoint, paper Table 14):
+--do_train, --do_eval and --do_predict are off unless given, as in the official
+script; give at least one. Example (RTE from an official ALBERT-base v2 checkpoint,
+paper Table 14):
 
-  python run_classifier.py --task_name=RTE --data_dir=glue_data \
+  albert-classifier --task_name=RTE --data_dir=glue_data \
     --albert_config_file=albert_base/albert_config.json \
     --spm_model_file=albert_base/30k-clean.model \
     --init_checkpoint=albert_base/model.ckpt-best --output_dir=out/rte \
@@ -15,8 +17,10 @@ Example (RTE from an official ALBERT-base v2 checkpoint, paper Table 14):
 from albert_tf.cli.entry import params_command
 from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
 
+COMMAND = "albert-classifier"
 
-define_flags, main, run = params_command(ClassifierParams, run_classifier, __name__, __doc__)
+define_flags, main, run = params_command(ClassifierParams, run_classifier, __name__, __doc__,
+                                         COMMAND)
 
 if __name__ == "__main__":
     run()

@@ -39,6 +39,8 @@ from albert_tf.modeling import AlbertEncoder, AlbertPretrainer
 from albert_tf.modeling.models.classifier import AlbertClassifier
 from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
+from albert_tf.settings import (ModelFiles, SettingError, Vocabulary, check_ranges,
+                                setting, setting_of)
 from albert_tf.tokenization import TFTokenizer
 
 MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
@@ -52,49 +54,63 @@ KERAS_CLASSES = {"encoder": (AlbertPretrainer, AlbertEncoder),
 PRETRAINING_HEADS = ("cls/predictions/output_bias", "cls/seq_relationship/output_weights")
 
 
-@dataclasses.dataclass
-class ExportParams:
-    """What to export; field names are the `export_savedmodel.py` flags."""
-    model_kind: str
-    export_dir: str
-    spm_model_file: str
-    init_checkpoint: Optional[str] = None
-    albert_config_file: Optional[str] = None
-    do_lower_case: bool = True
-    max_seq_length: Optional[int] = None
-    overwrite: bool = False
+@dataclasses.dataclass(kw_only=True)
+class ExportParams(Vocabulary):
+    """What to export; field names are the `albert-export` flags."""
+
+    model_kind: str = setting(help="What to export.", required=True, choices=list(MODEL_KINDS))
+    export_dir: str = setting(help="Where the SavedModel goes (e.g. .../model/1).",
+                              required=True)
+    init_checkpoint: Optional[str] = setting_of(
+        ModelFiles, "init_checkpoint",
+        help="Checkpoint prefix or directory: official TF1 format (ours or "
+             "google-research/albert), a Trainer checkpoint, or a .keras file. Not needed "
+             "for preprocess.")
+    albert_config_file: Optional[str] = setting_of(
+        ModelFiles, "albert_config_file", None,
+        help="albert_config.json (default: the one beside the checkpoint).")
+    max_seq_length: Optional[int] = setting(
+        None, "Tokens per sequence, [CLS]/[SEP] included (default: 384 for squad, 128 for "
+              "preprocess (TF Hub's), 512 otherwise, as the official scripts; at most the "
+              "model's max_position_embeddings, which a default is cut to).", min=3)
+    overwrite: bool = setting(False, "Replace an existing export_dir.")
+    text_in_graph: bool = setting(
+        True, "Put the tokenizer in the graph (raw-text signatures; serving needs the TF "
+              "Text ops). False: ids-in signatures only, serving_default = tokens, no TF "
+              "Text op in the SavedModel (stock TF Serving); tokenize with the preprocess "
+              "export.")
     # SQuAD.
-    version_2_with_negative: bool = False
-    doc_stride: int = 128
-    max_query_length: int = 64
-    max_answer_length: int = 30
-    n_best_size: int = 20
-    start_n_top: int = 5
-    end_n_top: int = 5
-    null_score_diff_threshold: float = 0.0
+    version_2_with_negative: bool = setting(False, "SQuAD v2.0 model (can say no answer).")
+    doc_stride: int = setting(128, "SQuAD: tokens between window starts.", min=1)
+    max_query_length: int = setting(64, "SQuAD: question tokens kept.", min=1)
+    max_answer_length: int = setting(30, "SQuAD: longest answer, in tokens.", min=1)
+    n_best_size: int = setting(20, "SQuAD v1.1: start/end logits tried per window.", min=1)
+    start_n_top: int = setting(5, "SQuAD v2.0: starts searched by the model.", min=1)
+    end_n_top: int = setting(5, "SQuAD v2.0: ends searched per start.", min=1)
+    null_score_diff_threshold: float = setting(
+        0.0, "SQuAD v2.0: is_answerable when the null score is below this.")
     # Classifier.
-    task_name: Optional[str] = None
-    label_list: Optional[Sequence[str]] = None
-    num_labels: Optional[int] = None
+    task_name: Optional[str] = setting(
+        None, "Classifier: GLUE task whose labels to use (e.g. mnli).")
+    label_list: Optional[Sequence[str]] = setting(
+        None, "Classifier: label strings in label-id order.")
+    num_labels: Optional[int] = setting(
+        None, "Classifier: number of labels (default: from the checkpoint; 1 means "
+              "regression).", min=1)
     # RACE.
-    max_qa_length: int = 128
-    text_in_graph: bool = dataclasses.field(default=True, metadata={"help": (
-        "Put the tokenizer in the graph (raw-text signatures; serving needs the TF Text "
-        "ops). False: ids-in signatures only, serving_default = tokens, no TF Text op in "
-        "the SavedModel (stock TF Serving); tokenize with the preprocess export.")})
+    max_qa_length: int = setting(128, "RACE: question+option tokens kept (the last ones).",
+                                 min=1)
 
     def validate(self):
-        if self.model_kind not in MODEL_KINDS:
-            raise ValueError(f"model_kind must be one of {', '.join(MODEL_KINDS)}, got "
-                             f"{self.model_kind!r}")
+        check_ranges(self)
         if self.model_kind != "preprocess" and not self.init_checkpoint:
-            raise ValueError(f"model_kind {self.model_kind!r} needs init_checkpoint")
+            raise SettingError(f"--model_kind={self.model_kind} needs --init_checkpoint")
         if not self.export_dir:
-            raise ValueError("export_dir is required")
+            raise SettingError("--export_dir is required")
         if self.model_kind == "preprocess" and not self.text_in_graph:
-            raise ValueError("text_in_graph=False: the preprocess export is the text "
-                             "half, it always holds the tokenizer")
-        if self.max_seq_length is None:
+            raise SettingError("--text_in_graph=false: the preprocess export is the text "
+                               "half, it always holds the tokenizer")
+        if self.max_seq_length is None and self.model_kind == "preprocess":
             self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH[self.model_kind]
 
 
@@ -169,10 +185,20 @@ def build_model(params, config, variables):
     raise ValueError(f"no model for model_kind {kind!r}")
 
 
-def _check_length(params, config):
-    if params.max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"max_seq_length ({params.max_seq_length}) exceeds the model's "
-                         f"max_position_embeddings ({config.max_position_embeddings})")
+def _check_length(params, config, where):
+    """Sets the default `max_seq_length` of `model_kind`, cut to the model's positions;
+    refuses a given one longer than them, naming the flag and the model (`where`)."""
+    positions = config.max_position_embeddings
+    if params.max_seq_length is None:
+        default = DEFAULT_MAX_SEQ_LENGTH[params.model_kind]
+        params.max_seq_length = min(default, positions)
+        if default > positions:
+            logging.info("--max_seq_length: %d (the model's max_position_embeddings; "
+                         "%s's default is %d)", positions, params.model_kind, default)
+    elif params.max_seq_length > positions:
+        raise SettingError(f"--max_seq_length={params.max_seq_length} exceeds "
+                           f"max_position_embeddings {positions} of the model ({where}); "
+                           f"give at most {positions}, or leave it out to use {positions}")
 
 
 def load_model(params):
@@ -189,10 +215,10 @@ def load_model(params):
             raise ValueError(f"{params.init_checkpoint}: holds a {type(model).__name__}, "
                              f"model_kind {params.model_kind!r} needs one of "
                              f"{', '.join(c.__name__ for c in expected)}")
-        _check_length(params, model.albert_config)
+        _check_length(params, model.albert_config, params.init_checkpoint)
         return model, params.albert_config_file
     config, config_path = _read_config(params)
-    _check_length(params, config)
+    _check_length(params, config, config_path)
     prefix, _ = resolve_checkpoint(params.init_checkpoint)
     variables = _checkpoint_variables(prefix)
     model = build_model(params, config, variables)

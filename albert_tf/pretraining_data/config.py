@@ -3,6 +3,8 @@
 import dataclasses
 import hashlib
 
+from albert_tf.settings import check_ranges, setting
+
 # What --runner accepts: the in-process writer, or an Apache Beam runner.
 LOCAL_RUNNER = "local"
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner",
@@ -11,66 +13,57 @@ BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner",
 
 @dataclasses.dataclass(frozen=True)
 class PretrainingDataConfig:
-    """Generation settings; defaults are the official flag defaults.
+    """Generation settings; defaults are the official flag defaults."""
 
-    document_window_mb: bytes of one file per window (MB); the unit of work,
-      of memory and of random-B sampling (a smaller file is one window). interleave_windows: windows whose dupe rounds run
-      in turn (round 0 of each, then round 1, ...), which keeps the copies of a
-      document apart in the output. shuffle_buffer_size: records in the output
-      shuffle buffer. num_workers: worker processes (1 = run in this process).
-    runner, beam_pipeline_options, num_output_shards: where the work runs
-      (`pretraining_beam` for the Beam runners).
-    """
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
-    masked_lm_prob: float = 0.15
-    short_seq_prob: float = 0.1
-    dupe_factor: int = 40
-    ngram: int = 3
-    favor_shorter_ngram: bool = True
-    do_whole_word_mask: bool = True
-    do_permutation: bool = False
-    random_next_sentence: bool = False
-    random_seed: int = 12345
-    num_workers: int = 1
-    document_window_mb: float = 16.0
-    interleave_windows: int = 8
-    shuffle_buffer_size: int = 20000
-    runner: str = dataclasses.field(default=LOCAL_RUNNER, metadata={"help": (
-        "'local' (this machine, --num_workers processes) or an Apache Beam runner: "
-        + ", ".join(BEAM_RUNNERS) + " (needs the 'beam' extra: pip install "
-        "'albert_tf[beam]').")})
-    beam_pipeline_options: str = dataclasses.field(default="", metadata={"help": (
-        "Comma-separated key=value Beam PipelineOptions for a Beam --runner, e.g. "
-        "direct_num_workers=2,direct_running_mode=multi_processing or "
-        "project=P,region=R,temp_location=gs://B/tmp,setup_file=./setup.py.")})
-    num_output_shards: int = dataclasses.field(default=0, metadata={"help": (
-        "Beam runners: output shards <output_file>-SSSSS-of-NNNNN; 0 chooses about "
-        "one per 128 MB of input text x dupe_factor.")})
+    max_seq_length: int = setting(512, "Maximum sequence length.", min=5)
+    max_predictions_per_seq: int = setting(20, "Maximum number of masked LM predictions per "
+                                               "sequence.")
+    masked_lm_prob: float = setting(0.15, "Masked LM probability.")
+    short_seq_prob: float = setting(0.1, "Probability of creating sequences shorter than the "
+                                         "maximum length.", min=0, max=1)
+    dupe_factor: int = setting(40, "Number of times to duplicate the input data (with "
+                                   "different masks).", min=1)
+    ngram: int = setting(3, "Maximum n-gram length (in words) to mask.")
+    favor_shorter_ngram: bool = setting(True, "Sample n-gram lengths with p(n) proportional "
+                                              "to 1/n (else reversed).")
+    do_whole_word_mask: bool = setting(True, "Mask whole words rather than single "
+                                             "SentencePiece pieces.")
+    do_permutation: bool = setting(False, "Also add permutation-LM predictions (doubles the "
+                                          "masked_lm_* length).")
+    random_next_sentence: bool = setting(False, "Take negative B segments from random "
+                                                "documents half of the time instead of "
+                                                "swapping A and B.")
+    random_seed: int = setting(12345, "Random seed for data generation.")
+    num_workers: int = setting(None, "Worker processes (default 1, or every CPU with "
+                                     "--parallel); the output does not depend on it.", min=1)
+    document_window_mb: float = setting(
+        16.0, "MB of one file per document window (a byte range cut at blank lines): the "
+              "unit of work and memory, and the pool random B segments are drawn from (a "
+              "smaller file is one window).", above=0)
+    interleave_windows: int = setting(
+        8, "Windows whose dupe rounds run in turn (round 0 of each, then round 1, ...): a "
+           "document's differently masked copies land this many windows' records apart, so "
+           "they rarely share a training batch. With a Beam runner, the windows of one work "
+           "unit.", min=1)
+    shuffle_buffer_size: int = setting(
+        20000, "Records in the seeded output shuffle buffer (the official script shuffles "
+               "all instances in memory).", min=1)
+    runner: str = setting(
+        LOCAL_RUNNER, "'local' (this machine, --num_workers processes) or an Apache Beam "
+                      "runner: " + ", ".join(BEAM_RUNNERS) + " (needs the 'beam' extra: pip "
+                      "install 'albert_tf[beam]').", choices=(LOCAL_RUNNER,) + BEAM_RUNNERS)
+    beam_pipeline_options: str = setting(
+        "", "Comma-separated key=value Beam PipelineOptions for a Beam --runner, e.g. "
+            "direct_num_workers=2,direct_running_mode=multi_processing or "
+            "project=P,region=R,temp_location=gs://B/tmp,setup_file=./setup.py.")
+    num_output_shards: int = setting(
+        0, "Beam runners: output shards <output_file>-SSSSS-of-NNNNN; 0 chooses about one "
+           "per 128 MB of input text x dupe_factor.", min=0)
 
     def __post_init__(self):
-        checks = [
-            (self.max_seq_length >= 5, f"max_seq_length ({self.max_seq_length}) must be >= 5"),
-            (self.dupe_factor >= 1, f"dupe_factor ({self.dupe_factor}) must be >= 1"),
-            (0.0 <= self.short_seq_prob <= 1.0,
-             f"short_seq_prob ({self.short_seq_prob}) must be in [0, 1]"),
-            (self.num_workers >= 1, f"num_workers ({self.num_workers}) must be >= 1"),
-            (self.document_window_mb > 0,
-             f"document_window_mb ({self.document_window_mb}) must be > 0"),
-            (self.interleave_windows >= 1,
-             f"interleave_windows ({self.interleave_windows}) must be >= 1"),
-            (self.shuffle_buffer_size >= 1,
-             f"shuffle_buffer_size ({self.shuffle_buffer_size}) must be >= 1"),
-            (self.runner in (LOCAL_RUNNER,) + BEAM_RUNNERS,
-             f"runner ({self.runner!r}) must be {LOCAL_RUNNER!r} or a Beam runner: "
-             f"{', '.join(BEAM_RUNNERS)}"),
-            (self.num_output_shards >= 0,
-             f"num_output_shards ({self.num_output_shards}) must be >= 0 (0: from the "
-             f"input size)"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        if self.num_workers is None:  # the command line resolves it with --parallel
+            object.__setattr__(self, "num_workers", 1)
+        check_ranges(self)
 
     @property
     def uses_beam(self):

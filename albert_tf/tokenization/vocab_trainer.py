@@ -150,39 +150,8 @@ def train_vocab(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
     return model_path
 
 
-def main(argv):
-    from absl import flags  # pylint: disable=import-outside-toplevel
-    if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {argv[1:]}")
-    FLAGS = flags.FLAGS  # pylint: disable=invalid-name
-    path = train_vocab(FLAGS.input, FLAGS.model_prefix, vocab_size=FLAGS.vocab_size,
-                       do_lower_case=FLAGS.do_lower_case,
-                       character_coverage=FLAGS.character_coverage,
-                       input_sentence_size=FLAGS.input_sentence_size,
-                       shuffle_input_sentence=FLAGS.shuffle_input_sentence,
-                       num_threads=FLAGS.num_threads, seed=FLAGS.seed)
-    print(f"wrote {path} and {FLAGS.model_prefix}.vocab")
-
-
-def _define_flags():
-    from absl import flags  # pylint: disable=import-outside-toplevel
-    flags.DEFINE_string("input", None, "Input text file(s): comma-separated paths or globs.")
-    flags.DEFINE_string("model_prefix", None, "Output prefix for .model and .vocab.")
-    flags.DEFINE_integer("vocab_size", 30000, "Vocabulary size, special pieces included.")
-    flags.DEFINE_bool("do_lower_case", True, "Lower-case the text before training.")
-    flags.DEFINE_float("character_coverage", 0.99995, "SentencePiece character coverage.")
-    flags.register_validator("character_coverage", lambda v: 0.98 <= v <= 1.0,
-                             "--character_coverage must be in [0.98, 1] (SentencePiece)")
-    flags.DEFINE_integer("input_sentence_size", 10_000_000, "Max sentences sampled.")
-    flags.DEFINE_bool("shuffle_input_sentence", True, "Shuffle before sampling.")
-    flags.DEFINE_integer("num_threads", None,
-                         "Trainer threads (default the official 16: the vocabulary depends "
-                         "on it, so this keeps it the same on every machine).")
-    flags.DEFINE_integer("seed", None, "Random seed for SentencePiece.")
-    flags.mark_flags_as_required(["input", "model_prefix"])
-
-
 if __name__ == "__main__":
-    from absl import app  # pylint: disable=import-outside-toplevel
-    _define_flags()
-    app.run(main)
+    # `python -m albert_tf.tokenization.vocab_trainer` is the checkout's `albert-vocab`;
+    # its flags are declared with the command (albert_tf/cli/train_vocab.py).
+    from albert_tf.cli.train_vocab import run  # pylint: disable=import-outside-toplevel
+    run()

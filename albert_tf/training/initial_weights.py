@@ -106,7 +106,7 @@ def load_initial_weights(model, params, saved_model_first=True):
             logging.warning("No --init_checkpoint: starting from random weights (unless "
                             "resuming a run in %s)", params.output_dir)
         return None
-    report = init_from_checkpoint(model, source, getattr(params, "init_from_group0", False))
+    report = init_from_checkpoint(model, source, params.init_from_group0)
     print(f"Initialised from {source}: {len(report['loaded'])} variables; task head "
           f"{report['status']}", flush=True)
     if report["status"] != LOADED and not params.do_train:

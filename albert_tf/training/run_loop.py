@@ -141,8 +141,8 @@ def make_trainer(strategy, model, task):
         steps_per_loop=p.iterations_per_loop, save_checkpoints_steps=p.save_checkpoints_steps,
         keep_checkpoint_max=p.keep_checkpoint_max,
         gradient_accumulation_steps=p.gradient_accumulation_steps,
-        jit_compile=runtime.jit_compile, loss_bound=getattr(p, "loss_bound", None),
-        max_rollbacks=getattr(p, "max_rollbacks", 0))
+        jit_compile=runtime.jit_compile, loss_bound=p.loss_bound,
+        max_rollbacks=p.max_rollbacks)
     return Trainer(strategy, model, optimizer, task.trainer_task, config, p.train_batch_size)
 
 
@@ -257,7 +257,7 @@ def run(task):
             print(f"Using model.ckpt-best (step {keeper.best_step})", flush=True)
             last.clear()
         outcome["best"] = dict(keeper.best)
-    if getattr(params, "do_predict", False):
+    if params.do_predict:
         scored = last.get("metrics", {}) if last else None
         outcome["predict"] = task.predict(model, trainer, scored)
     return task.results(outcome)

@@ -32,12 +32,32 @@ class RuntimeParams:
     deterministic: bool = setting(False, "Deterministic TF ops (slower).")
 
     @staticmethod
-    def define_flags(flags_module, module_name=None):
-        return define_runtime_flags(flags_module, module_name=module_name)
+    def define_flags(flags_module):
+        return define_runtime_flags(flags_module)
 
     @staticmethod
     def from_flags(flag_values):
         return runtime_params_from_flags(flag_values)
+
+
+# Where `--help` lists the runtime flags and the official scripts' aliases: after the
+# command's own flags, each under its heading.
+RUNTIME_FLAGS_MODULE = __name__
+OFFICIAL_FLAGS_MODULE = "official flags of google-research/albert (aliases, or accepted)"
+
+
+@dataclasses.dataclass
+class OfficialRuntimeFlags:
+    """The official scripts' TPU / vocab / hub flags, so their command lines run
+    unchanged; `runtime_params_from_flags` maps them onto `RuntimeParams`."""
+
+    use_tpu: bool = setting(False, "Official flag: --distribution_strategy=tpu.")
+    tpu_name: str = setting(None, "Official flag: the same as --tpu.")
+    master: str = setting(None, "Official flag: TPU address (grpc://...), as --tpu.")
+    vocab_file: str = setting(None, "Official flag: ALBERT's vocabulary is "
+                                    "--spm_model_file's; ignored.")
+    albert_hub_module_handle: str = setting(
+        None, "Official flag: TF-Hub modules are not supported (must be unset).")
 
 
 def setup_runtime(params):
@@ -77,22 +97,11 @@ def slow_precision_warning(mixed_precision, devices, native_bf16):
             "--mixed_precision=none is faster on this machine (benchmarks/RESULTS.md).")
 
 
-def define_runtime_flags(flags, module_name=None):
-    """Defines the runtime flags (`RuntimeParams`' fields and the official scripts'
-    TPU / vocab / hub flags) on an absl `flags` module; returns their names."""
-    extra = {} if module_name is None else {"module_name": module_name}
-    names = define_flags(RuntimeParams, flags, module_name)
-    # The official scripts' flags, so their command lines run unchanged.
-    flags.DEFINE_bool("use_tpu", False, "Official flag: --distribution_strategy=tpu.", **extra)
-    flags.DEFINE_string("tpu_name", None, "Official flag: the same as --tpu.", **extra)
-    flags.DEFINE_string("master", None, "Official flag: TPU address (grpc://...), as --tpu.",
-                        **extra)
-    flags.DEFINE_string("vocab_file", None,
-                        "Official flag: ALBERT's vocabulary is --spm_model_file's; ignored.",
-                        **extra)
-    flags.DEFINE_string("albert_hub_module_handle", None,
-                        "Official flag: TF-Hub modules are not supported (must be unset).",
-                        **extra)
+def define_runtime_flags(flags):
+    """Defines the runtime flags (`RuntimeParams`' fields and `OfficialRuntimeFlags`) on
+    an absl `flags` module, each under its `--help` heading; returns their names."""
+    names = define_flags(RuntimeParams, flags, RUNTIME_FLAGS_MODULE)
+    names += define_flags(OfficialRuntimeFlags, flags, OFFICIAL_FLAGS_MODULE)
     flags.register_validator(
         "albert_hub_module_handle", lambda value: not value,
         "TF-Hub modules are not supported: download the model's tar "
@@ -106,7 +115,7 @@ def define_runtime_flags(flags, module_name=None):
         ["tpu", "tpu_name", "master"],
         lambda v: len({x for x in v.values() if x}) <= 1,
         "--tpu, --tpu_name and --master name the TPU: give one (or equal values)")
-    return names + ["use_tpu", "tpu_name", "master", "vocab_file", "albert_hub_module_handle"]
+    return names
 
 
 def runtime_params_from_flags(flag_values):

@@ -83,8 +83,10 @@ def test_failed_export_leaves_nothing(tiny_models, spm_model_file, tmp_path):
 
 @pytest.mark.parametrize("changes,error", [
     (dict(model_kind="bert"), "model_kind must be one of"),
-    (dict(model_kind="encoder", init_checkpoint=None), "needs init_checkpoint"),
-    (dict(model_kind="encoder", max_seq_length=512), "max_position_embeddings"),
+    (dict(model_kind="encoder", init_checkpoint=None),
+     "--model_kind=encoder needs --init_checkpoint"),
+    (dict(model_kind="encoder", max_seq_length=512),
+     "--max_seq_length=512 exceeds max_position_embeddings 128 of the model"),
     (dict(model_kind="squad", max_seq_length=32, max_query_length=64),
      "greater than max_query_length"),
     (dict(model_kind="race", max_seq_length=64), "max_qa_length"),
@@ -197,3 +199,28 @@ def test_query_cli_answers_from_raw_text(served, exports, shared_data_dir, tmp_p
         bool(expected["is_answerable"][0])]
     with pytest.raises(ValueError, match="missing"):
         query.main(["--export_dir", exports["squad_v2"], "--input=question=x"])
+
+
+def test_default_length_is_cut_to_the_model_and_a_longer_one_refused_in_one_line(
+        tiny_models, spm_model_file, tmp_path):
+    """A 128-position model: the encoder's default 512 becomes 128; --max_seq_length=512
+    ends the command with one line naming the flag and the model's positions."""
+    assert helpers.CONFIG["max_position_embeddings"] == 128
+    checkpoint = tiny_models["encoder"][1]
+    refused = subprocess.Popen(
+        [sys.executable, str(REPO / "export_savedmodel.py"), "--model_kind=encoder",
+         f"--init_checkpoint={checkpoint}", f"--spm_model_file={spm_model_file}",
+         f"--export_dir={tmp_path / 'long'}", "--max_seq_length=512"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    export_savedmodel(ExportParams(model_kind="encoder", init_checkpoint=checkpoint,
+                                   spm_model_file=spm_model_file,
+                                   export_dir=str(tmp_path / "default")))
+    with open(tmp_path / "default" / "assets" / "export_config.json") as f:
+        assert json.load(f)["max_seq_length"] == 128
+    _, err = refused.communicate(timeout=600)
+    assert refused.returncode == 1 and "Traceback" not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("albert-export: error: --max_seq_length=512 exceeds "
+                           "max_position_embeddings 128 of the model ("), last
+    assert not (tmp_path / "long").exists() and _leftovers(tmp_path) == []

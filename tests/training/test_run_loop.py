@@ -25,7 +25,7 @@ from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
 from albert_tf.tasks.pretraining.task import PretrainingParams, run_pretraining
 from albert_tf.training.progress import with_progress
 from albert_tf.tasks.race.task import RaceParams, run_race
-from albert_tf.training.runtime import RuntimeParams
+from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RuntimeParams
 from albert_tf.training.saved_checkpoints import checkpoint_step
 from albert_tf.settings import define_flags, params_from_flags
 from albert_tf.tasks.squad.task import SquadParams, run_squad
@@ -103,7 +103,7 @@ def _params(kind, tmp_path, **changes):
                                 spm_model_file=str(TINY), **common, **changes)
     if kind == "race":
         return RaceParams(data_dir=str(tmp_path), spm_model_file=str(TINY), max_qa_length=32,
-                          **common, **changes)
+                          do_train=True, **common, **changes)
     return SquadParams(do_train=True, train_file=str(TINY), spm_model_file=str(TINY),
                        **common, **changes)
 
@@ -287,10 +287,28 @@ def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags():
                                 "run()", "--help"]
     runs = {s: subprocess.Popen(commands[s], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for s in scripts}
+    outputs = {}
     for script, own in scripts.items():
         out, err = runs[script].communicate(timeout=300)
+        outputs[script] = out
         assert "flags:" in out, err[-2000:]  # absl exits 1 after --help
         listed = {line.split(":")[0].strip() for line in out.splitlines()
                   if line.startswith("  --")}
         wanted = set(own) | (set(RUNTIME_FLAGS) if script.startswith("run_") else set())
         assert wanted <= listed, (script, wanted - listed)
+        # The command's own flags first; runtime and the official aliases after, apart.
+        blocks = {}
+        for line in out.split("\nflags:\n", 1)[1].splitlines():
+            if line and not line.startswith(" "):
+                heading = line.rstrip(":")
+            elif line.startswith("  --"):
+                blocks.setdefault(heading, []).append(line.split(":")[0].strip())
+        first = next(iter(blocks))
+        assert first.startswith("albert_tf.cli."), (script, list(blocks))
+        if script.startswith("run_"):
+            assert not set(blocks[first]) & set(RUNTIME_FLAGS), (script, blocks[first])
+            assert list(blocks)[1:] == ["albert_tf.training.runtime", OFFICIAL_FLAGS_MODULE]
+    # Examples keep their line breaks and name the script the user ran.
+    assert "\n  python run_classifier.py --task_name=RTE --data_dir=glue_data \\\n" in \
+        outputs["run_classifier.py"]
+    assert "\n  albert-vocab --input=corpus/*.txt" in outputs["albert-vocab"]

@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from albert_tf.tasks.glue.processors import DataProcessor, InputExample, read_tsv
 from albert_tf.data.tfds_source import load_prepared
+from albert_tf.settings import setting
 
 TASK_NAME = "custom"
 LABEL_LIST_FILE = "label_list.txt"
@@ -43,42 +44,38 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 SPLITS = ("train", "dev", "test")
 
 
-def _help(default, text):
-    return dataclasses.field(default=default, metadata={"help": text})
-
-
 @dataclasses.dataclass
 class CustomDataParams:
     """Where the rows of `--task_name=custom` come from; names are the flags."""
 
-    train_file: Optional[str] = _help(
+    train_file: Optional[str] = setting(
         None, "Training data: a .csv, .tsv (UTF-8, header row) or .jsonl file.")
-    eval_file: Optional[str] = _help(None, "Evaluation data, same format as train_file.")
-    predict_file: Optional[str] = _help(
+    eval_file: Optional[str] = setting(None, "Evaluation data, same format as train_file.")
+    predict_file: Optional[str] = setting(
         None, "Data to predict; the label column may be absent.")
-    text_a_column: Optional[str] = _help(None, "Column (JSON key) of the first text.")
-    text_b_column: Optional[str] = _help(
+    text_a_column: Optional[str] = setting(None, "Column (JSON key) of the first text.")
+    text_b_column: Optional[str] = setting(
         None, "Column of the second text, for sentence-pair tasks.")
-    label_column: Optional[str] = _help(None, "Column of the label (or float target).")
-    id_column: Optional[str] = _help(
+    label_column: Optional[str] = setting(None, "Column of the label (or float target).")
+    id_column: Optional[str] = setting(
         None, "Column written as the row id in the predictions; default: the row's "
               "0-based position in the file.")
-    label_list: Optional[str] = _help(
+    label_list: Optional[str] = setting(
         None, "Comma-separated labels; position = label id. Default: the sorted distinct "
               "training labels (saved to output_dir/label_list.txt for prediction).")
-    regression: bool = _help(False, "The label is a float target (squared-error loss, "
+    regression: bool = setting(False, "The label is a float target (squared-error loss, "
                                     "Pearson/Spearman metrics, as STS-B).")
-    skip_bad_rows: bool = _help(
+    skip_bad_rows: bool = setting(
         False, "Count and skip rows with a missing column, empty text, unknown label or "
                "unparsable float instead of failing on the first.")
-    tfds_name: Optional[str] = _help(
+    tfds_name: Optional[str] = setting(
         None, "A tensorflow-datasets text dataset (e.g. imdb_reviews), instead of files.")
-    tfds_text_a: Optional[str] = _help(None, "Feature key of the first text.")
-    tfds_text_b: Optional[str] = _help(None, "Feature key of the second text.")
-    tfds_label: Optional[str] = _help(None, "Feature key of the label.")
-    tfds_train_split: str = _help("train", "TFDS split to train on.")
-    tfds_eval_split: str = _help("validation", "TFDS split to evaluate on.")
-    tfds_predict_split: Optional[str] = _help(None, "TFDS split to predict.")
+    tfds_text_a: Optional[str] = setting(None, "Feature key of the first text.")
+    tfds_text_b: Optional[str] = setting(None, "Feature key of the second text.")
+    tfds_label: Optional[str] = setting(None, "Feature key of the label.")
+    tfds_train_split: str = setting("train", "TFDS split to train on.")
+    tfds_eval_split: str = setting("validation", "TFDS split to evaluate on.")
+    tfds_predict_split: Optional[str] = setting(None, "TFDS split to predict.")
 
     def parsed_label_list(self):
         """`label_list` as a list of strings (None when not given)."""

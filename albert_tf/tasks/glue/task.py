@@ -65,12 +65,6 @@ class ClassifierParams(ClassificationParams):
              "(case-insensitive); or custom: your own files (--train_file, --eval_file, "
              "--predict_file with --text_a_column, --label_column, ...) or a TFDS dataset "
              "(--tfds_name, --tfds_text_a, --tfds_label).", required=True)
-    output_dir: str = setting(help="Checkpoints, results and predictions go here.",
-                              required=True)
-    albert_config_file: str = setting(
-        help="albert_config.json of the model (or the config.json of a transformers folder "
-             "or keras-hub preset).", required=True)
-    spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
     data_dir: str = setting(None, "glue_data folder (download_glue_data.py layout).")
     cached_dir: str = setting(None, "Where the TFRecord caches go (default output_dir).")
     max_seq_length: int = setting(512, "Tokens per example, after SentencePiece.", min=3)

@@ -11,49 +11,39 @@ The lifecycle is `run_loop.run`; `PretrainingRunTask` supplies what is pretraini
 
 import dataclasses
 import os
+import typing
 
 import tensorflow as tf
 
 from albert_tf.tasks.pretraining.inputs import check_record_lengths, pretraining_dataset
 from albert_tf.training import run_loop
 from albert_tf.tasks.pretraining.objective import PretrainingTask
-from albert_tf.training.runtime import RuntimeParams
-from albert_tf.settings import setting
+from albert_tf.training.loop_params import TrainingLoopParams
+from albert_tf.settings import ModelFiles, OutputSettings, setting, setting_of
 from albert_tf.training.trainer import write_eval_results
 
 
-@dataclasses.dataclass
-class PretrainingParams:
+@dataclasses.dataclass(kw_only=True)
+class PretrainingParams(OutputSettings, ModelFiles, TrainingLoopParams):
     """Settings of a pretraining run; names and defaults follow official flags."""
 
-    albert_config_file: str = setting(
-        help="albert_config.json of the model (or the config.json of a transformers folder "
-             "or keras-hub preset).", required=True)
     input_file: str = setting(help="TFRecord file(s): comma-separated globs.", required=True)
-    output_dir: str = setting(help="Checkpoints, summaries and results go here.",
-                              required=True)
-    init_checkpoint: str = setting(None, "Official-format checkpoint to start from.")
     eval_file: str = setting(None, "Eval TFRecords (default: input_file).")
     max_seq_length: int = setting(512, "Sequence length of the data.", min=1)
     max_predictions_per_seq: int = setting(20, "Masked positions per sequence.", min=1)
-    do_train: bool = setting(True, "Train (official default: on).")
+    do_train: bool = setting(True, "Train (official run_pretraining.py default: on).")
     do_eval: bool = setting(False, "Evaluate (after each checkpoint when training).")
-    train_batch_size: int = setting(4096, "Global train batch size.", min=1)
+    do_predict: typing.ClassVar[bool] = False  # pretraining has no prediction mode
+    train_batch_size: int = setting_of(TrainingLoopParams, "train_batch_size", 4096)
     eval_batch_size: int = setting(64, "Global eval batch size.", min=1)
-    optimizer: str = setting("lamb", "Optimizer.", choices=["lamb", "adamw"])
-    learning_rate: float = setting(0.00176, "Peak learning rate.", above=0)
+    optimizer: str = setting_of(TrainingLoopParams, "optimizer", "lamb")
+    learning_rate: float = setting_of(TrainingLoopParams, "learning_rate", 0.00176)
     poly_power: float = setting(1.0, "Exponent of the polynomial decay.", above=0)
     num_train_steps: int = setting(125000, "Optimizer steps.", min=1)
     num_warmup_steps: int = setting(3125, "Linear warmup steps.", min=0)
     start_warmup_step: int = setting(0, "Step at which warmup starts.", min=0)
-    save_checkpoints_steps: int = setting(5000, "Checkpoint (and eval) interval.", min=1)
-    keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1)
-    iterations_per_loop: int = setting(
-        1000, "Steps per compiled loop (steps per execution) and per progress line.", min=1)
+    save_checkpoints_steps: int = setting_of(TrainingLoopParams, "save_checkpoints_steps", 5000)
     max_eval_steps: int = setting(100, "Eval batches.", min=1)
-    init_from_group0: bool = setting(False, "Initialise every group from group_0.")
-    gradient_accumulation_steps: int = setting(
-        1, "Micro-batches per optimizer step (train_batch_size is the total).", min=1)
     dynamic_masking: bool = setting(False, "Re-draw the n-gram masks every epoch.")
     masked_lm_prob: float = setting(
         0.15, "With --dynamic_masking: share of tokens masked (as create_pretraining_data).",
@@ -61,11 +51,7 @@ class PretrainingParams:
     ngram: int = setting(3, "With --dynamic_masking: longest masked n-gram, in words.", min=1)
     favor_shorter_ngram: bool = setting(True,
                                         "With --dynamic_masking: p(n) ~ 1/n (else reversed).")
-    loss_bound: float = setting(None, "A loss above this counts as divergence.")
-    max_rollbacks: int = setting(0, "On divergence, roll back to the last checkpoint this "
-                                    "many times before stopping.", min=0)
     shuffle_buffer: int = setting(1000, "Records in the training shuffle buffer.", min=1)
-    runtime: RuntimeParams = setting(default_factory=RuntimeParams, help="Runtime settings.")
 
 
 def _check_data_matches_config(files, params, config):

@@ -42,19 +42,14 @@ from albert_tf.tasks.classification.task import (
     OFFICIAL_METRIC_NAMES, ClassificationRunTask, check_labels, ordered_dataset_fn,
     predict_in_order, real_rows, softmax)
 from albert_tf.tasks.fine_tuning_params import ClassificationParams
-from albert_tf.settings import setting
+from albert_tf.settings import setting, setting_of
+from albert_tf.training.loop_params import TrainingLoopParams
 
 
 @dataclasses.dataclass(kw_only=True)
 class RaceParams(ClassificationParams):
     """Settings of a RACE run; names and defaults follow official run_race.py flags."""
 
-    output_dir: str = setting(help="Checkpoints, results and predictions go here.",
-                              required=True)
-    albert_config_file: str = setting(
-        help="albert_config.json of the model (or the config.json of a transformers folder "
-             "or keras-hub preset).", required=True)
-    spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
     data_dir: str = setting(
         None, "Folder holding RACE/{train,dev,test}/{middle,high}/ (official download *.txt "
               "files or the official script's all.txt).")
@@ -66,14 +61,12 @@ class RaceParams(ClassificationParams):
     max_qa_length: int = setting(128, "Question+option tokens kept (the last ones).")
     high_only: bool = setting(False, "Use only the high-school passages.")
     middle_only: bool = setting(False, "Use only the middle-school passages.")
-    do_train: bool = setting(True, "Fine-tune on the train set.")
-    do_eval: bool = setting(True, "Evaluate on the dev set (every checkpoint when training).")
-    learning_rate: float = setting(1e-5, "Peak learning rate.", above=0)
-    train_step: int = setting(12000, "Optimizer steps.", min=1)
-    warmup_step: int = setting(1000, "Linear warmup steps.", min=0)
-    save_checkpoints_steps: int = setting(100, "Checkpoint (and eval) interval.", min=1)
-    keep_checkpoint_max: int = setting(5, "Training checkpoints kept.", min=1,
-                                       flag="num_keep_checkpoint")  # official RACE name
+    learning_rate: float = setting_of(TrainingLoopParams, "learning_rate", 1e-5)
+    train_step: int = setting_of(ClassificationParams, "train_step", 12000)
+    warmup_step: int = setting_of(ClassificationParams, "warmup_step", 1000)
+    save_checkpoints_steps: int = setting_of(TrainingLoopParams, "save_checkpoints_steps", 100)
+    keep_checkpoint_max: int = setting_of(TrainingLoopParams, "keep_checkpoint_max",
+                                          flag="num_keep_checkpoint")  # official RACE name
 
 
 class RaceTask(ClassificationRunTask):

@@ -53,12 +53,6 @@ EVAL_LOG_FILE = "eval_results.txt"  # official text log of every scored checkpoi
 class SquadParams(FineTuningParams):
     """Settings of a SQuAD run; names and defaults follow the official flags."""
 
-    albert_config_file: str = setting(
-        help="albert_config.json of the model (or the config.json of a transformers folder "
-             "or keras-hub preset).", required=True)
-    spm_model_file: str = setting(help="SentencePiece model (30k-clean.model).", required=True)
-    output_dir: str = setting(help="Checkpoints, predictions and results go here.",
-                              required=True)
     version_2_with_negative: bool = setting(
         False, "SQuAD v2.0: unanswerable questions and the official v2 head.")
     train_file: str = setting(None, "SQuAD JSON for training, e.g. train-v2.0.json.")

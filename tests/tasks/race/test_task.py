@@ -47,7 +47,8 @@ def test_tiny_model_fits_real_race_questions(tmp_path, shared_data_dir, spm_mode
         data_dir=race_dir, albert_config_file=tiny_config, spm_model_file=spm_model_file,
         output_dir=str(out), max_seq_length=96, max_qa_length=32, train_batch_size=8,
         eval_batch_size=16, learning_rate=1e-3, train_step=150, warmup_step=10,
-        save_checkpoints_steps=150, iterations_per_loop=150, dropout_prob=0.0))
+        save_checkpoints_steps=150, iterations_per_loop=150, dropout_prob=0.0,
+        do_train=True, do_eval=True))
     evaluation = json.loads((out / "eval_results.json").read_text())
     print("RACE sample fit:", evaluation)
     assert evaluation["num_examples"] == 55
@@ -92,7 +93,8 @@ def test_entry_point_with_all_txt_dev_and_test_predictions(tmp_path, shared_data
     proc = subprocess.run(
         [sys.executable, str(REPO / "run_race.py"), f"--data_dir={race_dir}",
          f"--albert_config_file={tiny_config}", f"--spm_model_file={spm_model_file}",
-         f"--output_dir={out}", "--do_predict", "--max_seq_length=64", "--max_qa_length=24",
+         f"--output_dir={out}", "--do_train", "--do_eval", "--do_predict",
+         "--max_seq_length=64", "--max_qa_length=24",
          "--train_batch_size=4", "--eval_batch_size=6", "--predict_batch_size=4",
          "--train_step=2", "--warmup_step=0", "--save_checkpoints_steps=2",
          "--iterations_per_loop=2", "--hidden_dropout_prob=0", "--dropout_prob=0.1",
@@ -143,7 +145,8 @@ def bad_race_dir(tmp_path, shared_data_dir, change):
 def params_for(race_dir, tmp_path, spm_model_file, tiny_config, **overrides):
     settings = dict(data_dir=race_dir, albert_config_file=tiny_config,
                     spm_model_file=spm_model_file, output_dir=str(tmp_path / "out"),
-                    max_seq_length=64, max_qa_length=24, train_step=2, warmup_step=0)
+                    max_seq_length=64, max_qa_length=24, train_step=2, warmup_step=0,
+                    do_train=True, do_eval=True)
     settings.update(overrides)
     return RaceParams(**settings)
 
