@@ -5,6 +5,7 @@ import sys
 
 from absl import app, flags
 
+from albert_tf import quiet_logs
 from albert_tf.settings import define_flags, params_from_flags, required_flags
 
 _DEFINED = {}  # entry module -> the flag names it defined
@@ -24,16 +25,25 @@ def show_in_help(names, flag_values=flags.FLAGS):
         flag_values.register_key_flag_for_module(sys.argv[0], flag_values[name])
 
 
+def quietly(main):
+    """`main` with stderr read through `quiet_logs.NOISE`, unless `--verbosity` >= 1."""
+    def run_quietly(argv):
+        quiet_logs.filter_stderr(flags.FLAGS["verbosity"].value)
+        return main(argv)
+
+    return run_quietly
+
+
 def start(main, doc, module_name, define, required=()):
     """Defines the flags of `module_name`, then `app.run(main)` with `doc` as the
-    usage text of `--help`."""
+    usage text of `--help`, quietly (see `quiet_logs`)."""
     names = define_once(module_name, define)
     flags.mark_flags_as_required(list(required))
     show_in_help(names)
     main_module = sys.modules.get("__main__")
     if main_module is not None:
         main_module.__doc__ = doc  # what --help prints first (shims and scripts: theirs)
-    app.run(main)
+    app.run(quietly(main))
 
 
 def params_command(params_cls, runner, module_name, doc, extra_flags=None, overrides=None):

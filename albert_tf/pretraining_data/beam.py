@@ -26,6 +26,7 @@ it is the optional `beam` extra.
 
 import dataclasses
 import fnmatch
+import logging as std_logging
 import math
 import time
 
@@ -43,7 +44,9 @@ _MAX_DEFAULT_SHARDS = 10000
 
 
 def import_beam():
-    """The `apache_beam` module, or an ImportError saying how to install it."""
+    """The `apache_beam` module (its logging quiet), or an ImportError saying how to
+    install it."""
+    quiet_beam_logging()
     try:
         import apache_beam  # pylint: disable=import-outside-toplevel
     except ImportError as e:
@@ -71,6 +74,28 @@ def parse_pipeline_options(text):
                              f"(e.g. direct_num_workers=2,direct_running_mode=multi_processing)")
         args.append(f"--{key}={value.strip()}")
     return args
+
+
+def quiet_beam_logging():
+    """Keeps apache_beam's logging in this process to warnings, unless `--verbosity` >= 1:
+    its INFO lines (optional clients missing, runner set-up, ports) are dropped, and so are
+    the copies of the workers' log lines that local runners relay through their job
+    service (a local worker writes them to the same stderr itself: they showed twice)."""
+    if logging.level_debug():
+        return
+    std_logging.getLogger("apache_beam").setLevel(std_logging.WARNING)
+    std_logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(
+        std_logging.CRITICAL + 1)
+
+
+def worker_log_level(pipeline_args):
+    """`pipeline_args` with workers logging at WARNING (`default_sdk_harness_log_level`),
+    unless they set it or `--verbosity` >= 1. What a worker logs before it reads that
+    option is dropped by `albert_tf.quiet_logs`."""
+    if logging.level_debug() or any(arg.startswith("--default_sdk_harness_log_level=")
+                                    for arg in pipeline_args):
+        return list(pipeline_args)
+    return list(pipeline_args) + ["--default_sdk_harness_log_level=WARNING"]
 
 
 def default_num_shards(input_bytes, dupe_factor):
@@ -231,7 +256,7 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                          f"files from one prefix; give one path and --num_output_shards")
     beam = import_beam()
     options = beam.options.pipeline_options.PipelineOptions(
-        parse_pipeline_options(config.beam_pipeline_options))
+        worker_log_level(parse_pipeline_options(config.beam_pipeline_options)))
     input_files = match_input_files(input_file)
     input_bytes = sum(size for _, size in input_files)
     num_shards = config.num_output_shards or default_num_shards(input_bytes,
