@@ -24,10 +24,13 @@ apache_beam is imported only here, and only when a Beam runner is asked for;
 it is the optional `beam` extra.
 """
 
+import contextlib
 import dataclasses
 import fnmatch
 import logging as std_logging
 import math
+import os
+import tempfile
 import time
 
 from absl import logging
@@ -96,6 +99,25 @@ def worker_log_level(pipeline_args):
                                     for arg in pipeline_args):
         return list(pipeline_args)
     return list(pipeline_args) + ["--default_sdk_harness_log_level=WARNING"]
+
+
+@contextlib.contextmanager
+def temporary_files_removed_after():
+    """Points this process's temporary directory (and TMPDIR, which workers inherit) at a
+    new folder, removed at the end: Beam's local runners leave theirs behind (staging
+    folders, `beam-requirements-cache`, `beam-temp*`)."""
+    saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    with tempfile.TemporaryDirectory(prefix="albert_tf_beam_",
+                                     ignore_cleanup_errors=True) as folder:
+        tempfile.tempdir = os.environ["TMPDIR"] = folder
+        try:
+            yield folder
+        finally:
+            tempfile.tempdir = saved_tempdir
+            if saved_env is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = saved_env
 
 
 def default_num_shards(input_bytes, dupe_factor):
@@ -279,10 +301,11 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                  config.runner, len(input_files), input_bytes, num_shards, output_file,
                  num_shards)
     start = time.time()
-    pipeline = beam.Pipeline(runner=config.runner, options=options)
-    build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with temporary_files_removed_after():
+        pipeline = beam.Pipeline(runner=config.runner, options=options)
+        build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards)
+        result = pipeline.run()
+        result.wait_until_finish()
     stats = BeamRunStats(input_files=len(input_files), output_files=tuple(outputs),
                          seconds=time.time() - start)
     for name in ("lines", "undecodable_lines", "documents", "records"):
