@@ -18,12 +18,14 @@ TF_CPP_MIN_LOG_LEVEL=2 (INFO off), unless the user set it.
 
 `import_tensorflow()` (from `albert_tf/__init__.py`) imports TensorFlow with stderr read
 through `NOISE` (in any program); `filter_stderr()` (from the command-line entry points)
-keeps stderr read through it for the whole run. This file runs as that filter's process
+keeps stderr read through it for the whole run, and `quiet_tensorflow_python_logs()`
+keeps TensorFlow's Python INFO lines out. This file runs as that filter's process
 too (`python quiet_logs.py`), with the standard library only.
 """
 
 import atexit
 import contextlib
+import logging
 import os
 import re
 import select
@@ -117,6 +119,25 @@ def import_tensorflow():
     with _stderr_read_through_noise():
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
         tf.config.list_physical_devices()  # does not initialise the runtime
+
+
+class _NoTensorflowInfo(logging.Filter):
+    """Drops records below WARNING logged from TensorFlow's own Python files."""
+
+    _PACKAGE = os.sep + "tensorflow" + os.sep
+
+    def filter(self, record):
+        return record.levelno >= logging.WARNING or self._PACKAGE not in record.pathname
+
+
+def quiet_tensorflow_python_logs(verbosity):
+    """Keeps TensorFlow's Python INFO lines (e.g. every checkpoint's "Sharding callback
+    duration", logged through absl) off absl's handler, unless `verbosity` >= 1."""
+    if verbosity >= 1:
+        return
+    from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+
+    absl_logging.get_absl_handler().addFilter(_NoTensorflowInfo())
 
 
 def filter_stderr(verbosity):

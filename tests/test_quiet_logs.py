@@ -2,6 +2,8 @@
 TensorFlow's start-up noise; --verbosity=1 shows it."""
 
 import collections
+import json
+import logging
 import os
 import pathlib
 import re
@@ -11,6 +13,7 @@ import sys
 import pytest
 
 from albert_tf import quiet_logs
+from tiny_config import real_vocabulary_config_dict
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -52,7 +55,7 @@ KEPT_LINES = [
 ]
 # What a CPU machine's run must not show (issue 25 item 6).
 FORBIDDEN = re.compile(r"E0000|cuInit|cuda drivers|oneDNN|absl::InitializeLog|"
-                       r"tf_record_iterator|cpu_feature_guard")
+                       r"tf_record_iterator|cpu_feature_guard|Sharding callback")
 
 
 def test_noise_lines_are_dropped_and_others_kept():
@@ -62,6 +65,18 @@ def test_noise_lines_are_dropped_and_others_kept():
         assert not quiet_logs.is_noise(line), line
     for line in CUDA_LINES:  # dropped only where no NVIDIA driver could explain them
         assert quiet_logs.is_noise(line) == (not os.path.exists("/dev/nvidiactl")), line
+
+
+def test_tensorflow_python_info_lines_are_dropped_from_absl_handler():
+    keep = quiet_logs._NoTensorflowInfo()  # pylint: disable=protected-access
+    saver = os.path.join("site-packages", "tensorflow", "python", "checkpoint", "saver.py")
+
+    def record(level, path):
+        return logging.LogRecord("absl", level, path, 440, "message", None, None)
+
+    assert not keep.filter(record(logging.INFO, saver))
+    assert keep.filter(record(logging.WARNING, saver))
+    assert keep.filter(record(logging.INFO, os.path.join("albert_tf", "training", "x.py")))
 
 
 @pytest.mark.parametrize("argv, want", [
@@ -154,3 +169,19 @@ def test_a_real_command_prints_progress_and_no_noise(spm_model_file, tmp_path):
     assert loud.returncode == 0, loud.stderr[-4000:]
     assert "absl::InitializeLog" in loud.stderr
     assert len(loud.stderr.splitlines()) > len(quiet.stderr.splitlines())
+
+    # Pretraining on those records: where TensorFlow logs its run-time E-lines (cuInit,
+    # oneDNN's int64 fallback) and a checkpoint's INFO lines.
+    config = tmp_path / "albert_config.json"
+    config.write_text(json.dumps(real_vocabulary_config_dict(max_position_embeddings=64)))
+    pretrain = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "run_pretraining.py"), f"--albert_config_file={config}",
+         f"--input_file={tmp_path / 'out.tfrecord'}", f"--output_dir={tmp_path / 'pretrained'}",
+         "--do_train", "--train_batch_size=4", "--max_seq_length=64",
+         "--max_predictions_per_seq=10", "--num_train_steps=2", "--num_warmup_steps=1",
+         "--save_checkpoints_steps=2", "--iterations_per_loop=1"],
+        capture_output=True, text=True, timeout=300, env=user_env())
+    assert pretrain.returncode == 0, pretrain.stderr[-4000:]
+    assert not FORBIDDEN.search(pretrain.stderr), pretrain.stderr
+    assert not repeated_lines(pretrain.stderr), pretrain.stderr
+    assert "step 2/2" in pretrain.stdout, pretrain.stdout

@@ -26,9 +26,12 @@ def show_in_help(names, flag_values=flags.FLAGS):
 
 
 def quietly(main):
-    """`main` with stderr read through `quiet_logs.NOISE`, unless `--verbosity` >= 1."""
+    """`main` with stderr read through `quiet_logs.NOISE` and TensorFlow's Python INFO lines
+    off, unless `--verbosity` >= 1."""
     def run_quietly(argv):
-        quiet_logs.filter_stderr(flags.FLAGS["verbosity"].value)
+        verbosity = flags.FLAGS["verbosity"].value
+        quiet_logs.filter_stderr(verbosity)
+        quiet_logs.quiet_tensorflow_python_logs(verbosity)
         return main(argv)
 
     return run_quietly
