@@ -13,7 +13,14 @@ import os as _os
 # gradients and the attention batch matmuls: see benchmarks/RESULTS.md), so albert_tf turns
 # them on unless the user chose (TF_ENABLE_ONEDNN_OPTS=0 keeps Eigen). This only takes effect
 # when albert_tf is imported before TensorFlow, as the entry points do.
+# On AVX2 CPUs TensorFlow then logs once "oneDNN supports DT_INT64 only on platforms with
+# AVX-512" (those ops run on Eigen, as without the switch): albert_tf.quiet_logs drops it.
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+from albert_tf import quiet_logs as _quiet_logs
+
+# Before anything imports TensorFlow: without its load-time banners (see quiet_logs).
+_quiet_logs.import_tensorflow()
 
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling import AlbertEncoder, AlbertPretrainer

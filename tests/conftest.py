@@ -2,8 +2,9 @@
 
 import os
 import pathlib
-
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -14,6 +15,24 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 SHARED_DATA = pathlib.Path(
       os.environ.get("ALBERT_TF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_temporary_directory(tmp_path_factory):
+    """The system temporary directory of the session: every temporary file (TensorFlow's
+    autograph sources, TFDS's and Beam's folders), in this process and in the commands it
+    starts (TMPDIR), goes into one folder of pytest's own, removed at the end. /tmp keeps
+    none of it, even where a subprocess is killed before it cleans up."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = os.environ["TMPDIR"] = str(folder)
+    yield folder
+    tempfile.tempdir = saved_tempdir
+    if saved_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved_env
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,17 +6,13 @@ import pathlib
 import shutil
 
 import numpy as np
+from tiny_config import real_vocabulary_config_dict, tiny_config_dict
 
 # The real 30k-clean vocabulary with a tiny network.
-TINY_CONFIG = dict(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=2,
-                   num_hidden_groups=1, inner_group_num=1, num_attention_heads=2,
-                   intermediate_size=64, hidden_act="gelu", max_position_embeddings=128,
-                   type_vocab_size=2, initializer_range=0.02, hidden_dropout_prob=0.0,
-                   attention_probs_dropout_prob=0.0)
+TINY_CONFIG = real_vocabulary_config_dict()
 
 # A smaller vocabulary for model tests that compare against the NumPy reference.
-REFERENCE_CONFIG = dict(TINY_CONFIG, vocab_size=60, max_position_embeddings=24,
-                        embedding_size=8, hidden_size=16, intermediate_size=32)
+REFERENCE_CONFIG = tiny_config_dict()
 
 
 def write_config(path, **overrides):

@@ -21,6 +21,14 @@ def tiny_config_dict(**overrides):
     return dict(TINY_CONFIG, **overrides)
 
 
+def real_vocabulary_config_dict(**overrides):
+    """`TINY_CONFIG` over the real 30k SentencePiece vocabulary (so the real tokenizer
+    fits it), wider and with 128 positions: the fine-tuning, SQuAD and export tests."""
+    return tiny_config_dict(**dict(dict(vocab_size=30000, embedding_size=16, hidden_size=32,
+                                        intermediate_size=64, max_position_embeddings=128),
+                                   **overrides))
+
+
 def tiny_config(**overrides):
     """An `AlbertConfig` of `tiny_config_dict(**overrides)`."""
     return AlbertConfig(**tiny_config_dict(**overrides))

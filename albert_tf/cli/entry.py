@@ -8,6 +8,7 @@ import sys
 
 from absl import app, flags
 
+from albert_tf import quiet_logs
 from albert_tf.settings import (SettingError, check_ranges, check_run_modes, define_flags,
                                 params_from_flags, required_flags)
 from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RUNTIME_FLAGS_MODULE
@@ -35,6 +36,18 @@ def invocation(command, argv0=None, main_module=None):
     return f"python {name}" if name.endswith(".py") else command
 
 
+def quietly(main):
+    """`main` with stderr read through `quiet_logs.NOISE` and TensorFlow's Python INFO lines
+    off, unless `--verbosity` >= 1."""
+    def run_quietly(argv):
+        verbosity = flags.FLAGS["verbosity"].value
+        quiet_logs.filter_stderr(verbosity)
+        quiet_logs.quiet_tensorflow_python_logs(verbosity)
+        return main(argv)
+
+    return run_quietly
+
+
 def help_text(doc, command, module_names, flag_values=flags.FLAGS):
     """`doc` with its examples in the user's invocation, then the flags of each module in
     `module_names` under its heading: the command's own first, then runtime and the
@@ -56,7 +69,8 @@ def _asks_for_help(argv):
 
 def start(main, doc, module_name, define, required=(), command=None):
     """Defines the flags of `module_name`, then `app.run(main)` with `doc` as the
-    usage text; `--help` lists the command's flags first (see `help_text`)."""
+    usage text, quietly (see `quiet_logs`); `--help` lists the command's flags first
+    (see `help_text`)."""
     define_once(module_name, define)
     flags.mark_flags_as_required(list(required))
     command = command or os.path.basename(sys.argv[0])
@@ -67,7 +81,7 @@ def start(main, doc, module_name, define, required=(), command=None):
     main_module = sys.modules.get("__main__")
     if main_module is not None:
         main_module.__doc__ = doc.replace(command + " ", invocation(command) + " ")
-    app.run(main)
+    app.run(quietly(main))
 
 
 def refuse_in_one_line(command, fn, *args):

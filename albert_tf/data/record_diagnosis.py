@@ -68,6 +68,13 @@ def _trailing_bytes(path):
     return None
 
 
+def _records(path):
+    """The records of one file, read (and checksum-checked) by tf.data's reader, as
+    training reads them (`tf.compat.v1.io.tf_record_iterator` is deprecated: it logged a
+    warning on every use)."""
+    return tf.data.TFRecordDataset(path)
+
+
 def scan_file(path):
     """Reads every record of `path`, checking the checksums.
 
@@ -77,7 +84,7 @@ def scan_file(path):
     """
     count = 0
     try:
-        for _ in tf.compat.v1.io.tf_record_iterator(path):
+        for _ in _records(path):
             count += 1
     except tf.errors.NotFoundError:
         return "file not found"
@@ -98,7 +105,7 @@ def check_first_records(files):
     """
     for path in as_file_list(files):
         try:
-            first = next(iter(tf.compat.v1.io.tf_record_iterator(path)), None)
+            first = next(iter(_records(path).take(1)), None)
         except tf.errors.DataLossError as e:
             raise CorruptRecordError(
                 f"{path}: not a readable TFRecord file: {_read_error(e)}") from None

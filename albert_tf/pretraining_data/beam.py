@@ -24,9 +24,13 @@ apache_beam is imported only here, and only when a Beam runner is asked for;
 it is the optional `beam` extra.
 """
 
+import contextlib
 import dataclasses
 import fnmatch
+import logging as std_logging
 import math
+import os
+import tempfile
 import time
 
 from absl import logging
@@ -43,7 +47,9 @@ _MAX_DEFAULT_SHARDS = 10000
 
 
 def import_beam():
-    """The `apache_beam` module, or an ImportError saying how to install it."""
+    """The `apache_beam` module (its logging quiet), or an ImportError saying how to
+    install it."""
+    quiet_beam_logging()
     try:
         import apache_beam  # pylint: disable=import-outside-toplevel
     except ImportError as e:
@@ -71,6 +77,47 @@ def parse_pipeline_options(text):
                              f"(e.g. direct_num_workers=2,direct_running_mode=multi_processing)")
         args.append(f"--{key}={value.strip()}")
     return args
+
+
+def quiet_beam_logging():
+    """Keeps apache_beam's logging in this process to warnings, unless `--verbosity` >= 1:
+    its INFO lines (optional clients missing, runner set-up, ports) are dropped, and so are
+    the copies of the workers' log lines that local runners relay through their job
+    service (a local worker writes them to the same stderr itself: they showed twice)."""
+    if logging.level_debug():
+        return
+    std_logging.getLogger("apache_beam").setLevel(std_logging.WARNING)
+    std_logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(
+        std_logging.CRITICAL + 1)
+
+
+def worker_log_level(pipeline_args):
+    """`pipeline_args` with workers logging at WARNING (`default_sdk_harness_log_level`),
+    unless they set it or `--verbosity` >= 1. What a worker logs before it reads that
+    option is dropped by `albert_tf.quiet_logs`."""
+    if logging.level_debug() or any(arg.startswith("--default_sdk_harness_log_level=")
+                                    for arg in pipeline_args):
+        return list(pipeline_args)
+    return list(pipeline_args) + ["--default_sdk_harness_log_level=WARNING"]
+
+
+@contextlib.contextmanager
+def temporary_files_removed_after():
+    """Points this process's temporary directory (and TMPDIR, which workers inherit) at a
+    new folder, removed at the end: Beam's local runners leave theirs behind (staging
+    folders, `beam-requirements-cache`, `beam-temp*`)."""
+    saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    with tempfile.TemporaryDirectory(prefix="albert_tf_beam_",
+                                     ignore_cleanup_errors=True) as folder:
+        tempfile.tempdir = os.environ["TMPDIR"] = folder
+        try:
+            yield folder
+        finally:
+            tempfile.tempdir = saved_tempdir
+            if saved_env is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = saved_env
 
 
 def default_num_shards(input_bytes, dupe_factor):
@@ -231,7 +278,7 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                          f"files from one prefix; give one path and --num_output_shards")
     beam = import_beam()
     options = beam.options.pipeline_options.PipelineOptions(
-        parse_pipeline_options(config.beam_pipeline_options))
+        worker_log_level(parse_pipeline_options(config.beam_pipeline_options)))
     input_files = match_input_files(input_file)
     input_bytes = sum(size for _, size in input_files)
     num_shards = config.num_output_shards or default_num_shards(input_bytes,
@@ -254,10 +301,11 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                  config.runner, len(input_files), input_bytes, num_shards, output_file,
                  num_shards)
     start = time.time()
-    pipeline = beam.Pipeline(runner=config.runner, options=options)
-    build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with temporary_files_removed_after():
+        pipeline = beam.Pipeline(runner=config.runner, options=options)
+        build_pipeline(pipeline, input_files, output_file, tokenizer, config, num_shards)
+        result = pipeline.run()
+        result.wait_until_finish()
     stats = BeamRunStats(input_files=len(input_files), output_files=tuple(outputs),
                          seconds=time.time() - start)
     for name in ("lines", "undecodable_lines", "documents", "records"):

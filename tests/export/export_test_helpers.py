@@ -21,9 +21,9 @@ from albert_tf.tasks.classification import features as classifier_features
 from albert_tf.modeling.models.classifier import AlbertClassifier
 from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
+from tiny_config import real_vocabulary_config_dict
 
-CONFIG = dict(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=2,
-              num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+CONFIG = real_vocabulary_config_dict()
 MAX_SEQ_LENGTH = 64
 SQUAD_SETTINGS = dict(doc_stride=16, max_query_length=16, max_answer_length=30)
 CLASSIFIER_LABELS = ["contradiction", "entailment", "neutral"]

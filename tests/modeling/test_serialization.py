@@ -17,24 +17,37 @@ from albert_tf.modeling.heads import (AlbertMaskedLMHead, AlbertSquadSpanHead,
 from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice,
                                        AlbertPretrainer, AlbertSquadV1, AlbertSquadV2)
 from albert_tf.modeling.models import multiple_choice
-from layer_test_case import run_saving_test, run_serialization_test
+from layer_test_case import (run_fit_predict_test, run_precision_test, run_saving_test,
+                             run_sequence_length_test, run_serialization_test)
 from tiny_config import tiny_config
 
 B, T, H, E, V = 2, 7, 16, 8, 30
-RNG = np.random.default_rng(0)
-HIDDEN = RNG.normal(size=(B, T, H)).astype(np.float32)
-MASK = np.ones((B, T), np.int32)
-MASK[1, 5:] = 0
-BIAS = albert_layers.attention_bias(MASK)
-IDS = RNG.integers(0, V, (B, T)).astype(np.int32)
-SEGMENTS = (np.arange(T)[None] >= 3).astype(np.int32).repeat(B, 0)
-P_MASK = np.zeros((B, T), np.int32)
-P_MASK[:, 1] = 1
+T2 = 5  # the second sequence length of the variable-length check
+
+
+class Inputs:
+    """The inputs of every case at sequence length `length`."""
+
+    def __init__(self, length):
+        rng = np.random.default_rng(0)
+        self.hidden = rng.normal(size=(B, length, H)).astype(np.float32)
+        self.mask = np.ones((B, length), np.int32)
+        self.mask[1, length - 2:] = 0
+        self.bias = albert_layers.attention_bias(self.mask)
+        self.ids = rng.integers(0, V, (B, length)).astype(np.int32)
+        self.segments = (np.arange(length)[None] >= 3).astype(np.int32).repeat(B, 0)
+        self.p_mask = np.zeros((B, length), np.int32)
+        self.p_mask[:, 1] = 1
+        self.encoder = {"input_ids": self.ids, "input_mask": self.mask,
+                        "segment_ids": self.segments}
+
+
+X = Inputs(T)
+HIDDEN, MASK, IDS, ENCODER_INPUTS = X.hidden, X.mask, X.ids, X.encoder
 # Not the defaults, so that a dropped argument shows.
 CONFIG = tiny_config(vocab_size=V, num_hidden_layers=3, num_hidden_groups=2, inner_group_num=2,
                      num_attention_heads=4, hidden_act="relu", initializer_range=0.05,
                      hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-ENCODER_INPUTS = {"input_ids": IDS, "input_mask": MASK, "segment_ids": SEGMENTS}
 IN_ENCODER_ARGUMENTS = ("config", "hidden_dropout_prob", "attention_probs_dropout_prob",
                         "use_one_hot_embeddings", "attention_implementation", "dtype")
 
@@ -65,68 +78,89 @@ def choices(x):
 CASES = {
     albert_layers.AlbertEmbeddings: (
         embeddings_kwargs,
-        lambda layer: layer(IDS, SEGMENTS, training=False), None),
+        lambda layer, x: layer(x.ids, x.segments, training=False), None),
     albert_layers.AlbertAttention: (
         lambda: dict(hidden_size=H, num_attention_heads=4, attention_dropout_rate=0.3,
                      output_dropout_rate=0.2, initializer_range=0.05,
                      attention_implementation="fused"),
-        lambda layer: layer(HIDDEN, bias=BIAS, training=False), None),
+        lambda layer, x: layer(x.hidden, bias=x.bias, training=False), None),
     albert_layers.AlbertTransformerLayer: (
         transformer_layer_kwargs,
-        lambda layer: layer(HIDDEN, bias=BIAS, training=False), None),
+        lambda layer, x: layer(x.hidden, bias=x.bias, training=False), None),
     albert_layers.AlbertTransformer: (
         lambda: dict(transformer_layer_kwargs(), num_hidden_layers=3, num_hidden_groups=2,
                      inner_group_num=2),
-        lambda layer: layer(HIDDEN, bias=BIAS, training=False), None),
+        lambda layer, x: layer(x.hidden, bias=x.bias, training=False), None),
     OutputProjection: (
         lambda: dict(units=3, initializer_range=0.05, use_bias=False),
-        lambda layer: layer(HIDDEN), None),
+        lambda layer, x: layer(x.hidden), None),
     AlbertMaskedLMHead: (
         lambda: dict(vocab_size=V, embedding_size=E, hidden_act="relu", initializer_range=0.05,
                      embeddings=albert_layers.AlbertEmbeddings(**embeddings_kwargs())),
-        lambda layer: layer(HIDDEN, np.array([[0, 3], [6, 2]], np.int32)), None),
+        lambda layer, x: layer(x.hidden, np.array([[0, 3], [4, 2]], np.int32)), None),
     AlbertSquadSpanHead: (
         lambda: dict(initializer_range=0.05),
-        lambda layer: layer(HIDDEN), None),
+        lambda layer, x: layer(x.hidden), None),
     AlbertSquadV2Head: (
         lambda: dict(hidden_size=H, start_n_top=3, end_n_top=2, dropout_prob=0.3,
                      initializer_range=0.05),
-        lambda layer: (layer(HIDDEN, P_MASK), layer(HIDDEN, P_MASK, np.array([2, 4]))),
+        lambda layer, x: (layer(x.hidden, x.p_mask),
+                          layer(x.hidden, x.p_mask, np.array([2, 4]))),
         None),
     multiple_choice._FoldChoices: (
-        dict, lambda layer: layer(choices(IDS)), None),
+        dict, lambda layer, x: layer(choices(x.ids)), None),
     multiple_choice._UnfoldChoices: (
-        lambda: dict(num_choices=3), lambda layer: layer(HIDDEN[:, :6, :1].reshape(-1, 1)),
+        lambda: dict(num_choices=3), lambda layer, x: layer(x.hidden[:, :3, :1].reshape(-1, 1)),
         None),
     AlbertEncoder: (
         lambda: dict(config=CONFIG, hidden_dropout_prob=0.05, attention_probs_dropout_prob=0.0,
                      use_one_hot_embeddings=True, attention_implementation="fused"),
-        lambda model: model(ENCODER_INPUTS), None),
+        lambda model, x: model(x.encoder), None),
     AlbertPretrainer: (
         lambda: dict(config=CONFIG, hidden_dropout_prob=0.05, use_one_hot_embeddings=True,
                      attention_implementation="fused"),
-        lambda model: model(dict(ENCODER_INPUTS,
-                                 masked_lm_positions=np.array([[1, 4], [0, 2]], np.int32))),
+        lambda model, x: model(dict(x.encoder,
+                                    masked_lm_positions=np.array([[1, 4], [0, 2]], np.int32))),
         in_encoder),
     AlbertClassifier: (
         lambda: dict(config=CONFIG, num_labels=3, dropout_prob=0.2, hidden_dropout_prob=0.05),
-        lambda model: model(ENCODER_INPUTS), in_encoder),
+        lambda model, x: model(x.encoder), in_encoder),
     AlbertMultipleChoice: (
         lambda: dict(config=CONFIG, num_choices=2, dropout_prob=0.2,
                      attention_probs_dropout_prob=0.0),
-        lambda model: model({k: choices(v) for k, v in ENCODER_INPUTS.items()}),
+        lambda model, x: model({k: choices(v) for k, v in x.encoder.items()}),
         in_encoder),
     AlbertSquadV1: (
         lambda: dict(config=CONFIG, hidden_dropout_prob=0.05),
-        lambda model: model(ENCODER_INPUTS), in_encoder),
+        lambda model, x: model(x.encoder), in_encoder),
     AlbertSquadV2: (
         lambda: dict(config=CONFIG, start_n_top=3, end_n_top=2, dropout_prob=0.3),
-        lambda model: (model(dict(ENCODER_INPUTS, p_mask=P_MASK)),
-                       model(dict(ENCODER_INPUTS, p_mask=P_MASK,
-                                  start_positions=np.array([2, 3], np.int32)))),
+        lambda model, x: (model(dict(x.encoder, p_mask=x.p_mask)),
+                          model(dict(x.encoder, p_mask=x.p_mask,
+                                     start_positions=np.array([2, 3], np.int32)))),
         in_encoder),
 }
 MODELS = [cls for cls in CASES if issubclass(cls, keras.Model)]
+NO_SEQUENCE = {multiple_choice._UnfoldChoices: "folds [batch * choices, 1] rows"}
+
+
+def at(call, x):
+    """A case's `call(layer, x)` at fixed inputs: `fn(layer)` for the harness."""
+    return lambda layer: call(layer, x)
+
+
+def precision_kwargs(cls):
+    """`fn(dtype)` -> the case's kwargs under `dtype` (a passed-in embeddings layer too)."""
+    make_kwargs = CASES[cls][0]
+
+    def kwargs(dtype):
+        result = dict(make_kwargs(), dtype=dtype)
+        if "embeddings" in result:
+            result["embeddings"] = albert_layers.AlbertEmbeddings(**embeddings_kwargs(),
+                                                                  dtype=dtype)
+        return result
+
+    return kwargs
 
 
 def modeling_classes():
@@ -156,7 +190,7 @@ def test_config_round_trip_gives_the_same_outputs(cls):
     make_kwargs, call, carried_by = CASES[cls]
     carried_by = carried_by(cls) if callable(carried_by) else carried_by
     keras.utils.set_random_seed(1)
-    run_serialization_test(cls, make_kwargs(), call, carried_by=carried_by)
+    run_serialization_test(cls, make_kwargs(), at(call, X), carried_by=carried_by)
 
 
 @pytest.mark.parametrize("cls", [albert_layers.AlbertTransformerLayer, AlbertClassifier],
@@ -165,16 +199,51 @@ def test_mixed_precision_policy_survives_the_round_trip(cls):
     make_kwargs, call, carried_by = CASES[cls]
     carried_by = carried_by(cls) if callable(carried_by) else carried_by
     original, revived = run_serialization_test(cls, dict(make_kwargs(), dtype="mixed_bfloat16"),
-                                               call, carried_by=carried_by)
+                                               at(call, X), carried_by=carried_by)
     for layer in (original, revived):
         inner = layer.encoder.pooler if cls is AlbertClassifier else layer.intermediate_dense
         assert inner.dtype_policy.name == "mixed_bfloat16"
 
 
+@pytest.mark.parametrize("cls", list(CASES), ids=lambda cls: cls.__name__)
+def test_mixed_bfloat16_computes_in_bfloat16_with_float32_norms_and_variables(cls):
+    keras.utils.set_random_seed(1)
+    run_precision_test(cls, precision_kwargs(cls), at(CASES[cls][1], X))
+
+
+@pytest.mark.parametrize("cls", [cls for cls in CASES if cls not in NO_SEQUENCE],
+                         ids=lambda cls: cls.__name__)
+def test_one_instance_takes_two_sequence_lengths(cls):
+    make_kwargs, call, _ = CASES[cls]
+    keras.utils.set_random_seed(1)
+    run_sequence_length_test(cls(**make_kwargs()), lambda layer, length: call(
+        layer, Inputs(length)), lengths=(T, T2))
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_predict_and_fit_on_a_tf_data_dataset(cls):
+    make_kwargs, call, _ = CASES[cls]
+    keras.utils.set_random_seed(1)
+    captured = {}
+    call(_Recorder(captured), X)  # the model's input structure, as the case builds it
+    run_fit_predict_test(cls(**make_kwargs()), captured["inputs"])
+
+
+class _Recorder:
+    """Stands in for a model in a case's call and keeps the inputs of its first call."""
+
+    def __init__(self, captured):
+        self._captured = captured
+
+    def __call__(self, inputs, *args, **kwargs):
+        self._captured.setdefault("inputs", inputs)
+        return None
+
+
 @pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
 def test_keras_file_round_trip(cls, tmp_path):
     make_kwargs, call, _ = CASES[cls]
-    run_saving_test(cls(**make_kwargs()), call, tmp_path / "model.keras")
+    run_saving_test(cls(**make_kwargs()), at(call, X), tmp_path / "model.keras")
 
 
 def test_masked_lm_head_alone_revives_with_its_own_copy_of_the_decoder():

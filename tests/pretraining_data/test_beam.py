@@ -218,3 +218,14 @@ def test_local_path_never_imports_beam_and_errors_name_the_fix(corpus_dir, spm_m
     assert "--runner=SparkRunnr: value should be one of <local|DirectRunner|" in unknown.stderr
     assert "DirectRunner|DataflowRunner|FlinkRunner|SparkRunner|PrismRunner>" in unknown.stderr
     assert not list(tmp_path.glob("beam*")) and not list(tmp_path.glob("x*"))
+
+
+def test_direct_runner_prints_no_worker_start_up_and_no_line_twice(beam_run):
+    """Issue 25: Beam's INFO set-up lines stay quiet and workers' lines are not relayed
+    a second time through the job service."""
+    _, stderr = beam_run
+    assert "local_job_service" not in stderr and "Worker: severity" not in stderr, stderr
+    assert "Logging handler created" not in stderr and "apitools" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), stderr
+    assert "done: documents" in stderr, stderr

@@ -3,13 +3,12 @@
 import json
 
 import numpy as np
+from tiny_config import tiny_config_dict
 
 # E != H, two groups of two inner layers: every part of the mapping shows.
-CFG = dict(vocab_size=37, embedding_size=6, hidden_size=12, num_hidden_layers=4,
-           num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
-           intermediate_size=20, hidden_act="gelu", hidden_dropout_prob=0.0,
-           attention_probs_dropout_prob=0.0, max_position_embeddings=16, type_vocab_size=2,
-           initializer_range=0.02)
+CFG = tiny_config_dict(vocab_size=37, embedding_size=6, hidden_size=12, num_hidden_layers=4,
+                       num_hidden_groups=2, inner_group_num=2, num_attention_heads=3,
+                       intermediate_size=20, max_position_embeddings=16)
 
 
 def random_array(rng, shape, name):

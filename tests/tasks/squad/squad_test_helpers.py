@@ -3,6 +3,7 @@
 import json
 
 from albert_tf import AlbertConfig
+from tiny_config import real_vocabulary_config_dict
 
 V1_SOURCE = "squad/v1.1/dev-v1.1.part-a.json"
 V1_NORMANS_SOURCE = "squad/v1.1/dev-v1.1.part-b.json"   # holds the Normans article
@@ -42,11 +43,11 @@ def write_subset(source, path, num_questions, unlabelled=False, title=None):
 
 def write_tiny_config(path, hidden_size=16, max_position_embeddings=128, dropout=0.0):
     """A tiny ALBERT over the real 30k vocabulary (so the real tokenizer fits it)."""
-    config = AlbertConfig(
-        vocab_size=30000, embedding_size=max(8, hidden_size // 2), hidden_size=hidden_size,
-        num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * hidden_size,
+    config = AlbertConfig(**real_vocabulary_config_dict(
+        embedding_size=max(8, hidden_size // 2), hidden_size=hidden_size,
+        num_attention_heads=4, intermediate_size=2 * hidden_size,
         max_position_embeddings=max_position_embeddings, hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout)
+        attention_probs_dropout_prob=dropout))
     config.to_json_file(str(path))
     return config
 
