@@ -18,7 +18,7 @@ script measures what that buys on the real token-length distribution, in one run
 All see the same token ids (our tokenizer on the official 30k-clean.model), ALBERT-base
 shapes with random weights, float32, in file order. `eval` times one pass over
 `--examples` dev rows through each implementation's evaluation path (ours: the runner's
-`predict_in_order`, tracing included, as at every checkpoint); `train` times
+`predict_batches`, tracing included, as at every checkpoint); `train` times
 `--train_steps` fine-tuning steps (AdamW, the same batches) after one warm-up step.
 Each implementation runs in its own worker process; repetitions alternate the order.
 Printed: examples/s (median), the tokens actually computed per example (padding
@@ -93,8 +93,9 @@ def run_albert_tf(args, trim):
     from albert_tf.data import padding
     from albert_tf.tasks.classification import features as classifier_features
     from albert_tf.modeling.models import AlbertClassifier
-    from albert_tf.tasks.classification.objective import ClassificationTask
-    from albert_tf.tasks.classification.task import ordered_dataset_fn, predict_in_order
+    from albert_tf.tasks.classification.objective import ClassificationObjective
+    from albert_tf.tasks.classification.task import ordered_dataset_fn
+    from albert_tf.training.prediction import predict_batches
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.trainer import Trainer, TrainerConfig
 
@@ -102,15 +103,18 @@ def run_albert_tf(args, trim):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
         model = AlbertClassifier(albert_config(args.size), num_labels=2)
-    task = ClassificationTask()
+    task = ClassificationObjective()
     if args.mode == "eval":
         def dataset_fn(limit):
             full = ordered_dataset_fn(args.records, args.max_seq_length, args.batch_size,
                                       trim_padding_multiple=multiple)
             return lambda context: full(context).take(limit)
-        predict_in_order(strategy, model, dataset_fn(1), task.model_inputs)  # warm-up
-        return lambda: predict_in_order(strategy, model, dataset_fn(10 ** 9),
-                                        task.model_inputs)
+        def predict(limit):
+            return list(predict_batches(strategy, model, dataset_fn(limit), task.model_inputs,
+                                        passthrough=("label_ids", "example_index"),
+                                        output_keys=("logits",)))
+        predict(1)  # warm-up
+        return lambda: predict(10 ** 9)
     with strategy.scope():
         optimizer = create_optimizer(2e-5, 10000, 0, optimizer="adamw")
     trainer = Trainer(strategy, model, optimizer, task,

@@ -97,7 +97,7 @@ def run_albert_tf(args, batch, precision, jit, flat=True, one_hot=False, steps_p
     from albert_tf.modeling.layers import flat_dense
     from albert_tf.training.optimizers import create_optimizer
     from albert_tf.training.precision import set_mixed_precision
-    from albert_tf.tasks.pretraining.objective import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingObjective
     from albert_tf.training.trainer import Trainer, TrainerConfig
 
     if not flat:
@@ -115,10 +115,10 @@ def run_albert_tf(args, batch, precision, jit, flat=True, one_hot=False, steps_p
         return lambda n: [forward(inputs).numpy() for _ in range(n)]
     with strategy.scope():
         optimizer = create_optimizer(1e-4, 10000, 100, optimizer="lamb")
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+    trainer = Trainer(strategy, model, optimizer, PretrainingObjective(),
                       TrainerConfig(model_dir="/tmp/unused", num_train_steps=10 ** 9,
                                     jit_compile=jit, log_gradient_norm=False), batch)
-    trainer._metric_names = list(PretrainingTask().metric_names())
+    trainer._metric_names = list(PretrainingObjective().metric_names())
     loop = trainer._build_train_loop()
     iterator = iter(tf.data.Dataset.from_tensors(data).repeat())
     if steps_per_call:

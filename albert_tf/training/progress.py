@@ -1,6 +1,7 @@
 """Progress lines with an ETA for long evaluation and prediction passes, as the
 trainer prints for training."""
 
+import math
 import time
 
 
@@ -23,11 +24,20 @@ def with_progress(batches, total, what, every_seconds=30.0, clock=time.monotonic
 
 def progress_line(what, done, total, elapsed):
     """`what: batch done/total | x.x batches/s | ETA 1m05s` (ETA only with a total)."""
-    from albert_tf.training.trainer import _format_duration  # trainer imports this module
-
     rate = done / elapsed if elapsed > 0 else float("inf")
     line = f"{what}: batch {done}" + (f"/{total}" if total else "")
     line += f" | {rate:.2f} batches/s"
     if total:
-        line += f" | ETA {_format_duration((total - done) / rate if rate > 0 else float('inf'))}"
+        line += f" | ETA {format_duration((total - done) / rate if rate > 0 else float('inf'))}"
     return line
+
+
+def format_duration(seconds):
+    """`1h05m` or `3m07s`; `?` for an unknown (infinite) time."""
+    if not math.isfinite(seconds):  # No step applied yet (float16 skips overflows).
+        return "?"
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+

@@ -6,16 +6,19 @@ seeds, precision), the config and its length check, the refusal of an output_dir
 that holds another model's config, the initial weights, the `Trainer`, the best
 checkpoint (`BestCheckpoint`), TensorBoard evaluation curves
 (`output_dir/summaries/eval`), the final official-format checkpoint (chief only),
-evaluate-only runs over the checkpoints already in output_dir, and prediction.
+and the run modes (`Mode`): train, evaluate, train and evaluate, evaluate every new
+checkpoint as it appears, predict (after any of them with `do_predict`).
 
-A task (a `RunTask`; see `pretraining`, `classifier_runner`, `race_runner`,
-`squad_runner`) supplies what differs: its params (a dataclass with output_dir,
-albert_config_file, max_seq_length, init_checkpoint, do_train, learning_rate,
-optimizer, the checkpoint/loop settings and `runtime`), data, model, evaluation,
-primary metric and prediction files.
+A task (a `training.task.Task`; see `albert_tf.tasks.*.task`) supplies what differs:
+its params (a dataclass with output_dir, albert_config_file, max_seq_length,
+init_checkpoint, do_train, learning_rate, optimizer, the checkpoint/loop settings and
+`runtime`), data, model, objective, evaluation (`evaluation.evaluate`), primary metric
+and prediction files.
 """
 
+import enum
 import os
+import time
 
 import tensorflow as tf
 
@@ -28,67 +31,15 @@ from albert_tf.training.initial_weights import load_initial_weights
 from albert_tf.training.optimizers import create_optimizer
 from albert_tf.training.precision import wrap_for_loss_scaling
 from albert_tf.training.runtime import setup_runtime
+from albert_tf.training import evaluation
 from albert_tf.training.saved_checkpoints import evaluate_saved_checkpoints, record_evaluation, \
-    trainer_checkpoint
+    saved_checkpoints, scored_steps, trainer_checkpoint
 from albert_tf.settings import check_ranges
 from albert_tf.training.strategy import is_chief
-from albert_tf.training.trainer import Trainer, TrainerConfig, write_scalar_summary
+from albert_tf.training.summaries import EvalSummaries
+from albert_tf.training.trainer import Trainer, TrainerConfig
 
 CONFIG_FILE = "albert_config.json"
-
-
-class RunTask:
-    """What a task tells `run`. Subclasses set `params` and `name` and implement
-    `prepare`, `build_model`, `train_dataset_fn` and (when they evaluate) `evaluate`."""
-
-    primary_metric = None       # the evaluation key that picks model.ckpt-best
-    higher_is_better = True
-    best_record_keys = None     # the keys best_eval.json keeps (None: all)
-    saved_model_first = True    # evaluation alone: output_dir's fine-tuned model (else
-                                # the run's newest training checkpoint)
-    evaluates = False           # whether checkpoints are scored (set by prepare at latest)
-    trainer_task = None         # the Trainer's loss object, set by prepare
-    num_train_steps = num_warmup_steps = None
-
-    def __init__(self, params):
-        self.params = params
-
-    def validate(self):
-        """Task-specific checks that need no files."""
-
-    def prepare(self, strategy, config):
-        """Reads the data and writes caches (before the model is built); sets
-        `trainer_task`, `num_train_steps`, `num_warmup_steps`, `evaluates`."""
-        raise NotImplementedError
-
-    def build_model(self, config):
-        """The Keras model (called inside strategy.scope())."""
-        raise NotImplementedError
-
-    def train_dataset_fn(self, strategy):
-        """`fn(input_context)` -> the training `tf.data.Dataset`."""
-        raise NotImplementedError
-
-    def optimizer_kwargs(self):
-        """Extra `create_optimizer` arguments."""
-        return {}
-
-    def evaluate(self, model, step, trainer):
-        """Metrics of the weights in `model` (None on workers that do not score)."""
-        raise NotImplementedError
-
-    def on_evaluated(self, step, metrics, improved, keeper):
-        """Writes the task's files of an evaluation (chief only)."""
-
-    def predict(self, model, trainer, scored):
-        """Writes the prediction files. `scored`: None, or the weights in `model` were
-        just evaluated on the same data and these are their metrics ({} on workers
-        that computed none)."""
-        raise ValueError(f"{self.name} has no --do_predict")
-
-    def results(self, outcome):
-        """What the entry function returns, from `run`'s outcome."""
-        return outcome
 
 
 def load_config(albert_config_file, max_seq_length):
@@ -143,7 +94,7 @@ def make_trainer(strategy, model, task):
         gradient_accumulation_steps=p.gradient_accumulation_steps,
         jit_compile=runtime.jit_compile, loss_bound=p.loss_bound,
         max_rollbacks=p.max_rollbacks)
-    return Trainer(strategy, model, optimizer, task.trainer_task, config, p.train_batch_size)
+    return Trainer(strategy, model, optimizer, task.objective, config, p.train_batch_size)
 
 
 def print_results(what, results):
@@ -152,31 +103,160 @@ def print_results(what, results):
         for k, v in sorted(results.items())), flush=True)
 
 
-class EvalSummaries:
-    """TensorBoard scalars of every evaluation in `output_dir/summaries/eval`, at the
-    step of the evaluated checkpoint (beside the trainer's `summaries/train`)."""
 
-    def __init__(self, output_dir):
-        self.directory = os.path.join(output_dir, "summaries", "eval")
-        self._writer = None
 
-    def write(self, step, metrics):
-        if step is None:
+class Mode(enum.Enum):
+    """What a run does, from the official flags (`choose_mode`); `do_predict` adds the
+    prediction files after any of them."""
+
+    TRAIN = "train"                                  # --do_train
+    TRAIN_AND_EVALUATE = "train_and_evaluate"        # --do_train --do_eval: every checkpoint
+    EVALUATE = "evaluate"                            # --do_eval: the checkpoints saved so far
+    CONTINUOUS_EVALUATE = "continuous_evaluate"      # ... and each new one as it appears
+    PREDICT = "predict"                              # --do_predict alone
+
+
+def choose_mode(do_train, evaluates, continuous=False):
+    """The `Mode` of a run: `evaluates` is the task's (GLUE/RACE/pretraining: --do_eval;
+    SQuAD: --do_predict on data with gold answers); `continuous` makes evaluation alone
+    wait for new checkpoints (Model Garden's continuous_eval)."""
+    if do_train:
+        return Mode.TRAIN_AND_EVALUATE if evaluates else Mode.TRAIN
+    if evaluates:
+        return Mode.CONTINUOUS_EVALUATE if continuous else Mode.EVALUATE
+    return Mode.PREDICT
+
+
+class _Run:
+    """One run of a prepared task with its built model: the modes' steps."""
+
+    def __init__(self, task, strategy, model, config, loaded_step):
+        self.task, self.params = task, task.params
+        self.strategy, self.model, self.config = strategy, model, config
+        self.loaded_step = loaded_step
+        self.chief = is_chief(strategy)
+        self.keeper = BestCheckpoint(self.params.output_dir, task.primary_metric,
+                                     task.higher_is_better, task.best_record_keys)
+        self.summaries = EvalSummaries(self.params.output_dir) if self.chief else None
+        self.trainer = None
+        # (step, metrics) of the weights in `model` when just evaluated, else None; metrics
+        # are {} on workers that compute none (all workers must decide alike).
+        self.scored = None
+        self.outcome = {"train": None, "eval": None, "best": None, "predict": None}
+
+    def evaluate(self, step):
+        """The task's metrics of the weights in `model` (the one evaluation path)."""
+        metrics = evaluation.evaluate(self.strategy, self.model, self.task,
+                                      self.task.eval_data(), step)
+        self.scored = (step, {} if metrics is None else metrics)
+        if metrics is not None:
+            print_results(f"eval {self.task.name} at step {step}", metrics)
+            if self.summaries is not None:
+                self.summaries.write(step, metrics)
+            self.outcome["eval"] = metrics
+        return metrics
+
+    def keep(self, step, metrics, checkpoint):
+        """Offers an evaluation to the best checkpoint (and the task's files of it)."""
+        if metrics is not None:
+            improved = self.keeper.update(self.model, step, metrics, checkpoint,
+                                          write=self.chief)
+            if self.chief:
+                self.task.on_evaluated(step, metrics, improved, self.keeper)
+
+    def train(self, evaluating):
+        """Trains to the last step (resuming), evaluating every checkpoint if asked."""
+        task, output_dir = self.task, self.params.output_dir
+        self.trainer = make_trainer(self.strategy, self.model, task)
+
+        def on_checkpoint(step, metrics):
+            if metrics is not None:
+                self.keep(step, metrics, trainer_checkpoint(output_dir, step))
+            if step >= task.num_train_steps and self.chief:
+                save_final_model(self.model, self.config, output_dir, step)
+
+        self.outcome["train"] = self.trainer.train(
+            task.train_dataset_fn(self.strategy),
+            eval_fn=self.evaluate if evaluating else None, on_checkpoint=on_checkpoint)
+        step = self.trainer.global_step
+        final = os.path.join(output_dir, f"model.ckpt-{step}")
+        if self.chief and not tf.io.gfile.exists(final + ".index"):
+            # Training had finished before this start (or was killed between its last
+            # checkpoint and this save): nothing saved the final model yet.
+            save_final_model(self.model, self.config, output_dir, step)
+        if evaluating and self.scored is None:  # Already trained before this start.
+            metrics = self.evaluate(step)
+            if self.keeper.best is None:
+                self.keep(step, metrics, trainer_checkpoint(output_dir, step))
+
+    def evaluate_saved(self):
+        """Evaluation alone: the checkpoints already in output_dir not scored before (the
+        newest training checkpoint for a task that is not `saved_model_first`); without
+        any, the model as loaded (--init_checkpoint)."""
+        if not self.task.saved_model_first:
+            self.trainer = make_trainer(self.strategy, self.model, self.task)
+            self.evaluate(self.trainer.restore_latest())
+        elif evaluate_saved_checkpoints(self.model, self.params.output_dir, self.evaluate,
+                                        self.keep) is None:
+            self.evaluate_as_loaded()
+
+    def evaluate_as_loaded(self):
+        step = self.loaded_step
+        metrics = self.evaluate(step)
+        if self.chief and metrics is not None:
+            record_evaluation(self.params.output_dir, dict(metrics, global_step=step), None)
+            self.task.on_evaluated(step, metrics, True, self.keeper)
+
+    def evaluate_continuously(self, timeout, poll_seconds):
+        """Evaluates each checkpoint of output_dir as it appears (another process
+        training there), until one of the last step is scored or none came for
+        `timeout` seconds."""
+        last_new = time.monotonic()
+        scored_any = False
+        while True:
+            steps = evaluate_saved_checkpoints(self.model, self.params.output_dir,
+                                               self.evaluate, self.keep, quiet=True)
+            if steps:
+                last_new, scored_any = time.monotonic(), True
+            newest = max(scored_steps(self.params.output_dir), default=None)
+            if (self.task.num_train_steps is not None and newest is not None
+                    and newest >= self.task.num_train_steps):
+                break
+            if time.monotonic() - last_new >= timeout:
+                print(f"No new checkpoint in {self.params.output_dir} for {timeout:g}s: "
+                      "evaluation ends", flush=True)
+                break
+            time.sleep(poll_seconds)
+        if not scored_any and not saved_checkpoints(self.params.output_dir):
+            self.evaluate_as_loaded()
+
+    def use_best(self):
+        """Puts model.ckpt-best into `model` for the prediction (as official)."""
+        best = self.keeper.best
+        if best is None:
             return
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.directory)
-        with self._writer.as_default(step=int(step)):
-            for key, value in sorted(metrics.items()):
-                if key != "global_step" and isinstance(value, (int, float)) \
-                        and not isinstance(value, bool):
-                    write_scalar_summary(key, float(value), int(step))
-        self._writer.flush()
+        if self.keeper.best_step != (self.scored[0] if self.scored else None):
+            self.keeper.restore_into(self.model)
+            print(f"Using model.ckpt-best (step {self.keeper.best_step})", flush=True)
+            self.scored = None
+        self.outcome["best"] = dict(best)
+
+    def predict(self):
+        self.outcome["predict"] = self.task.predict(
+            self.model, None if self.scored is None else self.scored[1])
 
 
-def run(task):
-    """Runs `task` (train / evaluate / predict per its params); returns
-    `task.results(outcome)` where outcome has "train" (last training metrics),
-    "eval" (the last evaluation), "best" (`best_eval.json`), "predict"."""
+def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
+    """Runs `task` in the `Mode` its params choose; returns `task.results(outcome)`
+    where outcome has "train" (last training metrics), "eval" (the last evaluation),
+    "best" (`best_eval.json`), "predict".
+
+    Args:
+        continuous_eval_timeout: seconds; when set, evaluation alone waits (polling
+            every `poll_seconds`) for the new checkpoints of a training run writing to
+            the same output_dir, and ends at its last step or after this long without
+            a new one.
+    """
     params = task.params
     check_ranges(params)
     task.validate()
@@ -187,77 +267,20 @@ def run(task):
     with strategy.scope():
         model = task.build_model(config)
         loaded_step = load_initial_weights(model, params, task.saved_model_first)
-    chief = is_chief(strategy)
-    if chief:
+    if is_chief(strategy):
         tf.io.gfile.makedirs(params.output_dir)
         write_text_atomically(os.path.join(params.output_dir, CONFIG_FILE),
                               config.to_json_string())
-    keeper = BestCheckpoint(params.output_dir, task.primary_metric,
-                            task.higher_is_better, task.best_record_keys)
-    summaries = EvalSummaries(params.output_dir) if chief else None
-    outcome = {"train": None, "eval": None, "best": None, "predict": None}
-    # The step (every worker) and metrics (where computed) of the weights in `model`,
-    # when just evaluated: workers must take the same decisions, metrics or not.
-    last = {}
-    trainer = None
-
-    def evaluate(step):
-        metrics = task.evaluate(model, step, trainer)
-        last.clear()
-        last["step"] = step
-        if metrics is not None:
-            print_results(f"eval {task.name} at step {step}", metrics)
-            if summaries is not None:
-                summaries.write(step, metrics)
-            last["metrics"] = metrics
-            outcome["eval"] = metrics
-        return metrics
-
-    def keep(step, metrics, checkpoint):
-        if metrics is not None:
-            improved = keeper.update(model, step, metrics, checkpoint, write=chief)
-            if chief:
-                task.on_evaluated(step, metrics, improved, keeper)
-
-    if params.do_train or not task.saved_model_first:
-        trainer = make_trainer(strategy, model, task)
-    if params.do_train:
-        def on_checkpoint(step, metrics):
-            if metrics is not None:
-                keep(step, metrics, trainer_checkpoint(params.output_dir, step))
-            if step >= task.num_train_steps and chief:
-                save_final_model(model, config, params.output_dir, step)
-
-        outcome["train"] = trainer.train(task.train_dataset_fn(strategy),
-                                         eval_fn=evaluate if task.evaluates else None,
-                                         on_checkpoint=on_checkpoint)
-        step = trainer.global_step
-        final = os.path.join(params.output_dir, f"model.ckpt-{step}")
-        if chief and not tf.io.gfile.exists(final + ".index"):
-            # Training had finished before this start (or was killed between its last
-            # checkpoint and this save): nothing saved the final model yet.
-            save_final_model(model, config, params.output_dir, step)
-        if task.evaluates and not last:  # Already trained before this start.
-            metrics = evaluate(step)
-            if keeper.best is None:
-                keep(step, metrics, trainer_checkpoint(params.output_dir, step))
-    elif task.evaluates and not task.saved_model_first:
-        evaluate(trainer.restore_latest())
-    elif task.evaluates:
-        if evaluate_saved_checkpoints(model, params.output_dir, evaluate, keep) is None:
-            # No checkpoint in output_dir: the model as loaded (--init_checkpoint).
-            metrics = evaluate(loaded_step)
-            if chief and metrics is not None:
-                record_evaluation(params.output_dir, dict(metrics, global_step=loaded_step),
-                                  None)
-                task.on_evaluated(loaded_step, metrics, True, keeper)
-    if task.evaluates and task.saved_model_first and keeper.best is not None:
-        if keeper.best_step != last.get("step"):
-            keeper.restore_into(model)
-            print(f"Using model.ckpt-best (step {keeper.best_step})", flush=True)
-            last.clear()
-        outcome["best"] = dict(keeper.best)
-    if params.do_predict:
-        scored = last.get("metrics", {}) if last else None
-        outcome["predict"] = task.predict(model, trainer, scored)
-    return task.results(outcome)
+    mode = choose_mode(params.do_train, task.evaluates, continuous_eval_timeout is not None)
+    one = _Run(task, strategy, model, config, loaded_step)
+    if mode in (Mode.TRAIN, Mode.TRAIN_AND_EVALUATE):
+        one.train(evaluating=mode is Mode.TRAIN_AND_EVALUATE)
+    elif mode is Mode.EVALUATE:
+        one.evaluate_saved()
+    elif mode is Mode.CONTINUOUS_EVALUATE:
+        one.evaluate_continuously(continuous_eval_timeout, poll_seconds)
+    if task.evaluates and task.saved_model_first:
+        one.use_best()
+    if task.wants_prediction():
+        one.predict()
+    return task.results(one.outcome)

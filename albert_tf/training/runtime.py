@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -63,8 +65,6 @@ class OfficialRuntimeFlags:
 def setup_runtime(params):
     """Creates the strategy (first: multi-worker collectives must be configured before
     any TF op), then seeds everything and sets the dtype policy. Returns the strategy."""
-    from albert_tf.training.trainer import seed_everything
-
     strategy = get_distribution_strategy(params.distribution_strategy, params.num_gpus,
                                          params.tpu, params.all_reduce_alg,
                                          tpu_zone=params.tpu_zone,
@@ -126,3 +126,12 @@ def runtime_params_from_flags(flag_values):
         strategy = "tpu"
     return params_from_flags(RuntimeParams, flag_values, distribution_strategy=strategy,
                              tpu=tpu)
+
+
+def seed_everything(seed, deterministic=False):
+    """Seeds Python, NumPy, TensorFlow and Keras; optionally deterministic TF ops."""
+    keras.utils.set_random_seed(seed)
+    np.random.seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+

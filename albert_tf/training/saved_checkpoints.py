@@ -18,7 +18,7 @@ from absl import logging
 from albert_tf.atomic_write import json_safe
 from albert_tf.checkpoints import restore_official_weights
 from albert_tf.checkpoints.official import restore_training_checkpoint
-from albert_tf.training.trainer import Trainer, numbered_checkpoints
+from albert_tf.training.checkpoint_files import CHECKPOINT_SUBDIR, numbered_checkpoints
 
 BEST_CHECKPOINT = "model.ckpt-best"
 EVAL_HISTORY_FILE = "eval_history.jsonl"
@@ -29,7 +29,7 @@ def saved_checkpoints(output_dir):
     """{global step: (format, prefix)} of the fine-tuned checkpoints in `output_dir`;
     an official `model.ckpt-N` wins over the trainer's `ckpt-N` of the same step."""
     found = {step: (TRAINER, prefix) for step, prefix in numbered_checkpoints(
-        os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR, "ckpt-*.index")).items()}
+        os.path.join(output_dir, CHECKPOINT_SUBDIR, "ckpt-*.index")).items()}
     found.update({step: (OFFICIAL, prefix) for step, prefix in numbered_checkpoints(
         os.path.join(output_dir, "model.ckpt-*.index")).items()})
     return dict(sorted(found.items()))
@@ -83,7 +83,7 @@ def prediction_checkpoint(output_dir):
 
 def trainer_checkpoint(output_dir, step):
     """The prefix the trainer saves step `step` under (what in-process evaluation sees)."""
-    return os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR, f"ckpt-{step}")
+    return os.path.join(output_dir, CHECKPOINT_SUBDIR, f"ckpt-{step}")
 
 
 def record_evaluation(output_dir, metrics, checkpoint):
@@ -93,7 +93,7 @@ def record_evaluation(output_dir, metrics, checkpoint):
         f.write(json.dumps(json_safe(entry)) + "\n")
 
 
-def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
+def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result, quiet=False):
     """Evaluates each fine-tuned checkpoint in `output_dir` that `eval_history.jsonl`
     has not scored yet, in step order (the official separate-evaluation run).
 
@@ -102,20 +102,27 @@ def evaluate_saved_checkpoints(model, output_dir, evaluate, on_result):
         on_result: `fn(step, metrics, checkpoint)`: keeps the best, then (so that a
             kill never leaves a scored step unconsidered for the best) records the
             evaluation with `record_evaluation`.
+        quiet: print the count only when something was evaluated (polling).
     Returns:
         The steps evaluated now, or None when output_dir holds no checkpoint.
     """
     saved = saved_checkpoints(output_dir)
     if not saved:
         return None
-    done = evaluated_steps(os.path.join(output_dir, EVAL_HISTORY_FILE), output_dir)
+    done = scored_steps(output_dir)
     steps = [step for step in saved if step not in done]
     for step in steps:
         load_saved(model, saved[step])
         on_result(step, evaluate(step), saved[step][1])
-    print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
-          + (f"; {len(done)} scored before" if done else ""), flush=True)
+    if steps or not quiet:
+        print(f"Evaluated {len(steps)} checkpoint(s) in {output_dir}"
+              + (f"; {len(done)} scored before" if done else ""), flush=True)
     return steps
+
+
+def scored_steps(output_dir):
+    """The global steps of output_dir's checkpoints that its eval_history.jsonl scored."""
+    return evaluated_steps(os.path.join(output_dir, EVAL_HISTORY_FILE), output_dir)
 
 
 def evaluated_steps(history_file, output_dir):
@@ -124,7 +131,7 @@ def evaluated_steps(history_file, output_dir):
     if not tf.io.gfile.exists(history_file):
         return set()
     folders = {os.path.normpath(output_dir),
-               os.path.normpath(os.path.join(output_dir, Trainer.CHECKPOINT_SUBDIR))}
+               os.path.normpath(os.path.join(output_dir, CHECKPOINT_SUBDIR))}
     steps = set()
     with tf.io.gfile.GFile(history_file) as f:
         for line in f:

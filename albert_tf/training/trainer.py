@@ -3,16 +3,19 @@
 It owns the parts every script shares: tf.distribute, gradient accumulation,
 loss scaling, compiled multi-step loops (`steps_per_loop`), atomic resumable
 checkpoints, progress lines, TensorBoard summaries and a divergence guard.
+Evaluation is not its job (`evaluation.evaluate`, the one path of every task).
 
-A task object tells it what the model computes (duck-typed):
+An objective (the task's loss; e.g. `PretrainingObjective`) tells it what the
+model computes:
 
-    task.model_inputs(features) -> dict fed to the model
-    task.denominators(features) -> {name: local float32 scalar}; summed over all
+    objective.model_inputs(features) -> dict fed to the model
+    objective.denominators(features) -> {name: local float32 scalar}; summed over all
         replicas (and micro-batches) into global denominators before the loss, so
         the same global batch gives the same loss on any number of replicas.
-    task.loss_and_metrics(outputs, features, denominators) ->
+    objective.loss_and_metrics(outputs, features, denominators) ->
         (loss, {metric: (numerator, denominator)}): `loss` is this replica's share
         of the global loss (the shares add up to it); metrics are sums.
+    objective.metric_names() -> the metrics' names.
 """
 
 import dataclasses
@@ -20,19 +23,18 @@ import json
 import math
 import os
 import time
-import weakref
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from albert_tf.atomic_write import write_text_atomically
-from albert_tf.checkpoints.official import is_damaged_checkpoint_error
-from albert_tf.data import input_checks
 from albert_tf.data import record_diagnosis
-from albert_tf.training.progress import with_progress
+from albert_tf.training.checkpoint_files import (CHECKPOINT_SUBDIR, latest_complete_checkpoint,
+                                                 restore_newest_intact)
+from albert_tf.training.prediction import model_input_checker
+from albert_tf.training.progress import format_duration
 from albert_tf.training.strategy import is_chief
+from albert_tf.training.summaries import write_scalar_summary
 
 
 class DivergenceError(RuntimeError):
@@ -67,29 +69,20 @@ def _sum_dicts(a, b):
     return {k: (a[k][0] + b[k][0], a[k][1] + b[k][1]) for k in a}
 
 
-def _format_duration(seconds):
-    if not math.isfinite(seconds):  # No step applied yet (float16 skips overflows).
-        return "?"
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 class Trainer:
-    """Trains `model` with `optimizer` on `task` under `strategy`.
+    """Trains `model` with `optimizer` on `objective` under `strategy`.
 
     Create the model and optimizer inside `strategy.scope()`.
     """
 
-    CHECKPOINT_SUBDIR = "training_checkpoints"
+    CHECKPOINT_SUBDIR = CHECKPOINT_SUBDIR
 
-    def __init__(self, strategy, model, optimizer, task, config, global_batch_size):
+    def __init__(self, strategy, model, optimizer, objective, config, global_batch_size):
         config.validate()
         self.strategy = strategy
         self.model = model
         self.optimizer = optimizer
-        self.task = task
+        self.objective = objective
         self.config = config
         self.global_batch_size = global_batch_size
         self.num_replicas = strategy.num_replicas_in_sync
@@ -111,7 +104,6 @@ class Trainer:
         self._input_batches = tf.Variable(0, dtype=tf.int64, trainable=False,
                                           name="input_batches")
         self._train_loop_fn = None
-        self._eval_step_fn = None
         self._summary_writer = None
         self._metrics_log = os.path.join(config.model_dir, "train_metrics.jsonl")
         self._input_files = []  # TFRecords the training input reads, for error messages
@@ -132,12 +124,12 @@ class Trainer:
         return tf.nest.map_structure(split, features)
 
     def _forward_loss(self, features, denominators):
-        outputs = self.model(self.task.model_inputs(features), training=True)
-        return self.task.loss_and_metrics(outputs, features, denominators)
+        outputs = self.model(self.objective.model_inputs(features), training=True)
+        return self.objective.loss_and_metrics(outputs, features, denominators)
 
     def _replica_train_step(self, features):
         ctx = tf.distribute.get_replica_context()
-        local = self.task.denominators(features)
+        local = self.objective.denominators(features)
         denominators = {k: ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(v, tf.float32))
                         for k, v in local.items()}
         variables = self.model.trainable_variables
@@ -227,11 +219,6 @@ class Trainer:
         return train_loop
 
     # -------------------------------------------------------------- checkpoints
-    def predict(self, dataset_fn, passthrough=(), output_keys=None):
-        """See `predict_batches`; uses this trainer's model and task inputs."""
-        return predict_batches(self.strategy, self.model, dataset_fn, self.task.model_inputs,
-                               passthrough=passthrough, output_keys=output_keys)
-
     def _saves_iterator(self, iterator):
         """Whether checkpoints hold `iterator` itself (else resuming skips batches)."""
         return (iterator is not None and self.config.checkpoint_input_pipeline
@@ -299,7 +286,7 @@ class Trainer:
             dict of the last loop's metrics.
         """
         cfg = self.config
-        self._metric_names = list(self.task.metric_names())
+        self._metric_names = list(self.objective.metric_names())
         iterator = self._make_iterator(dataset_fn)
         ckpt = self._checkpoint(iterator)
         latest = restore_newest_intact(
@@ -404,7 +391,7 @@ class Trainer:
                 + f" | lr {results['learning_rate']:.3g}"
                 + f" | {results['steps_per_second']:.2f} steps/s"
                 + f" | {results['examples_per_second']:.1f} examples/s"
-                + f" | ETA {_format_duration(eta)}")
+                + f" | ETA {format_duration(eta)}")
         print(line, flush=True)
         if not self.chief:
             return
@@ -415,244 +402,3 @@ class Trainer:
         self._summary_writer.flush()
         with tf.io.gfile.GFile(self._metrics_log, "a") as f:
             f.write(json.dumps(results) + "\n")
-
-    # -------------------------------------------------------------------- eval
-    def evaluate(self, dataset_fn, steps=None):
-        """Metrics of the task over `dataset_fn`'s data (or its first `steps` batches)."""
-        names = list(self.task.metric_names())
-        strategy = self.strategy
-        task, model = self.task, self.model
-
-        if self._eval_step_fn is None:
-            def replica_eval(features):
-                ctx = tf.distribute.get_replica_context()
-                local = task.denominators(features)
-                denominators = {k: ctx.all_reduce(tf.distribute.ReduceOp.SUM,
-                                                  tf.cast(v, tf.float32))
-                                for k, v in local.items()}
-                outputs = model(task.model_inputs(features), training=False)
-                loss, metrics = task.loss_and_metrics(outputs, features, denominators)
-                return loss, metrics
-
-            @tf.function
-            def eval_step(batch):
-                loss, metrics = strategy.run(replica_eval, args=(batch,))
-                return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
-                        tf.nest.map_structure(
-                            lambda t: strategy.reduce(tf.distribute.ReduceOp.SUM, t, axis=None),
-                            metrics))
-            self._eval_step_fn = eval_step
-
-        dataset, files = checked_inputs(strategy, model, dataset_fn)
-        totals = {name: [0.0, 0.0] for name in names}
-        loss_total, batches = 0.0, 0
-        for batch in with_progress(_explaining_data_loss(dataset, files), steps, "eval"):
-            if steps is not None and batches >= steps:
-                break
-            loss, metrics = self._eval_step_fn(batch)
-            loss_total += float(loss)
-            batches += 1
-            for name in names:
-                totals[name][0] += float(metrics[name][0])
-                totals[name][1] += float(metrics[name][1])
-        results = {name: n / d if d else float("nan") for name, (n, d) in totals.items()}
-        results["loss"] = loss_total / max(batches, 1)
-        results["global_step"] = self.global_step
-        results["eval_batches"] = batches
-        return results
-
-
-def model_input_checker(model):
-    """`fn(dataset) -> dataset` adding `input_checks` against `model.albert_config` (the
-    identity without one). Holds the config, not the model."""
-    config = getattr(model, "albert_config", None)
-    if config is None:
-        return lambda dataset: dataset
-    # Classes of a classifier (1: a regression score, not checked), choices of RACE.
-    num_labels = getattr(model, "num_labels", None) or getattr(model, "num_choices", None)
-    num_labels = num_labels if num_labels and num_labels > 1 else None
-    return lambda dataset: input_checks.check_model_inputs(dataset, config, num_labels)
-
-
-def _explaining_data_loss(dataset, files):
-    """Iterates `dataset`; a DataLossError is re-raised naming the damaged TFRecord file."""
-    iterator = iter(dataset)
-    while True:
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        except tf.errors.DataLossError as e:
-            raise record_diagnosis.explain_data_loss(e, files) from e
-        yield batch
-
-
-def _local_numpy(strategy, value):
-    """Concatenates a per-replica value's local parts along the batch axis."""
-    parts = strategy.experimental_local_results(value)
-    arrays = [np.asarray(p) for p in parts]
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
-
-
-def write_scalar_summary(tag, value, step):
-    """A TensorBoard scalar without the tensorboard package (tf.summary.scalar needs it)."""
-    from tensorflow.core.framework import summary_pb2
-
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
-    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=metadata)
-
-
-# model -> {settings: traced prediction step}; entries go with their model.
-_PREDICT_STEPS = weakref.WeakKeyDictionary()
-
-
-def checked_inputs(strategy, model, dataset_fn):
-    """`dataset_fn`'s batches (distributed over the replicas when several) with the
-    model's input checks (`input_checks`) mapped in, and the list of TFRecord files
-    they read (filled as the datasets are made), for naming a damaged one."""
-    files = []
-    checker = model_input_checker(model)
-
-    def tracked_fn(input_context):
-        dataset = dataset_fn(input_context)
-        files.extend(record_diagnosis.tagged_files(dataset))
-        return checker(dataset)
-    if strategy.num_replicas_in_sync == 1:
-        return tracked_fn(tf.distribute.InputContext()), files
-    return strategy.distribute_datasets_from_function(tracked_fn), files
-
-
-def predict_batches(strategy, model, dataset_fn, model_inputs, passthrough=(),
-                    output_keys=None):
-    """Runs `model` (training=False) over a finite dataset; yields numpy dicts per batch.
-
-    The step is traced once per model, strategy and batch spec and kept, so the
-    evaluation at every checkpoint does not trace the model again; its spec leaves
-    the batch size and trimmed lengths (`albert_tf.data.padding`) open.
-
-    Args:
-        dataset_fn: `fn(input_context) -> tf.data.Dataset` (not repeating).
-        model_inputs: `fn(features) -> model input dict`.
-        passthrough: feature names copied to the outputs (e.g. "unique_ids").
-        output_keys: model outputs to keep (default all).
-    """
-    dataset, files = checked_inputs(strategy, model, dataset_fn)
-    passthrough = tuple(passthrough)
-    output_keys = None if output_keys is None else tuple(output_keys)
-    key = (id(strategy), repr(dataset.element_spec), model_inputs, passthrough, output_keys)
-    steps = _PREDICT_STEPS.setdefault(model, {})
-    if key not in steps:
-        model_ref = weakref.ref(model)  # a strong one would keep the model's entry alive
-
-        def replica_fn(features):
-            outputs = model_ref()(model_inputs(features), training=False)
-            if output_keys is not None:
-                outputs = {k: outputs[k] for k in output_keys}
-            outputs = {k: tf.cast(v, tf.float32) if v.dtype.is_floating else v
-                       for k, v in outputs.items()}
-            outputs.update({k: features[k] for k in passthrough})
-            return outputs
-
-        @tf.function(input_signature=[dataset.element_spec])
-        def step(batch):
-            return strategy.run(replica_fn, args=(batch,))
-        steps[key] = step
-    step = steps[key]
-    for batch in _explaining_data_loss(dataset, files):
-        outputs = step(batch)
-        yield {k: _local_numpy(strategy, v) for k, v in outputs.items()}
-
-
-def write_eval_results(path, results):
-    """`eval_results.txt` as official: one `key = value` line per metric, sorted."""
-    write_text_atomically(path, "".join(f"{key} = {results[key]}\n" for key in sorted(results)))
-
-
-def seed_everything(seed, deterministic=False):
-    """Seeds Python, NumPy, TensorFlow and Keras; optionally deterministic TF ops."""
-    keras.utils.set_random_seed(seed)
-    np.random.seed(seed)
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-
-
-def numbered_checkpoints(index_pattern):
-    """{N: prefix} of the complete checkpoints `<...>-N` whose `.index` matches the glob."""
-    found = {}
-    for index in tf.io.gfile.glob(index_pattern):
-        prefix = index[:-len(".index")]
-        number = prefix.rsplit("-", 1)[-1]
-        if number.isdigit():
-            found[int(number)] = prefix
-    return found
-
-
-def latest_complete_checkpoint(directory, repair=False):
-    """The newest complete `ckpt-N` in `directory`, or None.
-
-    TensorFlow writes a checkpoint's data, then its `.index`, then the `checkpoint`
-    state file. A kill between the last two leaves a complete checkpoint the state
-    file does not name; it is found here (by its index) rather than lost. With
-    `repair`, the state file is rewritten to name it, so that CheckpointManager keeps
-    counting it towards `keep_checkpoint_max`.
-    """
-    named = tf.train.latest_checkpoint(directory)
-    found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
-    if not found:
-        return named
-    newest = found[max(found)]
-    if named is not None and os.path.basename(named) == os.path.basename(newest):
-        return named
-    if repair:
-        tf.compat.v1.train.update_checkpoint_state(
-            directory, newest, all_model_checkpoint_paths=[found[n] for n in sorted(found)])
-        logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
-                        "stopped while saving); resuming from it", newest, directory)
-    return newest
-
-
-# What TensorFlow raises for a checkpoint data file cut short (IndexError: "Read less
-# bytes than requested") or damaged (DataLossError: checksum mismatch); a damaged index
-# is an OpError "not an sstable" / "file is too short to be an sstable".
-
-
-def restore_newest_intact(checkpoint, directory, repair=False):
-    """Restores `checkpoint` from the newest checkpoint in `directory` that reads.
-
-    A checkpoint whose files are truncated or damaged (a full disk, a copy cut
-    short) is skipped with a warning naming it, and the one before it is tried;
-    the damaged files are left for inspection (the next save of that step replaces
-    them). A checkpoint that reads but does not fit the model still raises.
-
-    Returns:
-        The prefix restored, or None when `directory` holds no checkpoint.
-    Raises:
-        ValueError when every checkpoint there is damaged.
-    """
-    newest = latest_complete_checkpoint(directory, repair=repair)
-    if newest is None:
-        return None
-    found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
-    candidates = [newest] + [found[n] for n in sorted(found, reverse=True)
-                             if os.path.basename(found[n]) != os.path.basename(newest)]
-    damaged = []
-    for prefix in candidates:
-        try:
-            checkpoint.restore(prefix).assert_existing_objects_matched()
-        except (IndexError, tf.errors.OpError) as e:
-            if not is_damaged_checkpoint_error(e):
-                raise
-            damaged.append(prefix)
-            message = (f"checkpoint {prefix} is truncated or corrupt "
-                       f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                       "trying the one before it")
-            logging.warning(message)
-            print(f"WARNING: {message}", flush=True)
-            continue
-        if damaged:
-            print(f"WARNING: resumed from {prefix} instead of the damaged "
-                  f"{', '.join(damaged)}", flush=True)
-        return prefix
-    raise ValueError(f"every checkpoint in {directory} is truncated or corrupt: "
-                     f"{', '.join(damaged)}; move them away to start afresh")

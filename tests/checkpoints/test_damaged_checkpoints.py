@@ -16,7 +16,7 @@ from albert_tf.checkpoints.official import (CheckpointCorruptError, load_officia
                                             save_official_checkpoint)
 from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.training.optimizers import create_optimizer
-from albert_tf.tasks.pretraining.objective import PretrainingTask
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
 from albert_tf.training.trainer import Trainer, TrainerConfig
 from synthetic_pretraining_data import write_records
 
@@ -76,7 +76,7 @@ def make_trainer(model_dir, records):
     with strategy.scope():
         model = AlbertPretrainer(AlbertConfig(**CONFIG))
         optimizer = create_optimizer(1e-2, 20, 0, optimizer="lamb")
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+    trainer = Trainer(strategy, model, optimizer, PretrainingObjective(),
                       TrainerConfig(model_dir=str(model_dir), num_train_steps=4,
                                     steps_per_loop=2, save_checkpoints_steps=2),
                       global_batch_size=8)

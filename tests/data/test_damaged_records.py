@@ -14,8 +14,9 @@ from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.data.record_diagnosis import CorruptRecordError
 from albert_tf.tasks.squad.records import squad_dataset
 from albert_tf.training.optimizers import create_optimizer
-from albert_tf.tasks.pretraining.objective import PretrainingTask
-from albert_tf.training.trainer import Trainer, TrainerConfig, predict_batches
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
+from albert_tf.training.prediction import predict_batches
+from albert_tf.training.trainer import Trainer, TrainerConfig
 from synthetic_pretraining_data import write_records
 
 SEQ = 16
@@ -87,7 +88,7 @@ def pretraining_trainer(model_dir):
     with strategy.scope():
         model = AlbertPretrainer(config)
         optimizer = create_optimizer(1e-3, 20, 0, optimizer="adamw")
-    return Trainer(strategy, model, optimizer, PretrainingTask(),
+    return Trainer(strategy, model, optimizer, PretrainingObjective(),
                    TrainerConfig(model_dir=str(model_dir), num_train_steps=8, steps_per_loop=4,
                                  save_checkpoints_steps=100), global_batch_size=8)
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from albert_tf import AlbertConfig, AlbertPretrainer
 from albert_tf.data.input_checks import check_model_inputs
 from albert_tf.training.optimizers import create_optimizer
-from albert_tf.tasks.pretraining.objective import PretrainingTask
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
 from albert_tf.training.trainer import Trainer, TrainerConfig
 
 CONFIG = AlbertConfig(vocab_size=60, embedding_size=8, hidden_size=16, num_hidden_layers=1,
@@ -81,7 +81,7 @@ def test_trainer_checks_its_input_and_trains_on_nothing_bad(tmp_path):
     with strategy.scope():
         model = AlbertPretrainer(CONFIG)
         optimizer = create_optimizer(1e-3, 10, 0, optimizer="adamw")
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+    trainer = Trainer(strategy, model, optimizer, PretrainingObjective(),
                       TrainerConfig(model_dir=str(tmp_path), num_train_steps=2, steps_per_loop=2,
                                     save_checkpoints_steps=100), global_batch_size=4)
     before = [np.array(w) for w in model.weights]

@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.training.trainer import latest_complete_checkpoint
+from albert_tf.training.checkpoint_files import latest_complete_checkpoint
 
 
 def _save_steps(directory, steps):

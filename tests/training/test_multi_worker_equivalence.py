@@ -31,7 +31,7 @@ WORKER = """
     from albert_tf import AlbertConfig, AlbertPretrainer
     from albert_tf.tasks.pretraining.inputs import pretraining_dataset
     from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.tasks.pretraining.objective import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingObjective
     from albert_tf.training.strategy import get_distribution_strategy
     from albert_tf.training.trainer import Trainer, TrainerConfig
     records, out, config, strategy_name, steps, report = sys.argv[1:]
@@ -40,7 +40,7 @@ WORKER = """
     with strategy.scope():
         model = AlbertPretrainer(AlbertConfig(**json.loads(config)))
         optimizer = create_optimizer(1e-2, 20, 0, optimizer="lamb")
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+    trainer = Trainer(strategy, model, optimizer, PretrainingObjective(),
                       TrainerConfig(model_dir=out, num_train_steps=int(steps),
                                     steps_per_loop=1, save_checkpoints_steps=100),
                       global_batch_size=8)

@@ -18,7 +18,7 @@ import tensorflow as tf
 from albert_tf import AlbertConfig, AlbertPretrainer
 from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.training.optimizers import create_optimizer
-from albert_tf.tasks.pretraining.objective import PretrainingTask
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
 from albert_tf.training.trainer import DivergenceError, Trainer, TrainerConfig
 from synthetic_pretraining_data import write_records
 
@@ -51,7 +51,7 @@ def make_trainer(model_dir, records, **config_kwargs):
     settings = dict(model_dir=str(model_dir), num_train_steps=4, steps_per_loop=2,
                     save_checkpoints_steps=2)
     settings.update(config_kwargs)
-    trainer = Trainer(strategy, model, optimizer, PretrainingTask(), TrainerConfig(**settings),
+    trainer = Trainer(strategy, model, optimizer, PretrainingObjective(), TrainerConfig(**settings),
                       global_batch_size=8)
 
     def dataset_fn(ctx):
@@ -107,7 +107,7 @@ MIRRORED_SCRIPT = """
     from albert_tf import AlbertConfig, AlbertPretrainer
     from albert_tf.tasks.pretraining.inputs import pretraining_dataset
     from albert_tf.training.optimizers import create_optimizer
-    from albert_tf.tasks.pretraining.objective import PretrainingTask
+    from albert_tf.tasks.pretraining.objective import PretrainingObjective
     from albert_tf.training.strategy import get_distribution_strategy
     from albert_tf.training.trainer import Trainer, TrainerConfig
     records, out = sys.argv[1], sys.argv[2]
@@ -119,7 +119,7 @@ MIRRORED_SCRIPT = """
         with strategy.scope():
             model = AlbertPretrainer(config)
             optimizer = create_optimizer(1e-2, 20, 0, optimizer="lamb")
-        trainer = Trainer(strategy, model, optimizer, PretrainingTask(),
+        trainer = Trainer(strategy, model, optimizer, PretrainingObjective(),
                           TrainerConfig(model_dir=out + "/" + name, num_train_steps=2,
                                         steps_per_loop=1, save_checkpoints_steps=100),
                           global_batch_size=8)
@@ -313,40 +313,3 @@ def test_jit_compiled_step_matches_the_graph_step(tmp_path, records):
     np.testing.assert_allclose(xla_results["loss"], graph_results["loss"], rtol=1e-4)
     for a, b in zip(graph.model.weights, xla.model.weights):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4, err_msg=a.path)
-
-
-def test_prediction_step_is_traced_once_per_model_and_released_with_it():
-    """Every checkpoint's evaluation reuses one trace, whatever the batch and trimmed
-    lengths; the cache holds the model weakly."""
-    import gc
-
-    from albert_tf.data import padding
-    from albert_tf.modeling.models import AlbertClassifier
-    from albert_tf.training import trainer as trainer_module
-
-    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    with strategy.scope():
-        model = AlbertClassifier(AlbertConfig(**CONFIG), num_labels=2)
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(2, 32, size=11)
-    mask = (np.arange(32)[None] < lengths[:, None]).astype(np.int32)
-    features = {"input_ids": rng.integers(5, 60, (11, 32)).astype(np.int32) * mask,
-                "input_mask": mask, "segment_ids": np.zeros_like(mask)}
-
-    def dataset_fn(batch_size):
-        return lambda context: padding.trim_batches(
-            tf.data.Dataset.from_tensor_slices(features).batch(batch_size), 1)
-
-    inputs = lambda f: {k: f[k] for k in padding.SEQUENCE_FEATURES}  # noqa: E731
-    expected = model(features, training=False)["logits"]
-    for batch_size in (4, 3, 11):  # last batches of 3, 2 and none; widths differ per batch
-        logits = np.concatenate([b["logits"] for b in trainer_module.predict_batches(
-            strategy, model, dataset_fn(batch_size), inputs, output_keys=["logits"])])
-        np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
-    steps = trainer_module._PREDICT_STEPS[model]
-    assert len(steps) == 1
-    assert next(iter(steps.values())).experimental_get_tracing_count() == 1
-    count = len(trainer_module._PREDICT_STEPS)
-    del model, steps
-    gc.collect()
-    assert len(trainer_module._PREDICT_STEPS) == count - 1

@@ -1,4 +1,4 @@
-"""Trainer tasks for GLUE classification, STS-B regression and RACE multiple choice.
+"""The objectives (losses) of GLUE classification, STS-B regression and RACE multiple choice.
 
 Losses follow google-research/albert: softmax cross-entropy of the label
 (`classifier_utils.create_model`, `race_utils.create_model`; for RACE the softmax
@@ -47,7 +47,7 @@ def _example_weights(features):
     return tf.ones([tf.shape(features["input_ids"])[0]], tf.float32)
 
 
-class ClassificationTask:
+class ClassificationObjective:
     """Softmax cross-entropy of `label_ids` (GLUE classification; RACE via subclass).
 
     Features: `input_ids`, `input_mask`, `segment_ids`, int `label_ids` [batch] and
@@ -83,7 +83,7 @@ class ClassificationTask:
         return {"accuracy": (tf.reduce_sum(weights * correct), tf.reduce_sum(weights))}
 
 
-class RegressionTask(ClassificationTask):
+class RegressionObjective(ClassificationObjective):
     """Squared error of the single logit against float `label_ids` (STS-B)."""
 
     def metric_names(self):
@@ -98,14 +98,14 @@ class RegressionTask(ClassificationTask):
                                        tf.reduce_sum(weights))}
 
 
-class MultipleChoiceTask(ClassificationTask):
+class MultipleChoiceObjective(ClassificationObjective):
     """Softmax over the choices' logits [batch, num_choices] (RACE).
 
-    Features as `ClassificationTask` with ids [batch, num_choices, seq_len] and the
+    Features as `ClassificationObjective` with ids [batch, num_choices, seq_len] and the
     answer index in `label_ids`.
     """
 
 
-def task_for(is_regression=False):
-    """`RegressionTask()` for STS-B, else `ClassificationTask()`."""
-    return RegressionTask() if is_regression else ClassificationTask()
+def objective_for(is_regression=False):
+    """`RegressionObjective()` for STS-B, else `ClassificationObjective()`."""
+    return RegressionObjective() if is_regression else ClassificationObjective()

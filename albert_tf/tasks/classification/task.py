@@ -1,5 +1,7 @@
-"""Pieces GLUE and RACE share: checks, ordered prediction over TFRecord caches, the
-official text logs of every evaluation, the fine-tuning settings."""
+"""`ClassificationTask`: what GLUE, custom data and RACE share: checks, the evaluation
+(ordered logits over the TFRecord caches, through `validation_step`), the official
+text logs of every evaluation; `SentenceClassificationTask`: GLUE and custom data,
+examples from a processor, `AlbertClassifier`."""
 
 import os
 
@@ -8,10 +10,12 @@ import tensorflow as tf
 
 from albert_tf.atomic_write import write_json_atomically, write_text_atomically
 from albert_tf.data import padding
+from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.tasks.classification import features as classifier_features
-from albert_tf.training.trainer import predict_batches
-from albert_tf.training.progress import with_progress
-from albert_tf.training.run_loop import RunTask
+from albert_tf.tasks.classification import objective as classification_objective
+from albert_tf.tokenization import FullTokenizer
+from albert_tf.training import evaluation
+from albert_tf.training.task import EvalData, Task
 
 # Our metric names -> the official eval_results.txt keys.
 OFFICIAL_METRIC_NAMES = {"accuracy": "eval_accuracy", "loss": "eval_loss",
@@ -72,22 +76,6 @@ def padding_multiple(params, strategy):
     return padding.padding_multiple(params.trim_padding, params.runtime.jit_compile, strategy)
 
 
-def predict_in_order(strategy, model, dataset_fn, model_inputs, total_batches=None,
-                     what="predict"):
-    """Runs the model over `dataset_fn` (progress with an ETA per `total_batches`);
-    returns numpy `logits`, `label_ids`, `is_real_example` in record order."""
-    parts = {"logits": [], "label_ids": [], "is_real_example": [], "example_index": []}
-    batches = predict_batches(strategy, model, dataset_fn, model_inputs,
-                              passthrough=("label_ids", "is_real_example", "example_index"),
-                              output_keys=("logits",))
-    for batch in with_progress(batches, total_batches, what):
-        for key in parts:
-            parts[key].append(batch[key])
-    arrays = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
-    order = np.argsort(arrays.pop("example_index"), kind="stable")
-    return {k: v[order] for k, v in arrays.items()}
-
-
 def real_rows(outputs, num_examples, what):
     """Drops padding rows (is_real_example 0); checks that `num_examples` remain."""
     mask = outputs["is_real_example"].astype(bool)
@@ -128,9 +116,17 @@ def write_official_eval_logs(output_dir, step, results, best, metric):
                               f"{step}:{best.get('global_step')}:{best_value}")
 
 
-class ClassificationRunTask(RunTask):
-    """What GLUE and RACE runs share: the checks, the official evaluation logs,
-    `eval_results.json` of the best evaluation, the results dict."""
+class ClassificationTask(Task):
+    """What GLUE, custom data and RACE runs share: the checks, the evaluation path
+    (logits put back in record order, padding rows dropped), the official evaluation
+    logs, `eval_results.json` of the best evaluation, the results dict.
+
+    Subclasses set in `prepare`: `files` and `examples` ({split: ...}),
+    `total_batches` ({split: batches}) and call `plan_training`; they give
+    `num_choices` (None: one sequence per example) and `score`."""
+
+    num_choices = None
+    is_regression = False
 
     def __init__(self, params):
         super().__init__(params)
@@ -146,11 +142,12 @@ class ClassificationRunTask(RunTask):
             write_json_atomically(os.path.join(output_dir, "eval_results.json"), metrics)
             self.write_best_files(step)
 
-    def plan_training(self, strategy, trainer_task, what):
-        """Once the data is ready: the loss task, the padding multiple, the step counts;
+    def plan_training(self, strategy, objective, what):
+        """Once the data is ready: the objective, the padding multiple, the step counts;
         `what` ("RTE: 2490 examples") heads the training line."""
         p = self.params
-        self.trainer_task = trainer_task
+        self.strategy = strategy
+        self.objective = objective
         self.multiple = padding_multiple(p, strategy)
         self.num_train_steps, self.num_warmup_steps = p.train_step, p.warmup_step
         if p.do_train:
@@ -163,9 +160,138 @@ class ClassificationRunTask(RunTask):
         return dict(dropout_prob=p.dropout_prob, hidden_dropout_prob=p.hidden_dropout_prob,
                     attention_probs_dropout_prob=p.attention_probs_dropout_prob)
 
+    # ------------------------------------------------------------- evaluation
+    def split_data(self, split):
+        """`EvalData` of the dev or test records, in file order."""
+        p = self.params
+        batch_size = p.eval_batch_size if split == "dev" else p.predict_batch_size
+        dataset_fn = ordered_dataset_fn(self.files[split], p.max_seq_length, batch_size,
+                                        self.is_regression, num_choices=self.num_choices,
+                                        trim_padding_multiple=self.multiple)
+        return EvalData(dataset_fn, what=f"{self.name} {split}",
+                        total_batches=self.total_batches[split])
+
+    def eval_data(self):
+        return self.split_data("dev")
+
+    def validation_step(self, model, features):
+        logits = model(self.objective.model_inputs(features), training=False)["logits"]
+        return {"logits": tf.cast(logits, tf.float32), "label_ids": features["label_ids"],
+                "is_real_example": features["is_real_example"],
+                "example_index": features["example_index"]}
+
+    def aggregate(self, state, outputs):
+        state = state or {key: [] for key in outputs}
+        for key, value in outputs.items():
+            state[key].append(value)
+        return state
+
+    def split_outputs(self, state, split):
+        """`logits`, `label_ids` of the real rows of `split` in record order."""
+        arrays = {k: np.concatenate(v, axis=0) for k, v in state.items()}
+        order = np.argsort(arrays.pop("example_index"), kind="stable")
+        return real_rows({k: v[order] for k, v in arrays.items()},
+                         len(self.examples[split]), f"{self.name} {split}")
+
+    def reduce(self, state, step):
+        metrics = self.score(self.split_outputs(state, "dev"), "dev", step)
+        if step is not None:
+            metrics["global_step"] = int(step)
+        return metrics
+
+    def score(self, outputs, split, step):
+        """The metrics of `split`'s `outputs` (+ their mean `loss`)."""
+        raise NotImplementedError
+
+    def outputs_of(self, model, split):
+        """`split_outputs` of the weights in `model` (prediction's pass)."""
+        state = evaluation.aggregate(self.strategy, model, self, self.split_data(split))
+        return self.split_outputs(state, split)
+
     def write_best_files(self, step):
         """More files of the best evaluation (e.g. RACE's dev predictions)."""
 
     def results(self, outcome):
         return {"train": outcome["train"], "eval": outcome["best"] or outcome["eval"],
                 "predict": outcome["predict"]}
+
+
+class SentenceClassificationTask(ClassificationTask):
+    """GLUE and custom data: examples from a processor (`make_processor`, `read_split`,
+    `label_list`) cached as TFRecords, `AlbertClassifier`; subclasses give `score` on
+    the dev logits and `write_predictions` of the test logits."""
+
+    def make_processor(self):
+        raise NotImplementedError
+
+    def read_split(self, split):
+        raise NotImplementedError
+
+    def label_list(self):
+        return self.processor.get_labels()
+
+    def prepare(self, strategy, config):
+        """Reads every split (bad rows reported before the model is built) and writes
+        the TFRecord caches."""
+        p = self.params
+        self.processor = self.make_processor()
+        self.labels = self.label_list()
+        self.is_regression = self.processor.is_regression
+        splits = [s for s, wanted in (("train", p.do_train), ("dev", p.do_eval),
+                                      ("test", p.do_predict)) if wanted]
+        self.examples = {split: self.read_split(split) for split in splits}
+        for split, found in self.examples.items():
+            if not found:
+                raise ValueError(f"{self.name}: the {split} set is empty")
+        tokenizer = FullTokenizer(p.spm_model_file, do_lower_case=p.do_lower_case)
+        cached_dir = p.cached_dir or p.output_dir
+        batch_sizes = {"dev": p.eval_batch_size, "test": p.predict_batch_size}
+        self.files, self.total_batches = {}, {}
+        for split, found in self.examples.items():
+            if split in batch_sizes:
+                found = classifier_features.pad_to_batch_multiple(found, batch_sizes[split])
+                self.total_batches[split] = len(found) // batch_sizes[split]
+            self.files[split] = classifier_features.cached_tfrecord_path(cached_dir, self.name,
+                                                                         split)
+            classifier_features.ensure_classifier_tfrecord(
+                found, self.labels, p.max_seq_length, tokenizer, self.files[split],
+                self.is_regression)
+        if p.do_eval:
+            self.dev_labels = [float(e.label) if self.is_regression
+                               else self.labels.index(e.label) for e in self.examples["dev"]]
+        self.plan_training(
+            strategy, classification_objective.objective_for(self.is_regression),
+            f"{self.name}: {len(self.examples.get('train', ()))} examples")
+
+    def build_model(self, config):
+        return AlbertClassifier(config, num_labels=len(self.labels), **self.dropout_kwargs())
+
+    def train_dataset_fn(self, strategy):
+        p = self.params
+
+        def train_input(input_context):
+            return classifier_features.classifier_dataset(
+                self.files["train"], p.max_seq_length, p.train_batch_size,
+                is_training=True, is_regression=self.is_regression, seed=p.runtime.seed,
+                input_context=input_context, trim_padding_multiple=self.multiple)
+        return train_input
+
+    def score(self, outputs, split, step):
+        logits, labels = outputs["logits"], outputs["label_ids"]
+        check_labels(labels, self.dev_labels, self.files[split])
+        metrics = self.metrics(logits[:, 0] if self.is_regression else logits, labels)
+        metrics["loss"] = float(np.mean(classification_objective.numpy_per_example_loss(
+            logits, labels, self.is_regression)))
+        return metrics
+
+    def metrics(self, scores, labels):
+        """The dev metrics of `scores` ([n, classes] logits, or [n] regression scores)."""
+        raise NotImplementedError
+
+    def predict(self, model, scored):
+        examples = self.examples["test"]
+        return self.write_predictions(examples, self.outputs_of(model, "test")["logits"])
+
+    def write_predictions(self, examples, logits):
+        """Writes the test predictions; returns what `predict` returns."""
+        raise NotImplementedError

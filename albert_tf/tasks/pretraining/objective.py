@@ -6,7 +6,7 @@ import tensorflow as tf
 MLM_DENOMINATOR_EPSILON = 1e-5
 
 
-class PretrainingTask:
+class PretrainingObjective:
     """Loss = MLM + SOP, exactly as official `run_pretraining.py`.
 
     MLM: cross-entropy at the masked positions weighted by `masked_lm_weights`,

@@ -6,7 +6,8 @@ albert_config.json, `eval_results.txt` (`key = value` lines of the last evaluati
 ours besides: `model.ckpt-best` / `best_eval.json` (best masked-LM accuracy),
 eval_history.jsonl, train_metrics.jsonl, summaries/train and summaries/eval.
 
-The lifecycle is `run_loop.run`; `PretrainingRunTask` supplies what is pretraining's.
+The lifecycle is `run_loop.run`; `PretrainingRunTask` supplies what is pretraining's:
+its evaluation sums the objective's own metrics over `max_eval_steps` batches.
 """
 
 import dataclasses
@@ -16,11 +17,13 @@ import typing
 import tensorflow as tf
 
 from albert_tf.tasks.pretraining.inputs import check_record_lengths, pretraining_dataset
-from albert_tf.training import run_loop
-from albert_tf.tasks.pretraining.objective import PretrainingTask
+from albert_tf.training import evaluation, run_loop
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
 from albert_tf.training.loop_params import TrainingLoopParams
+from albert_tf.training.strategy import is_chief
+from albert_tf.training.task import EvalData, Task
 from albert_tf.settings import ModelFiles, OutputSettings, setting, setting_of
-from albert_tf.training.trainer import write_eval_results
+from albert_tf.atomic_write import write_text_atomically
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -81,7 +84,7 @@ def _expand(pattern):
     return files
 
 
-class PretrainingRunTask(run_loop.RunTask):
+class PretrainingRunTask(Task):
     """Pretraining for `run_loop.run`: TFRecords, `AlbertPretrainer`, LAMB with the
     polynomial schedule, MLM/SOP evaluation (best by masked-LM accuracy)."""
 
@@ -107,7 +110,8 @@ class PretrainingRunTask(run_loop.RunTask):
         if p.train_batch_size % strategy.num_replicas_in_sync:
             raise ValueError(f"train_batch_size {p.train_batch_size} is not divisible by "
                              f"the {strategy.num_replicas_in_sync} replicas")
-        self.trainer_task = PretrainingTask()
+        self.objective = PretrainingObjective()
+        self.chief = is_chief(strategy)
         self.num_train_steps, self.num_warmup_steps = p.num_train_steps, p.num_warmup_steps
 
     def build_model(self, config):
@@ -132,18 +136,32 @@ class PretrainingRunTask(run_loop.RunTask):
                 shuffle_buffer=p.shuffle_buffer)
         return train_input
 
-    def evaluate(self, model, step, trainer):
+    def eval_data(self):
         p = self.params
 
         def eval_input(input_context):
             return pretraining_dataset(
                 self.eval_files, p.max_seq_length, p.max_predictions_per_seq,
                 p.eval_batch_size, is_training=False, input_context=input_context)
+        return EvalData(eval_input, max_batches=p.max_eval_steps)
 
-        results = trainer.evaluate(eval_input, steps=p.max_eval_steps)
-        if trainer.chief:
-            write_eval_results(os.path.join(p.output_dir, "eval_results.txt"), results)
+    def validation_step(self, model, features):
+        return evaluation.objective_sums(self.objective, model, features)
+
+    def aggregate(self, state, outputs):
+        return evaluation.add_sums(state, outputs)
+
+    def reduce(self, state, step):
+        results = evaluation.metrics_of_sums(state, self.objective.metric_names())
+        results["global_step"] = step
+        if self.chief:  # official: `key = value` lines of the last evaluation, sorted
+            write_text_atomically(
+                os.path.join(self.params.output_dir, "eval_results.txt"),
+                "".join(f"{key} = {results[key]}\n" for key in sorted(results)))
         return results
+
+    def wants_prediction(self):
+        return False
 
     def results(self, outcome):
         return {"train": outcome["train"], "eval": outcome["eval"]}

@@ -4,7 +4,7 @@ Follows google-research/albert `run_race.py` / `race_utils.py`: the same flags,
 encoding (`race_features`), head (`AlbertMultipleChoice`) and 4-way softmax loss.
 With `do_train` and `do_eval`, every saved checkpoint is evaluated on the dev set and
 the best is kept as `model.ckpt-best`, as the official script does; without
-`do_train`, the checkpoints already in output_dir are evaluated (see `classifier_runner`).
+`do_train`, the checkpoints already in output_dir are evaluated (see `albert_tf.tasks.glue.task`).
 
 Outputs in `output_dir`:
     albert_config.json, model.ckpt-<train_step> (+ `checkpoint` state file): the
@@ -37,10 +37,9 @@ from albert_tf.tasks.classification.metrics import race_metrics
 from albert_tf.modeling.models import AlbertMultipleChoice
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.training import run_loop
-from albert_tf.tasks.classification import objective as classification_task
+from albert_tf.tasks.classification import objective as classification_objective
 from albert_tf.tasks.classification.task import (
-    OFFICIAL_METRIC_NAMES, ClassificationRunTask, check_labels, ordered_dataset_fn,
-    predict_in_order, real_rows, softmax)
+    OFFICIAL_METRIC_NAMES, ClassificationTask, check_labels, softmax)
 from albert_tf.tasks.fine_tuning_params import ClassificationParams
 from albert_tf.settings import setting, setting_of
 from albert_tf.training.loop_params import TrainingLoopParams
@@ -69,12 +68,13 @@ class RaceParams(ClassificationParams):
                                           flag="num_keep_checkpoint")  # official RACE name
 
 
-class RaceTask(ClassificationRunTask):
+class RaceTask(ClassificationTask):
     """RACE for `run_loop.run`: passages, TFRecord caches, `AlbertMultipleChoice`,
     accuracy overall and per level, the prediction files."""
 
     name = "RACE"
     primary_metric = "accuracy"
+    num_choices = race.NUM_CHOICES
 
     def __init__(self, params):
         super().__init__(params)
@@ -95,7 +95,6 @@ class RaceTask(ClassificationRunTask):
         """Reads every split (bad passages reported before the model is built) and
         writes the TFRecord caches."""
         p = self.params
-        self.strategy = strategy
         processor = race.RaceProcessor(do_lower_case=p.do_lower_case, high_only=p.high_only,
                                        middle_only=p.middle_only)
         wanted = [(split, path, name, batch) for split, do, path, name, batch in (
@@ -122,7 +121,7 @@ class RaceTask(ClassificationRunTask):
             self.files[split] = path or os.path.join(p.output_dir, default_name)
             race_features.ensure_race_tfrecord(records, p.max_seq_length, tokenizer,
                                                self.files[split], p.max_qa_length)
-        self.plan_training(strategy, classification_task.MultipleChoiceTask(),
+        self.plan_training(strategy, classification_objective.MultipleChoiceObjective(),
                            f"RACE: {len(self.examples.get('train', ()))} questions")
 
     def build_model(self, config):
@@ -139,28 +138,17 @@ class RaceTask(ClassificationRunTask):
                 trim_padding_multiple=self.multiple)
         return train_input
 
-    def _score(self, model, split, batch_size):
-        """(metrics, logits) of `split`: accuracy overall and per level, mean loss."""
-        dataset_fn = ordered_dataset_fn(self.files[split], self.params.max_seq_length,
-                                        batch_size, num_choices=race.NUM_CHOICES,
-                                        trim_padding_multiple=self.multiple)
-        outputs = real_rows(
-            predict_in_order(self.strategy, model, dataset_fn, self.trainer_task.model_inputs,
-                             self.total_batches[split], f"RACE {split}"),
-            len(self.examples[split]), f"RACE {split}")
+    def score(self, outputs, split, step):
+        """Accuracy overall and per level, mean loss; keeps the dev logits of `step`
+        for `write_best_files`."""
         logits, labels = outputs["logits"], outputs["label_ids"]
         split_examples = self.examples[split]
         check_labels(labels, [e.label for e in split_examples], self.files[split])
         metrics = race_metrics(logits, labels, [e.level for e in split_examples])
-        metrics["loss"] = float(np.mean(classification_task.numpy_per_example_loss(
+        metrics["loss"] = float(np.mean(classification_objective.numpy_per_example_loss(
             logits, labels)))
-        return metrics, logits
-
-    def evaluate(self, model, step, trainer):
-        metrics, self._dev_logits[step] = self._score(model, "dev",
-                                                      self.params.eval_batch_size)
-        if step is not None:
-            metrics["global_step"] = int(step)
+        if split == "dev":
+            self._dev_logits[step] = logits
         return metrics
 
     def on_evaluated(self, step, metrics, improved, keeper):
@@ -172,11 +160,12 @@ class RaceTask(ClassificationRunTask):
             os.path.join(self.params.output_dir, "predictions.json"),
             [e.example_id for e in self.examples["dev"]], self._dev_logits[step])
 
-    def predict(self, model, trainer, scored):
+    def predict(self, model, scored):
         # RACE's test answers are public: the test accuracy is what the paper reports
         # (official: predict_results.txt).
         p = self.params
-        test_metrics, logits = self._score(model, "test", p.predict_batch_size)
+        outputs = self.outputs_of(model, "test")
+        test_metrics, logits = self.score(outputs, "test", None), outputs["logits"]
         run_loop.print_results("test RACE", test_metrics)
         write_json_atomically(os.path.join(p.output_dir, "test_results.json"), test_metrics)
         write_text_atomically(

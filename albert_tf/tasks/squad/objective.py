@@ -1,4 +1,4 @@
-"""SQuAD training objectives for `Trainer`, as official run_squad_v1.py / squad_utils.py.
+"""The SQuAD objectives (losses), as official run_squad_v1.py / squad_utils.py.
 
 v1.1: loss = (CE_start + CE_end) / 2.
 v2.0: loss = (CE_start + CE_end) / 2 + sigmoid_CE(cls_logits, is_impossible) / 2,
@@ -26,7 +26,7 @@ def _correct(logits, positions):
     return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32)
 
 
-class SquadV1Task:
+class SquadV1Objective:
     """Official v1.1 span loss on `start_logits` / `end_logits`."""
 
     output_keys = V1_OUTPUT_KEYS
@@ -56,7 +56,7 @@ class SquadV1Task:
         return loss, metrics
 
 
-class SquadV2Task:
+class SquadV2Objective:
     """Official ALBERT v2.0 loss; feeds `p_mask` and the gold `start_positions`
     (when the batch has them) to `AlbertSquadV2`, so the end logits are
     conditioned on the gold start as in official training."""
@@ -102,6 +102,6 @@ class SquadV2Task:
         return loss, metrics
 
 
-def squad_task(version_2_with_negative):
-    """The task object for v1.1 (False) or v2.0 (True)."""
-    return SquadV2Task() if version_2_with_negative else SquadV1Task()
+def squad_objective(version_2_with_negative):
+    """The objective of v1.1 (False) or v2.0 (True)."""
+    return SquadV2Objective() if version_2_with_negative else SquadV1Objective()

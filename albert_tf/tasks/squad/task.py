@@ -5,8 +5,8 @@ Flow, as official: read the questions (JSON file or TFDS), convert them once int
 cached TFRecord features, fine-tune (`--do_train`), then predict, post-process
 and, when the predict data has gold answers, score with the official metric
 (`--do_predict`). Differences from the official scripts:
-  * training and prediction steps share the `Trainer` (tf.distribute, mixed
-    precision, resumable checkpoints);
+  * training runs in the `Trainer` (tf.distribute, mixed precision, resumable
+    checkpoints), prediction in the one evaluation path of every task;
   * with `--do_train --do_predict` every saved checkpoint is scored, the best
     by F1 is kept as `model.ckpt-best`, and the final predictions are the best
     checkpoint's (official keeps `model.ckpt-best` the same way, but polls the
@@ -36,14 +36,13 @@ from absl import logging
 from albert_tf.tasks.squad import examples as squad_examples
 from albert_tf.tasks.squad import postprocess as squad_postprocess
 from albert_tf.tasks.squad import records as squad_records
-from albert_tf.training import run_loop
-from albert_tf.training.progress import with_progress
+from albert_tf.training import evaluation, run_loop
 from albert_tf.tasks.fine_tuning_params import FineTuningParams
 from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT
 from albert_tf.settings import setting
-from albert_tf.tasks.squad.objective import squad_task
+from albert_tf.tasks.squad.objective import squad_objective
 from albert_tf.training.strategy import is_chief
-from albert_tf.training.trainer import predict_batches
+from albert_tf.training.task import EvalData, Task
 
 
 EVAL_LOG_FILE = "eval_results.txt"  # official text log of every scored checkpoint
@@ -188,54 +187,7 @@ def build_squad_model(config, params):
     return AlbertSquadV1(config)
 
 
-class _Predictor:
-    """Predicts the cached windows, post-processes and (with gold) scores them."""
-
-    def __init__(self, params, strategy, task, examples, features, gold):
-        self.params = params
-        self.strategy = strategy
-        self.model = None  # set by `SquadTask.evaluate` / `predict`
-        self.task = task
-        self.examples = examples
-        self.features = features
-        self.gold = gold
-
-    def __call__(self):
-        p = self.params
-
-        def dataset_fn(input_context):
-            return squad_records.squad_dataset(
-                self.features.feature_file, p.max_seq_length, is_training=False,
-                batch_size=p.predict_batch_size, input_context=input_context)
-
-        batches = predict_batches(self.strategy, self.model, dataset_fn,
-                                  self.task.model_inputs, passthrough=("unique_ids",),
-                                  output_keys=self.task.output_keys)
-        total = -(-self.features.num_features // p.predict_batch_size)
-        results = squad_postprocess.results_from_batches(
-            with_progress(batches, total, f"SQuAD {p.version} predict"))
-        missing = [m.unique_id for m in self.features.metas if m.unique_id not in results]
-        if missing:
-            raise RuntimeError(f"prediction returned {len(results)} of "
-                               f"{len(self.features.metas)} windows of "
-                               f"{self.features.feature_file}; first missing unique_id "
-                               f"{missing[0]}")
-        if not is_chief(self.strategy):
-            return None
-        metrics = squad_postprocess.write_predictions(
-            p.output_dir, self.examples, self.features.metas, results,
-            p.version_2_with_negative, n_best_size=p.n_best_size,
-            max_answer_length=p.max_answer_length, start_n_top=p.start_n_top,
-            end_n_top=p.end_n_top, gold_dataset=self.gold,
-            null_score_diff_threshold=p.null_score_diff_threshold)
-        if metrics is not None:
-            print(f"SQuAD {p.version} eval: " + " | ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in metrics.items()), flush=True)
-        return metrics
-
-
-class SquadTask(run_loop.RunTask):
+class SquadTask(Task):
     """SQuAD for `run_loop.run`: questions, cached windows, `AlbertSquadV1/V2`, the
     official post-processing and metric (every checkpoint is scored when the predict
     data has gold answers)."""
@@ -246,7 +198,6 @@ class SquadTask(run_loop.RunTask):
     def __init__(self, params):
         super().__init__(params)
         self.name = f"SQuAD {params.version}"
-        self.predictor = None
 
     def validate(self):
         validate_params(self.params)
@@ -257,18 +208,19 @@ class SquadTask(run_loop.RunTask):
 
         p = self.params
         self.strategy = strategy
+        self.chief = is_chief(strategy)
         tokenizer = FullTokenizer(p.spm_model_file, do_lower_case=p.do_lower_case)
         if tokenizer.vocab_size != config.vocab_size:
             raise ValueError(f"{p.spm_model_file} has {tokenizer.vocab_size} pieces but "
                              f"vocab_size in {p.albert_config_file} is {config.vocab_size}")
-        self.trainer_task = squad_task(p.version_2_with_negative)
+        self.objective = squad_objective(p.version_2_with_negative)
         if p.do_predict:
-            examples, gold = _read_examples(p, is_training=False)
-            if not _has_gold(examples, p.version_2_with_negative):
+            self.predict_examples, gold = _read_examples(p, is_training=False)
+            if not _has_gold(self.predict_examples, p.version_2_with_negative):
                 logging.info("The predict data has no gold answers: writing predictions only")
                 gold = None
-            self.predictor = _Predictor(p, strategy, self.trainer_task, examples,
-                                        _features(p, tokenizer, examples, False), gold)
+            self.gold = gold
+            self.predict_features = _features(p, tokenizer, self.predict_examples, False)
             self.evaluates = gold is not None
         self.num_train_steps = self.num_warmup_steps = None
         if p.do_train:
@@ -301,12 +253,58 @@ class SquadTask(run_loop.RunTask):
                 input_context=input_context)
         return train_input
 
-    def evaluate(self, model, step, trainer):
-        self.predictor.model = model
-        return self.predictor()
+    # ----------------------------------------- evaluation = prediction + scoring
+    def eval_data(self):
+        p = self.params
+        feature_file = self.predict_features.feature_file
+
+        def dataset_fn(input_context):
+            return squad_records.squad_dataset(
+                feature_file, p.max_seq_length, is_training=False,
+                batch_size=p.predict_batch_size, input_context=input_context)
+        return EvalData(dataset_fn, what=f"SQuAD {p.version} predict",
+                        total_batches=-(-self.predict_features.num_features
+                                        // p.predict_batch_size))
+
+    def validation_step(self, model, features):
+        outputs = model(self.objective.model_inputs(features), training=False)
+        outputs = {k: tf.cast(outputs[k], tf.float32) if outputs[k].dtype.is_floating
+                   else outputs[k] for k in self.objective.output_keys}
+        outputs["unique_ids"] = features["unique_ids"]
+        return outputs
+
+    def aggregate(self, state, outputs):
+        state = state if state is not None else {}
+        state.update(squad_postprocess.results_from_batches([outputs]))
+        return state
+
+    def reduce(self, state, step):
+        """Writes predictions.json (+ nbest, null odds) and, with gold answers, returns
+        the official metrics (None without gold, or on workers other than the chief)."""
+        p, features = self.params, self.predict_features
+        results = state or {}
+        missing = [m.unique_id for m in features.metas if m.unique_id not in results]
+        if missing:
+            raise RuntimeError(f"prediction returned {len(results)} of "
+                               f"{len(features.metas)} windows of "
+                               f"{features.feature_file}; first missing unique_id "
+                               f"{missing[0]}")
+        if not self.chief:
+            return None
+        metrics = squad_postprocess.write_predictions(
+            p.output_dir, self.predict_examples, features.metas, results,
+            p.version_2_with_negative, n_best_size=p.n_best_size,
+            max_answer_length=p.max_answer_length, start_n_top=p.start_n_top,
+            end_n_top=p.end_n_top, gold_dataset=self.gold,
+            null_score_diff_threshold=p.null_score_diff_threshold)
+        if metrics is not None:
+            print(f"SQuAD {p.version} eval: " + " | ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in metrics.items()), flush=True)
+        return metrics
 
     def on_evaluated(self, step, metrics, improved, keeper):
-        """The predictor wrote predictions.json and eval_results.json; this appends
+        """`reduce` wrote predictions.json and eval_results.json; this appends
         the official text log (run_squad_v1/v2.py's eval_results.txt blocks)."""
         lines = [f"{key} = {metrics[key]}\n" for key in sorted(metrics)]
         if improved and keeper.best_step == step:
@@ -317,11 +315,10 @@ class SquadTask(run_loop.RunTask):
         with tf.io.gfile.GFile(os.path.join(self.params.output_dir, EVAL_LOG_FILE), "a") as f:
             f.write("".join(lines))
 
-    def predict(self, model, trainer, scored):
+    def predict(self, model, scored):
         if scored is not None:  # These weights were just scored: their files are written
             return scored or None  # ({} on workers that do not write them).
-        self.predictor.model = model
-        return self.predictor()
+        return evaluation.evaluate(self.strategy, model, self, self.eval_data())
 
     def results(self, outcome):
         return {"train": outcome["train"], "num_train_steps": self.num_train_steps,

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.tasks.pretraining.objective import PretrainingTask
+from albert_tf.tasks.pretraining.objective import PretrainingObjective
 
 
 def log_softmax(x):
@@ -22,7 +22,7 @@ def test_loss_matches_official_formula():
     features = {"masked_lm_ids": ids.astype(np.int32), "masked_lm_weights": weights,
                 "next_sentence_labels": labels.astype(np.int32),
                 "input_ids": np.zeros((B, 5), np.int32)}
-    task = PretrainingTask()
+    task = PretrainingObjective()
     denominators = task.denominators(features)
     loss, metrics = task.loss_and_metrics({"mlm_logits": mlm_logits, "sop_logits": sop_logits},
                                           features, denominators)
@@ -52,7 +52,7 @@ def test_shares_of_split_batches_add_up_to_the_whole_batch_loss():
                 "input_ids": np.zeros((B, 2), np.int32)}
     outputs = {"mlm_logits": rng.standard_normal((B, P, V)).astype(np.float32),
                "sop_logits": rng.standard_normal((B, 2)).astype(np.float32)}
-    task = PretrainingTask()
+    task = PretrainingObjective()
     whole, _ = task.loss_and_metrics(outputs, features, task.denominators(features))
     halves = [{k: v[i:i + 2] for k, v in d.items()} for d in (features, outputs)
               for i in (0, 2)]

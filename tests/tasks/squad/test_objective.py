@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf.tasks.squad.objective import SquadV1Task, SquadV2Task
+from albert_tf.tasks.squad.objective import SquadV1Objective, SquadV2Objective
 
 
 def np_ce(logits, labels):
@@ -39,7 +39,7 @@ def test_v1_hand_worked():
     features = {"input_ids": np.zeros((2, 3), np.int32),
                 "start_positions": np.array([1, 2], np.int32),
                 "end_positions": np.array([0, 1], np.int32)}
-    loss, metrics = run(SquadV1Task(), {"start_logits": start, "end_logits": end}, features)
+    loss, metrics = run(SquadV1Objective(), {"start_logits": start, "end_logits": end}, features)
     start_ce = [math.log(5 / 3), math.log(3)]
     end_ce = [math.log(5), math.log(3)]
     assert loss == pytest.approx((sum(start_ce) + sum(end_ce)) / 2 / 2, rel=1e-6)
@@ -56,7 +56,7 @@ def test_v1_uses_the_global_batch_as_denominator():
     features = {"input_ids": np.zeros((4, 9), np.int32), "start_positions": s.astype(np.int32),
                 "end_positions": e.astype(np.int32)}
     # This replica's share of a global batch of 16 examples.
-    loss, _ = run(SquadV1Task(), {"start_logits": start, "end_logits": end}, features,
+    loss, _ = run(SquadV1Objective(), {"start_logits": start, "end_logits": end}, features,
                   global_examples=16)
     want = (np_ce(start, s).sum() + np_ce(end, e).sum()) / 2 / 16
     assert loss == pytest.approx(want, rel=1e-5)
@@ -79,7 +79,7 @@ def test_v2_loss_matches_numpy_with_masked_logits():
     features = {"input_ids": np.zeros((batch, seq), np.int32), "p_mask": p_mask,
                 "start_positions": s, "end_positions": e, "is_impossible": impossible}
     outputs = {"start_logits": start, "end_logits": end, "cls_logits": cls}
-    loss, metrics = run(SquadV2Task(), outputs, features)
+    loss, metrics = run(SquadV2Objective(), outputs, features)
     start_ce, end_ce = np_ce(start, s), np_ce(end, e)
     class_ce = np_sigmoid_ce(cls, impossible)
     want = 0.5 * (start_ce.mean() + end_ce.mean()) + 0.5 * class_ce.mean()
@@ -96,12 +96,12 @@ def test_v2_hand_worked_answer_class_term():
                 "end_positions": np.array([1], np.int32),
                 "is_impossible": np.array([1], np.int32)}
     outputs = {"start_logits": [[0.0, 0.0]], "end_logits": [[2.0, 2.0]], "cls_logits": [0.0]}
-    loss, _ = run(SquadV2Task(), outputs, features)
+    loss, _ = run(SquadV2Objective(), outputs, features)
     assert loss == pytest.approx(0.5 * (2 * math.log(2)) + 0.5 * math.log(2), rel=1e-6)
 
 
 def test_v2_model_inputs_carry_the_gold_start_only_when_present():
-    task = SquadV2Task()
+    task = SquadV2Objective()
     features = {k: np.zeros((1, 3), np.int32) for k in ("input_ids", "input_mask",
                                                           "segment_ids", "p_mask")}
     features["unique_ids"] = np.zeros((1,), np.int32)
@@ -109,5 +109,5 @@ def test_v2_model_inputs_carry_the_gold_start_only_when_present():
                                                 "p_mask"}
     features["start_positions"] = np.zeros((1,), np.int32)
     assert "start_positions" in task.model_inputs(features)
-    assert set(SquadV1Task().model_inputs(features)) == {"input_ids", "input_mask",
+    assert set(SquadV1Objective().model_inputs(features)) == {"input_ids", "input_mask",
                                                          "segment_ids"}
