@@ -11,7 +11,7 @@ PACKAGE = REPO / "albert_tf"
 
 # Bottom -> top; a module may import from its own row and the rows before it.
 LAYERS = [
-    ("albert_tf.settings", "albert_tf.config", "albert_tf.atomic_write"),
+    ("albert_tf.settings", "albert_tf.config", "albert_tf.atomic_write", "albert_tf.quiet_logs"),
     ("albert_tf.tokenization",),
     ("albert_tf.modeling",),
     ("albert_tf.checkpoints",),
@@ -39,6 +39,27 @@ def module_files():
     return found
 
 
+def _is_main_guard(node):
+    """`if __name__ == "__main__":` - a script's entry, not a dependency of the module."""
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+def _import_nodes(tree):
+    """Every Import/ImportFrom node of `tree` outside `if __name__ == "__main__":`."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if _is_main_guard(node):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def import_graph(modules):
     """{module: set of albert_tf modules it imports}, lazy (in-function) imports
     included: `from a.b import c` is an edge to a.b.c when that is a module, else a.b."""
@@ -50,7 +71,7 @@ def import_graph(modules):
     graph = {}
     for name, path in modules.items():
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets.update(owner(a.name) for a in node.names
                                if a.name.split(".")[0] == "albert_tf")
