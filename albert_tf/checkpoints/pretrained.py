@@ -19,6 +19,7 @@ import numpy as np
 
 from albert_tf.checkpoints import hf as hf_format
 from albert_tf.checkpoints import keras_hub as keras_hub_format
+from albert_tf.checkpoints import labels
 from albert_tf.checkpoints.named_weights import (NamedWeights, build_model, from_model,
                                                  task_of_weights)
 from albert_tf.config import AlbertConfig
@@ -96,9 +97,14 @@ def _read_official(path, config):
     reader = tf.train.load_checkpoint(prefix)
     weights = {name: np.asarray(reader.get_tensor(name)) for name in shapes}
     spm = os.path.join(os.path.dirname(prefix), OFFICIAL_SPM)
-    return NamedWeights(config, weights, task=task_of_weights(weights, prefix),
+    task = task_of_weights(weights, prefix)
+    label_list = None
+    if task == "classifier":  # run_classifier.py --task_name=custom writes them beside.
+        label_list = labels.read_label_list(os.path.dirname(prefix),
+                                            int(weights["output_weights"].shape[0]))
+    return NamedWeights(config, weights, task=task,
                         spm_model_file=spm if os.path.isfile(spm) else None,
-                        source=prefix), prefix, config
+                        source=prefix, label_list=label_list), prefix, config
 
 
 def _load_trainer_checkpoint(prefix, config):
@@ -186,7 +192,8 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     """Writes an albert_tf model as a checkpoint directory of `format`.
 
     Args:
-        model: `AlbertPretrainer`, `AlbertEncoder` or a task model.
+        model: `AlbertPretrainer`, `AlbertEncoder`, a task model or a `TextClassifier`
+            (its SentencePiece model and `do_lower_case` are written with it).
         path: the directory to create (must not exist, or be empty).
         format: "official" (`model.ckpt-best` + `albert_config.json`), "hf"
             (transformers: `AlbertForPreTraining`, `AlbertModel`,
@@ -198,6 +205,17 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     Returns:
         The names of the variables the format cannot hold (left out, with a warning).
     """
+    preprocessor = getattr(model, "preprocessor", None)  # A TextClassifier.
+    if preprocessor is not None and spm_model_file is None:
+        import tempfile
+
+        # Its SentencePiece model may live only in memory (a reloaded .keras file).
+        with tempfile.TemporaryDirectory() as tmp:
+            spm_model_file = os.path.join(tmp, OFFICIAL_SPM)
+            with open(spm_model_file, "wb") as f:
+                f.write(preprocessor.spm_model_proto)
+            return write_named(from_model(model, spm_model_file=spm_model_file), path,
+                               format, do_lower_case=preprocessor.do_lower_case)
     named = from_model(model, spm_model_file=spm_model_file)
     return write_named(named, path, format, do_lower_case=do_lower_case)
 
@@ -223,6 +241,8 @@ def write_named(named, path, format, do_lower_case=True):
             named.config.to_json_file(os.path.join(staging, OFFICIAL_CONFIG))
             if named.spm_model_file:
                 shutil.copyfile(named.spm_model_file, os.path.join(staging, OFFICIAL_SPM))
+            if named.label_list and named.task == "classifier":
+                labels.write_label_list(staging, named.label_list)
         elif format == "hf":
             dropped = hf_format.write_hf(named, staging, do_lower_case=do_lower_case)
         else:
