@@ -20,6 +20,7 @@ import numpy as np
 from albert_tf.checkpoints import hf as hf_format
 from albert_tf.checkpoints import keras_hub as keras_hub_format
 from albert_tf.checkpoints import labels
+from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.named_weights import (NamedWeights, build_model, from_model,
                                                  task_of_weights)
 from albert_tf.config import AlbertConfig
@@ -122,7 +123,9 @@ def _load_trainer_checkpoint(prefix, config):
 
 
 def read_pretrained(path, config=None):
-    """`NamedWeights` of a checkpoint in any format (see module docstring)."""
+    """`NamedWeights` of a checkpoint in any format (see module docstring), or of a hub
+    id (`checkpoints.hub`)."""
+    path = resolve_pretrained(path)
     config = _as_config(config)
     kind = detect_format(path)
     if kind == "keras":
@@ -157,7 +160,9 @@ def load_pretrained(path, config=None, task=None, num_choices=4):
             `albert_config.json`), our Trainer's `ckpt-N`, a `.keras` file, a
             transformers directory (`config.json` + `model.safetensors`, sharded
             safetensors, or `pytorch_model.bin` when torch is installed) or a
-            keras-hub preset directory.
+            keras-hub preset directory; or, when no such path exists, a hub id
+            ("albert/albert-base-v2", "albert_base_en_uncased", "kaggle://...",
+            see `checkpoints.hub`).
         config: `AlbertConfig`, dict or path; needed for an official checkpoint
             without `albert_config.json` beside it.
         task: "multiple_choice" to read an official `output_weights` [1, H] head
@@ -172,6 +177,7 @@ def load_pretrained(path, config=None, task=None, num_choices=4):
         checkpoint (keras-hub `vocabulary.spm`, HF `spiece.model`, official
         `30k-clean.model`), or None.
     """
+    path = resolve_pretrained(path)  # A hub id -> its local folder (checkpoints/hub.py).
     if detect_format(path) == "keras":
         import keras
 

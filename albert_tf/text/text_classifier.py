@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.labels import checkpoint_directory, check_label_list, read_label_list
 from albert_tf.data import padding
 from albert_tf.modeling.models import AlbertClassifier
@@ -101,6 +102,7 @@ class TextClassifier(keras.Model):
             (`label_list.txt` beside it, HF `id2label`) when it has `num_labels`.
           **kwargs: `TextClassifier` arguments (learning_rate, warmup_proportion).
         """
+        path = resolve_pretrained(path)  # A hub id -> its local folder.
         spm_model_file = spm_model_file or find_spm_model(path)
         if spm_model_file is None:
             raise FileNotFoundError(
