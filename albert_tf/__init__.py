@@ -54,6 +54,32 @@ def save_pretrained(*args, **kwargs):
     return save(*args, **kwargs)
 
 
+class _RegisteredLater:
+    """Stands in Keras' registry for a class whose module loads TensorFlow Text, so that
+    `keras.saving.load_model` finds it after a plain `import albert_tf`; importing the
+    module on first use registers the class itself in its place."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def from_config(self, config):
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name).from_config(config)
+
+
+def _register_text_classes():
+    import keras
+
+    registry = keras.saving.get_custom_objects()
+    for module, name in (("albert_tf.text.text_classifier", "TextClassifier"),
+                         ("albert_tf.text.preprocessor", "AlbertTextPreprocessor")):
+        registry.setdefault(f"albert_tf>{name}", _RegisteredLater(module, name))
+
+
+_register_text_classes()
+
+
 def __getattr__(name):
     """`albert_tf.TextClassifier`, imported on first use (it loads TensorFlow Text)."""
     if name == "TextClassifier":

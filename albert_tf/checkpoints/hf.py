@@ -20,7 +20,8 @@ import os
 from absl import logging
 import numpy as np
 
-from albert_tf.checkpoints.hf_tokenizer import SPM_FILE
+from albert_tf.checkpoints.hf_tokenizer import find_hf_spm_model
+from albert_tf.checkpoints.labels import check_label_list
 from albert_tf.checkpoints.named_weights import (NamedWeights, check_identity_projection,
                                                  identity_projection)
 from albert_tf.config import AlbertConfig, layer_group
@@ -162,9 +163,34 @@ def hf_config(named):
     }
     num_labels = {"classifier": named.num_labels, "squad_v1": 2}.get(task)
     if num_labels:
-        values["id2label"] = {str(i): f"LABEL_{i}" for i in range(num_labels)}
-        values["label2id"] = {f"LABEL_{i}": i for i in range(num_labels)}
+        names = (named.label_list if task == "classifier" and named.label_list
+                 else [f"LABEL_{i}" for i in range(num_labels)])
+        values["id2label"] = {str(i): name for i, name in enumerate(names)}
+        values["label2id"] = {name: i for i, name in enumerate(names)}
     return values
+
+
+def label_list_from_hf(values, num_labels, source):
+    """The label names of a transformers config's `id2label`, or None when it holds
+    only transformers' defaults (`LABEL_0`, `LABEL_1`, ...) or nothing."""
+    id2label = values.get("id2label")
+    if not id2label:
+        return None
+    if not isinstance(id2label, dict):
+        raise ValueError(f"{source}: id2label must be an object {{\"0\": name, ...}}, got "
+                         f"{type(id2label).__name__}")
+    try:
+        by_id = {int(k): v for k, v in id2label.items()}
+    except ValueError:
+        raise ValueError(f"{source}: id2label keys must be label ids \"0\", \"1\", ...; got "
+                         f"{sorted(id2label)}") from None
+    if sorted(by_id) != list(range(num_labels)):
+        raise ValueError(f"{source}: id2label has ids {sorted(by_id)}, expected 0 to "
+                         f"{num_labels - 1} (the classifier has {num_labels} outputs)")
+    names = [str(by_id[i]) for i in range(num_labels)]
+    if names == [f"LABEL_{i}" for i in range(num_labels)]:
+        return None
+    return check_label_list(names, num_labels, f"{source}: id2label")
 
 
 def _hf_task(named):
@@ -271,10 +297,14 @@ def from_hf_state_dict(state, config, task, source):
         state = {k[len("albert."):]: v for k, v in state.items() if k.startswith("albert.")}
     prefix = "" if task == "encoder" else "albert."
     weights, used = {}, set()
+    # AlbertForMaskedLM is built without the pooler (`add_pooling_layer=False`).
+    no_pooler = task == "pretraining" and f"{prefix}pooler.weight" not in state
     for official, hf, transpose in _official_to_hf_names(config, task):
         if hf not in state:
             if official.startswith("cls/"):
                 continue  # AlbertForMaskedLM has no sop_classifier.
+            if no_pooler and official.startswith("bert/pooler/"):
+                continue
             raise ValueError(f"{source}: tensor {hf} is missing")
         value = np.asarray(state[hf])
         weights[official] = value.T if transpose else value
@@ -374,11 +404,13 @@ def read_hf(directory):
                  "predictions.bias": "pretraining"}
         task = next((t for k, t in names.items() if k in state), "encoder")
     weights = from_hf_state_dict(state, config, task, directory)
-    spm = os.path.join(directory, SPM_FILE)
+    label_list = (label_list_from_hf(values, int(weights["output_weights"].shape[0]), source)
+                  if task == "classifier" else None)
     return NamedWeights(config, weights, task=task,
                         dropout_prob=dropout if task in ("classifier", "multiple_choice")
                         else None,
-                        spm_model_file=spm if os.path.isfile(spm) else None, source=directory)
+                        spm_model_file=find_hf_spm_model(directory), source=directory,
+                        label_list=label_list)
 
 
 def write_hf(named, directory, do_lower_case=True):

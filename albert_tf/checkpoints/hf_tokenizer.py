@@ -134,3 +134,122 @@ def _tokenizer_json(spm_model_file, do_lower_case):
         "model": {"type": "Unigram", "unk_id": ids.get("<unk>", 1), "vocab": vocab,
                   "byte_fallback": False},
     }
+
+
+# ------------------------------------------------------------- reading back
+TOKENIZER_JSON = "tokenizer.json"
+# sentencepiece_model.proto: SentencePiece.Type.
+_NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED = 1, 2, 3, 4
+_UNIGRAM = 1
+_rebuilt_dir = None
+
+
+def spm_model_from_tokenizer_json(path):
+    """A SentencePiece model file rebuilt from a `tokenizer.json` (what transformers 5
+    saves instead of `spiece.model`), in a folder of this process removed at exit.
+
+    The Unigram pieces and scores and the SentencePiece normaliser's precompiled
+    charsmap are all there; piece types come from the special tokens (`<unk>`
+    unknown, the others control) and, for the user-defined symbols, from their
+    score (exactly 0, which a trained Unigram piece never has). Raises ValueError
+    naming the file when it holds no SentencePiece Unigram model.
+    """
+    import atexit
+    import base64
+    import hashlib
+    import shutil
+    import struct
+    import tempfile
+
+    global _rebuilt_dir
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        values = json.loads(raw.decode("utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    model = values.get("model") if isinstance(values, dict) else None
+    kind = model.get("type") if isinstance(model, dict) else None
+    if kind != "Unigram":
+        raise ValueError(f"{path}: model.type is {kind!r}, but ALBERT's tokenizer is a "
+                         "SentencePiece 'Unigram' model; pass the SentencePiece model "
+                         "(spiece.model / 30k-clean.model) as spm_model_file")
+    vocab = model.get("vocab")
+    if not isinstance(vocab, list) or not vocab:
+        raise ValueError(f"{path}: model.vocab must be a non-empty list of [piece, score]")
+    special = {t.get("content") for t in values.get("added_tokens") or []
+               if isinstance(t, dict) and t.get("special")}
+    unk_id = model.get("unk_id")
+    charsmap = b""
+    normalizers = (values.get("normalizer") or {}).get("normalizers") or \
+        [values.get("normalizer") or {}]
+    for normalizer in normalizers:
+        if isinstance(normalizer, dict) and normalizer.get("type") == "Precompiled":
+            charsmap = base64.b64decode(normalizer.get("precompiled_charsmap") or "")
+
+    pieces = bytearray()
+    for i, entry in enumerate(vocab):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2
+                and isinstance(entry[0], str)):
+            raise ValueError(f"{path}: model.vocab[{i}] must be [piece, score], got "
+                             f"{entry!r}")
+        piece, score = entry[0], float(entry[1])
+        if i == unk_id:
+            kind = _UNKNOWN
+        elif piece in special:
+            kind = _CONTROL
+        elif score == 0.0:
+            kind = _USER_DEFINED
+        else:
+            kind = _NORMAL
+        body = (_bytes_field(1, piece.encode("utf-8")) + _key(2, 5) + struct.pack("<f", score)
+                + _key(3, 0) + _encode_varint(kind))
+        pieces += _bytes_field(1, body)
+    trainer = _key(3, 0) + _encode_varint(_UNIGRAM)
+    if isinstance(unk_id, int):
+        trainer += _key(40, 0) + _encode_varint(unk_id)
+    normalizer = (_bytes_field(1, b"nmt_nfkc" if charsmap else b"identity")
+                  + _bytes_field(2, charsmap))
+    proto = bytes(pieces) + _bytes_field(2, trainer) + _bytes_field(3, normalizer)
+
+    if _rebuilt_dir is None:
+        _rebuilt_dir = tempfile.mkdtemp(prefix="albert_tf_spm_")
+        atexit.register(shutil.rmtree, _rebuilt_dir, True)
+    out = os.path.join(_rebuilt_dir, hashlib.sha256(raw).hexdigest()[:16] + ".model")
+    with open(out, "wb") as f:
+        f.write(proto)
+    return out
+
+
+def find_hf_spm_model(directory):
+    """`spiece.model` of a transformers folder, else one rebuilt from its
+    `tokenizer.json`, else None."""
+    spm = os.path.join(str(directory), SPM_FILE)
+    if os.path.isfile(spm):
+        return spm
+    tokenizer = os.path.join(str(directory), TOKENIZER_JSON)
+    if os.path.isfile(tokenizer):
+        return spm_model_from_tokenizer_json(tokenizer)
+    return None
+
+
+def _encode_varint(value):
+    if value < 0:
+        value += 1 << 64
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _key(number, wire):
+    return _encode_varint(number << 3 | wire)
+
+
+def _bytes_field(number, data):
+    return _key(number, 2) + _encode_varint(len(data)) + data

@@ -22,6 +22,7 @@ import shutil
 from absl import logging
 import numpy as np
 
+from albert_tf.checkpoints import labels
 from albert_tf.checkpoints.named_weights import (NamedWeights, check_identity_projection,
                                                  identity_projection)
 from albert_tf.config import AlbertConfig, layer_group
@@ -32,6 +33,10 @@ TASK_FILE = "task.json"
 TASK_WEIGHTS_FILE = "task.weights.h5"
 METADATA_FILE = "metadata.json"
 TOKENIZER_FILE = "tokenizer.json"
+PREPROCESSOR_FILE = "preprocessor.json"
+# keras-hub's preprocessors pack to 512 tokens unless told; a model with fewer
+# positions would fail on the first long text.
+DEFAULT_SEQUENCE_LENGTH = 512
 SPM_ASSET = os.path.join("assets", "tokenizer", "vocabulary.spm")
 
 BACKBONE_CLASS = "AlbertBackbone"
@@ -303,8 +308,12 @@ def read_keras_hub(directory):
         if task_class == "AlbertTextClassifier":
             task, dropout = "classifier", task_values.get("dropout")
     spm = os.path.join(directory, SPM_ASSET)
+    # keras-hub's AlbertTextClassifier has no label names; ours travel beside it.
+    label_list = (labels.read_label_list(directory, int(weights["output_weights"].shape[0]))
+                  if task == "classifier" else None)
     return NamedWeights(config, weights, task=task, dropout_prob=dropout,
-                        spm_model_file=spm if os.path.isfile(spm) else None, source=directory)
+                        spm_model_file=spm if os.path.isfile(spm) else None, source=directory,
+                        label_list=label_list)
 
 
 def _read_task_head(path, task_class, task_values, config):
@@ -374,10 +383,13 @@ def write_keras_hub(named, directory):
                             backbone))
     _write_json(os.path.join(directory, METADATA_FILE),
                 {"keras_version": keras.__version__, "parameter_count": count})
+    sequence_length = min(DEFAULT_SEQUENCE_LENGTH, config.max_position_embeddings)
     if named.task == "classifier":
-        _write_classifier(named, directory, backbone)
+        _write_classifier(named, directory, backbone, sequence_length)
+        if named.label_list:
+            labels.write_label_list(directory, named.label_list)
     elif named.task == "pretraining" and "cls/predictions/output_bias" in named.weights:
-        _write_masked_lm(named, directory, backbone)
+        _write_masked_lm(named, directory, backbone, sequence_length)
     kept = set(TASK_HEAD_NAMES.get(named.task, ())) if named.task == "classifier" or \
         "cls/predictions/output_bias" in named.weights else set()
     dropped = sorted(n for n in named.weights if not n.startswith("bert/") and n not in kept)
@@ -386,6 +398,9 @@ def write_keras_hub(named, directory):
                         named.task, ", ".join(dropped))
     if named.spm_model_file:
         write_keras_hub_tokenizer(named.spm_model_file, directory)
+        # What `AlbertTextClassifier.from_preset(dir)` takes raw text with.
+        _write_json(os.path.join(directory, PREPROCESSOR_FILE),
+                    _preprocessor("AlbertTextClassifierPreprocessor", sequence_length))
     return dropped
 
 
@@ -399,7 +414,33 @@ TASK_HEAD_NAMES = {
 }
 
 
-def _write_masked_lm(named, directory, backbone):
+def _tokenizer_config():
+    return _serialized(
+        "AlbertTokenizer", "keras_hub.src.models.albert.albert_tokenizer",
+        {"name": "albert_tokenizer", "trainable": True,
+         "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                   "config": {"name": "int32"}, "registered_name": None},
+         "config_file": TOKENIZER_FILE, "proto": None, "sequence_length": None,
+         "add_bos": False, "add_eos": False})
+
+
+def _preprocessor(class_name, sequence_length):
+    """A serialized keras-hub preprocessor packing to `sequence_length` tokens (the
+    tokenizer's SentencePiece model comes from the preset's assets)."""
+    name = {"AlbertTextClassifierPreprocessor": "albert_text_classifier_preprocessor",
+            "AlbertMaskedLMPreprocessor": "albert_masked_lm_preprocessor"}[class_name]
+    config = {"name": name, "trainable": True,
+              "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                        "config": {"name": "float32"}, "registered_name": None},
+              "tokenizer": _tokenizer_config(), "config_file": PREPROCESSOR_FILE,
+              "sequence_length": sequence_length, "truncate": "round_robin"}
+    if class_name == "AlbertMaskedLMPreprocessor":  # keras-hub's defaults.
+        config.update(mask_selection_rate=0.15, mask_selection_length=96,
+                      mask_token_rate=0.8, random_token_rate=0.1)
+    return _serialized(class_name, f"keras_hub.src.models.albert.{name}", config)
+
+
+def _write_masked_lm(named, directory, backbone, sequence_length):
     """The MLM head as an `AlbertMaskedLM` task (its decoder is the tied embedding)."""
     import h5py
 
@@ -419,10 +460,11 @@ def _write_masked_lm(named, directory, backbone):
         "AlbertMaskedLM", "keras_hub.src.models.albert.albert_masked_lm",
         {"backbone": _serialized(BACKBONE_CLASS, "keras_hub.src.models.albert.albert_backbone",
                                  backbone),
-         "preprocessor": None, "name": "albert_masked_lm"}))
+         "preprocessor": _preprocessor("AlbertMaskedLMPreprocessor", sequence_length)
+         if named.spm_model_file else None, "name": "albert_masked_lm"}))
 
 
-def _write_classifier(named, directory, backbone):
+def _write_classifier(named, directory, backbone, sequence_length):
     import h5py
 
     with h5py.File(os.path.join(directory, TASK_WEIGHTS_FILE), "w") as h5:
@@ -434,7 +476,8 @@ def _write_classifier(named, directory, backbone):
         "AlbertTextClassifier", "keras_hub.src.models.albert.albert_text_classifier",
         {"backbone": _serialized(BACKBONE_CLASS, "keras_hub.src.models.albert.albert_backbone",
                                  backbone),
-         "preprocessor": None, "name": "albert_text_classifier",
+         "preprocessor": _preprocessor("AlbertTextClassifierPreprocessor", sequence_length)
+         if named.spm_model_file else None, "name": "albert_text_classifier",
          "num_classes": named.num_labels, "activation": "linear",
          "dropout": 0.1 if named.dropout_prob is None else named.dropout_prob}))
 
@@ -443,13 +486,7 @@ def write_keras_hub_tokenizer(spm_model_file, directory):
     """`tokenizer.json` (an `AlbertTokenizer`) and `assets/tokenizer/vocabulary.spm`."""
     os.makedirs(os.path.join(directory, os.path.dirname(SPM_ASSET)), exist_ok=True)
     shutil.copyfile(spm_model_file, os.path.join(directory, SPM_ASSET))
-    _write_json(os.path.join(directory, TOKENIZER_FILE), _serialized(
-        "AlbertTokenizer", "keras_hub.src.models.albert.albert_tokenizer",
-        {"name": "albert_tokenizer", "trainable": True,
-         "dtype": {"module": "keras", "class_name": "DTypePolicy",
-                   "config": {"name": "int32"}, "registered_name": None},
-         "config_file": TOKENIZER_FILE, "proto": None, "sequence_length": None,
-         "add_bos": False, "add_eos": False}))
+    _write_json(os.path.join(directory, TOKENIZER_FILE), _tokenizer_config())
 
 
 def _write_json(path, values):

@@ -6,7 +6,7 @@ and copies each array exactly.
 """
 
 import dataclasses
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from absl import logging
 import numpy as np
@@ -40,6 +40,7 @@ class NamedWeights:
         dropout_prob: the task head's dropout (classifier, multiple choice), if known.
         spm_model_file: the SentencePiece model that came with the checkpoint, if any.
         source: where it was read from, for messages.
+        label_list: a classifier's label names (position = label id), if known.
     """
 
     config: AlbertConfig
@@ -48,6 +49,7 @@ class NamedWeights:
     dropout_prob: Optional[float] = None
     spm_model_file: Optional[str] = None
     source: str = ""
+    label_list: Optional[List[str]] = None
 
     @property
     def num_labels(self):
@@ -94,12 +96,16 @@ def from_model(model, spm_model_file=None):
 
     from albert_tf.checkpoints.variable_names import official_variable_map
 
+    source = type(model).__name__
+    if hasattr(model, "preprocessor"):  # A TextClassifier: its AlbertClassifier.
+        model = model.classifier
     encoder = model if task_of_model(model) == "encoder" else model.encoder
     weights = {name: np.asarray(keras.ops.convert_to_numpy(variable))
                for name, variable in official_variable_map(model).items()}
     return NamedWeights(encoder.albert_config, weights, task=task_of_model(model),
                         dropout_prob=getattr(model, "dropout_prob", None),
-                        spm_model_file=spm_model_file, source=type(model).__name__)
+                        spm_model_file=spm_model_file, source=source,
+                        label_list=getattr(model, "label_list", None))
 
 
 def build_model(named, num_choices=4):
@@ -119,7 +125,8 @@ def build_model(named, num_choices=4):
     if task in ("pretraining", "encoder"):
         model = AlbertPretrainer(config)
     elif task == "classifier":
-        model = AlbertClassifier(config, num_labels=named.num_labels, **head_kwargs)
+        model = AlbertClassifier(config, num_labels=named.num_labels,
+                                 label_list=named.label_list, **head_kwargs)
     elif task == "multiple_choice":
         model = AlbertMultipleChoice(config, num_choices=num_choices, **head_kwargs)
     elif task == "squad_v1":
@@ -137,12 +144,16 @@ def build_model(named, num_choices=4):
                 allowed_missing.update(names)
                 logging.warning("%s has no %s head (%s); it is freshly initialised",
                                named.source, head, ", ".join(names))
-    if task in ("squad_v1", "squad_v2"):
+    pooler = [n for n in targets if n.startswith("bert/pooler/")]
+    if task in ("squad_v1", "squad_v2", "pretraining", "encoder") and \
+            not any(n in named.weights for n in pooler):
         # The official SQuAD models never use the pooler (transformers' QA model has
         # none); a checkpoint without it loads with the pooler as initialised.
-        pooler = [n for n in targets if n.startswith("bert/pooler/")]
-        if not any(n in named.weights for n in pooler):
-            allowed_missing.update(pooler)
+        # transformers' AlbertForMaskedLM has none either: said, as the SOP head uses it.
+        allowed_missing.update(pooler)
+        if task not in ("squad_v1", "squad_v2"):
+            logging.warning("%s has no pooler (bert/pooler/dense, e.g. transformers' "
+                            "AlbertForMaskedLM); it is freshly initialised", named.source)
     missing = [n for n in targets if n not in named.weights and n not in allowed_missing]
     unexpected = sorted(n for n in named.weights if n not in targets)
     mismatched = [f"{n}: checkpoint {list(named.weights[n].shape)} vs model "

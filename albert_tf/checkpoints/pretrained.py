@@ -19,6 +19,8 @@ import numpy as np
 
 from albert_tf.checkpoints import hf as hf_format
 from albert_tf.checkpoints import keras_hub as keras_hub_format
+from albert_tf.checkpoints import labels
+from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.named_weights import (NamedWeights, build_model, from_model,
                                                  task_of_weights)
 from albert_tf.config import AlbertConfig
@@ -96,9 +98,14 @@ def _read_official(path, config):
     reader = tf.train.load_checkpoint(prefix)
     weights = {name: np.asarray(reader.get_tensor(name)) for name in shapes}
     spm = os.path.join(os.path.dirname(prefix), OFFICIAL_SPM)
-    return NamedWeights(config, weights, task=task_of_weights(weights, prefix),
+    task = task_of_weights(weights, prefix)
+    label_list = None
+    if task == "classifier":  # run_classifier.py --task_name=custom writes them beside.
+        label_list = labels.read_label_list(os.path.dirname(prefix),
+                                            int(weights["output_weights"].shape[0]))
+    return NamedWeights(config, weights, task=task,
                         spm_model_file=spm if os.path.isfile(spm) else None,
-                        source=prefix), prefix, config
+                        source=prefix, label_list=label_list), prefix, config
 
 
 def _load_trainer_checkpoint(prefix, config):
@@ -116,7 +123,9 @@ def _load_trainer_checkpoint(prefix, config):
 
 
 def read_pretrained(path, config=None):
-    """`NamedWeights` of a checkpoint in any format (see module docstring)."""
+    """`NamedWeights` of a checkpoint in any format (see module docstring), or of a hub
+    id (`checkpoints.hub`)."""
+    path = resolve_pretrained(path)
     config = _as_config(config)
     kind = detect_format(path)
     if kind == "keras":
@@ -151,7 +160,9 @@ def load_pretrained(path, config=None, task=None, num_choices=4):
             `albert_config.json`), our Trainer's `ckpt-N`, a `.keras` file, a
             transformers directory (`config.json` + `model.safetensors`, sharded
             safetensors, or `pytorch_model.bin` when torch is installed) or a
-            keras-hub preset directory.
+            keras-hub preset directory; or, when no such path exists, a hub id
+            ("albert/albert-base-v2", "albert_base_en_uncased", "kaggle://...",
+            see `checkpoints.hub`).
         config: `AlbertConfig`, dict or path; needed for an official checkpoint
             without `albert_config.json` beside it.
         task: "multiple_choice" to read an official `output_weights` [1, H] head
@@ -166,6 +177,7 @@ def load_pretrained(path, config=None, task=None, num_choices=4):
         checkpoint (keras-hub `vocabulary.spm`, HF `spiece.model`, official
         `30k-clean.model`), or None.
     """
+    path = resolve_pretrained(path)  # A hub id -> its local folder (checkpoints/hub.py).
     if detect_format(path) == "keras":
         import keras
 
@@ -186,7 +198,8 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     """Writes an albert_tf model as a checkpoint directory of `format`.
 
     Args:
-        model: `AlbertPretrainer`, `AlbertEncoder` or a task model.
+        model: `AlbertPretrainer`, `AlbertEncoder`, a task model or a `TextClassifier`
+            (its SentencePiece model and `do_lower_case` are written with it).
         path: the directory to create (must not exist, or be empty).
         format: "official" (`model.ckpt-best` + `albert_config.json`), "hf"
             (transformers: `AlbertForPreTraining`, `AlbertModel`,
@@ -198,6 +211,17 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     Returns:
         The names of the variables the format cannot hold (left out, with a warning).
     """
+    preprocessor = getattr(model, "preprocessor", None)  # A TextClassifier.
+    if preprocessor is not None and spm_model_file is None:
+        import tempfile
+
+        # Its SentencePiece model may live only in memory (a reloaded .keras file).
+        with tempfile.TemporaryDirectory() as tmp:
+            spm_model_file = os.path.join(tmp, OFFICIAL_SPM)
+            with open(spm_model_file, "wb") as f:
+                f.write(preprocessor.spm_model_proto)
+            return write_named(from_model(model, spm_model_file=spm_model_file), path,
+                               format, do_lower_case=preprocessor.do_lower_case)
     named = from_model(model, spm_model_file=spm_model_file)
     return write_named(named, path, format, do_lower_case=do_lower_case)
 
@@ -223,6 +247,8 @@ def write_named(named, path, format, do_lower_case=True):
             named.config.to_json_file(os.path.join(staging, OFFICIAL_CONFIG))
             if named.spm_model_file:
                 shutil.copyfile(named.spm_model_file, os.path.join(staging, OFFICIAL_SPM))
+            if named.label_list and named.task == "classifier":
+                labels.write_label_list(staging, named.label_list)
         elif format == "hf":
             dropped = hf_format.write_hf(named, staging, do_lower_case=do_lower_case)
         else:

@@ -27,6 +27,7 @@ import tensorflow as tf
 import albert_tf
 from albert_tf.checkpoints import (CheckpointMismatchError, resolve_checkpoint,
                                    restore_official_weights)
+from albert_tf.checkpoints.labels import checkpoint_directory, read_label_list
 from albert_tf.checkpoints.official import restore_training_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.export import base_module
@@ -138,22 +139,30 @@ def _is_object_based(variables):
     return any(name.startswith("model/") and ".ATTRIBUTES/" in name for name in variables)
 
 
-def _classifier_labels(params, default_num_labels):
+def _classifier_labels(params, default_num_labels, model_labels=None):
     """(label_list or None, is_regression) for the classifier export.
 
-    From --label_list, else --task_name's official labels, else --num_labels,
+    From --label_list, else --task_name's official labels, else the labels the
+    model carries (a `.keras` AlbertClassifier) or `label_list.txt` beside the
+    checkpoint (what `--task_name=custom` training writes), else --num_labels,
     else `default_num_labels` (the checkpoint's or model's head width) with
     labels "0", "1", ...; one label means regression.
     """
     if params.label_list:
         return [str(label) for label in params.label_list], False
-    if params.task_name:
+    if params.task_name and params.task_name.lower() != "custom":
         from albert_tf.tasks.glue import processors as glue  # Only the label lists are needed.
 
         labels = glue.get_processor(params.task_name).get_labels()
         if labels == [None]:
             return None, True
         return list(labels), False
+    saved = model_labels
+    if saved is None and params.init_checkpoint and not _is_keras_file(params):
+        saved = read_label_list(checkpoint_directory(params.init_checkpoint),
+                                params.num_labels or default_num_labels)
+    if saved:
+        return list(saved), False
     num_labels = params.num_labels or default_num_labels
     if num_labels is None:
         raise ValueError(f"{params.init_checkpoint}: cannot tell the number of labels "
@@ -283,7 +292,8 @@ def build_module(params, model, tokenizer, assets):
             max_answer_length=params.max_answer_length, n_best_size=params.n_best_size,
             null_score_diff_threshold=params.null_score_diff_threshold, **common)
     if kind == "classifier":
-        labels, is_regression = _classifier_labels(params, model.num_labels)
+        labels, is_regression = _classifier_labels(params, model.num_labels,
+                                                   getattr(model, "label_list", None))
         return AlbertClassifierModule(model, label_list=labels, is_regression=is_regression,
                                       **common)
     if kind == "race":

@@ -60,7 +60,7 @@ class AlbertSquadModule(ExportModule):
 
     def __init__(self, model, tokenizer, max_seq_length, assets, version_2_with_negative=False,
                  doc_stride=128, max_query_length=64, max_answer_length=30, n_best_size=20,
-                 null_score_diff_threshold=0.0, text_in_graph=True):
+                 null_score_diff_threshold=0.0, text_in_graph=True, end_n_top=None):
         if max_seq_length <= max_query_length + 3:
             raise ValueError(f"max_seq_length ({max_seq_length}) must be greater than "
                              f"max_query_length ({max_query_length}) + 3")
@@ -72,10 +72,15 @@ class AlbertSquadModule(ExportModule):
         if n_best_size > max_seq_length:
             raise ValueError(f"n_best_size ({n_best_size}) must not exceed max_seq_length "
                              f"({max_seq_length})")
-        is_v2 = hasattr(model, "start_n_top")
-        if is_v2 != bool(version_2_with_negative):
-            raise ValueError(f"version_2_with_negative={version_2_with_negative} but the "
-                             f"model is {type(model).__name__}")
+        if model is not None:  # None: the client half only (`squad_client`).
+            is_v2 = hasattr(model, "start_n_top")
+            if is_v2 != bool(version_2_with_negative):
+                raise ValueError(f"version_2_with_negative={version_2_with_negative} but "
+                                 f"the model is {type(model).__name__}")
+            end_n_top = model.end_n_top if is_v2 else None
+        if version_2_with_negative and not end_n_top:
+            raise ValueError("a SQuAD 2.0 client needs end_n_top (export_config.json)")
+        self.end_n_top = end_n_top
         super().__init__(tokenizer, max_seq_length, assets, model=model,
                          text_in_graph=text_in_graph)
         self.version_2_with_negative = bool(version_2_with_negative)
@@ -110,17 +115,32 @@ class AlbertSquadModule(ExportModule):
                                 "segment_ids": segment_ids, "p_mask": p_mask})
 
     def _serve(self, question, context):
+        windows, pieces = self.encode(question, context)
+        return self.decode(windows, pieces, self._run_model(windows))
+
+    def encode(self, question, context):
+        """The text half before the model: (windows, pieces).
+
+        windows: see `squad_windows` (the model inputs of every window: input_ids,
+          input_mask, segment_ids, p_mask [W, max_seq_length]; example_index [W]);
+        pieces: see `PieceOffsets` (the context pieces and their character spans).
+        """
         check_same_batch(question=question, context=context)
         tokenizer = self.tokenizer
-        num_examples = tf.shape(question, out_type=tf.int64)[0]
         query_ids = self.tokenize_text(question)[:, :self.max_query_length]
         pieces = self.piece_offsets(context)
         windows = squad_windows(query_ids, pieces["ids"], self.max_seq_length,
                                 self.doc_stride, tokenizer.cls_id, tokenizer.sep_id,
                                 tokenizer.pad_id)
-        outputs = self._run_model(windows)
+        windows["num_examples"] = tf.shape(question, out_type=tf.int64)[0]
+        return windows, pieces
+
+    def decode(self, windows, pieces, outputs):
+        """The text half after the model: the `tokens` outputs of every window of
+        `encode` -> the serving_default outputs (answer_text, start_char, ...)."""
+        num_examples = windows["num_examples"]
         if self.version_2_with_negative:
-            candidates = v2_candidates(outputs, self.model.end_n_top)
+            candidates = v2_candidates(outputs, self.end_n_top)
         else:
             candidates = v1_candidates(outputs["start_logits"], outputs["end_logits"],
                                        self.n_best_size)

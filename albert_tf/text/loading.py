@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 
 from albert_tf.checkpoints import resolve_checkpoint
+from albert_tf.checkpoints.hf import is_hf_directory
+from albert_tf.checkpoints.hf_tokenizer import find_hf_spm_model
 from albert_tf.checkpoints.pretrained import detect_format, load_pretrained
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling import AlbertEncoder
@@ -26,6 +28,9 @@ def find_spm_model(path):
         candidate = os.path.join(directory, name)
         if tf.io.gfile.exists(candidate):
             return candidate
+    if is_hf_directory(directory):
+        # transformers 5 saves only tokenizer.json: the model is rebuilt from it.
+        return find_hf_spm_model(directory)
     return None
 
 

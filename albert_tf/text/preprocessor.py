@@ -104,6 +104,12 @@ class AlbertTextPreprocessor(keras.layers.Layer):
         self._functions.pair = tf.function(self._pack, input_signature=[TEXT_SPEC] * 2,
                                            autograph=False)
 
+    @property
+    def spm_model_proto(self):
+        """The SentencePiece model's bytes (kept in memory: a reloaded `.keras` file's
+        extracted copy is gone)."""
+        return self._spm_model_proto
+
     def preprocess(self, inputs):
         """Texts (see `split_texts`) -> features; usable in `tf.data.Dataset.map`."""
         if self.tokenizer is None:

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.checkpoints.hub import resolve_pretrained
+from albert_tf.checkpoints.labels import checkpoint_directory, check_label_list, read_label_list
 from albert_tf.data import padding
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.text.loading import find_spm_model, load_classifier
@@ -81,7 +83,8 @@ class TextClassifier(keras.Model):
 
     @classmethod
     def from_pretrained(cls, path, num_labels, spm_model_file=None, max_seq_length=128,
-                        do_lower_case=True, dropout_prob=0.1, dtype=None, **kwargs):
+                        do_lower_case=True, dropout_prob=0.1, dtype=None, label_list=None,
+                        **kwargs):
         """A `TextClassifier` on a pretrained (or fine-tuned) checkpoint.
 
         Args:
@@ -94,8 +97,12 @@ class TextClassifier(keras.Model):
           do_lower_case: as pretrained (True for the official ALBERTs).
           dropout_prob: dropout before the head (official 0.1).
           dtype: Keras dtype policy (e.g. "mixed_bfloat16"); None: the global one.
+          label_list: the label names (position = label id), carried into `.keras`,
+            `save_pretrained` and exports; default: those the checkpoint carries
+            (`label_list.txt` beside it, HF `id2label`) when it has `num_labels`.
           **kwargs: `TextClassifier` arguments (learning_rate, warmup_proportion).
         """
+        path = resolve_pretrained(path)  # A hub id -> its local folder.
         spm_model_file = spm_model_file or find_spm_model(path)
         if spm_model_file is None:
             raise FileNotFoundError(
@@ -103,6 +110,13 @@ class TextClassifier(keras.Model):
                 f"spiece.model, spm.model, assets/tokenizer/vocabulary.spm); pass "
                 f"spm_model_file=")
         classifier = load_classifier(path, num_labels, dropout_prob=dropout_prob, dtype=dtype)
+        if label_list is None and classifier.label_list is None and \
+                not str(path).endswith(".keras"):
+            label_list = read_label_list(checkpoint_directory(path))
+            if label_list is not None and len(label_list) != num_labels:
+                label_list = None  # Another head's labels: this one is new.
+        if label_list is not None:
+            classifier.label_list = check_label_list(label_list, num_labels, "label_list")
         preprocessor = AlbertTextPreprocessor(spm_model_file, max_seq_length=max_seq_length,
                                               do_lower_case=do_lower_case)
         return cls(classifier, preprocessor, **kwargs)
@@ -120,6 +134,11 @@ class TextClassifier(keras.Model):
     @property
     def num_labels(self):
         return self.classifier.num_labels
+
+    @property
+    def label_list(self):
+        """The label names (position = label id), or None."""
+        return self.classifier.label_list
 
     @property
     def is_regression(self):

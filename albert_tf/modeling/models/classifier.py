@@ -33,16 +33,23 @@ class AlbertClassifier(keras.Model):
         hidden_dropout_prob, attention_probs_dropout_prob: the encoder's dropout,
             overriding the config (the paper's "ALBERT DR").
         use_one_hot_embeddings, dtype: see `AlbertEncoder`.
+        label_list: the label names (position = label id), carried into `.keras`
+            files and the export formats; None: unnamed ("0", "1", ...).
     """
 
     def __init__(self, config=None, num_labels=2, encoder=None, dropout_prob=0.1,
                  hidden_dropout_prob=None, attention_probs_dropout_prob=None,
                  use_one_hot_embeddings=False, dtype=None, name="albert_classifier",
-                 **kwargs):
+                 label_list=None, **kwargs):
         if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
             raise ValueError(f"num_labels must be a positive integer, got {num_labels!r}")
         if not 0.0 <= dropout_prob < 1.0:
             raise ValueError(f"dropout_prob must be in [0, 1), got {dropout_prob!r}")
+        if label_list is not None:
+            label_list = [str(label) for label in label_list]
+            if len(label_list) != num_labels:
+                raise ValueError(f"label_list has {len(label_list)} labels "
+                                 f"({', '.join(label_list)}), num_labels is {num_labels}")
         if encoder is None:
             if config is None:
                 raise ValueError("AlbertClassifier needs a config or an encoder")
@@ -74,6 +81,7 @@ class AlbertClassifier(keras.Model):
         self.albert_config = encoder.albert_config
         self.num_labels = num_labels
         self.dropout_prob = dropout_prob
+        self.label_list = label_list
 
     def official_head_variables(self):
         """{official TF1 name: variable} of the head (`output_weights`, `output_bias`)."""
@@ -85,6 +93,7 @@ class AlbertClassifier(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "num_labels": self.num_labels,
             "dropout_prob": self.dropout_prob,
+            "label_list": None if self.label_list is None else list(self.label_list),
             "name": self.name,
             "trainable": self.trainable,
         }

@@ -201,3 +201,35 @@ def test_keras_hub_preset_converts_to_transformers(tmp_path):
                                np.asarray(want["sequence_output"]), atol=ATOL)
     np.testing.assert_allclose(out.pooler_output.numpy(), np.asarray(want["pooled_output"]),
                                atol=ATOL)
+
+
+def test_our_presets_take_raw_text_in_keras_hub(tmp_path, spm_model_file):
+    """preprocessor.json + tokenizer assets: `from_preset(dir).predict(["text"])` works,
+    packing to the model's positions (64 here), not keras-hub's default 512."""
+    from albert_tf.text import AlbertTextPreprocessor, TextClassifier
+
+    cfg = dict(CFG, vocab_size=30000, max_position_embeddings=64)
+    classifier = AlbertClassifier(cfg, num_labels=2, label_list=["neg", "pos"])
+    randomise(classifier, seed=5)
+    albert_tf.save_pretrained(classifier, str(tmp_path / "classifier"), format="keras_hub",
+                              spm_model_file=spm_model_file)
+    task = keras_hub.models.AlbertTextClassifier.from_preset(str(tmp_path / "classifier"))
+    assert task.preprocessor.sequence_length == 64
+    # Lower case already: keras-hub's tokenizer does not lower-case as official ALBERT does.
+    texts = ["this is a test", "a gripping, funny film", "dull and far too long " * 20]
+    ours_text = TextClassifier(classifier, AlbertTextPreprocessor(spm_model_file,
+                                                                  max_seq_length=64))
+    np.testing.assert_allclose(task.predict(texts, verbose=0),
+                               ours_text.predict(texts, verbose=0), atol=ATOL)
+
+    pretrainer = albert_tf.AlbertPretrainer(cfg)
+    randomise(pretrainer, seed=6)
+    albert_tf.save_pretrained(pretrainer, str(tmp_path / "pretrained"), format="keras_hub",
+                              spm_model_file=spm_model_file)
+    fine_tune = keras_hub.models.AlbertTextClassifier.from_preset(
+        str(tmp_path / "pretrained"), num_classes=2)
+    assert fine_tune.preprocessor.sequence_length == 64
+    assert fine_tune.predict(texts, verbose=0).shape == (3, 2)
+    masked_lm = keras_hub.models.AlbertMaskedLM.from_preset(str(tmp_path / "pretrained"))
+    assert masked_lm.preprocessor.sequence_length == 64
+    assert masked_lm.predict(["this is a [MASK]"], verbose=0).shape[-1] == 30000
