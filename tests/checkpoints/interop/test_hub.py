@@ -1,7 +1,6 @@
 """Hub ids resolve through huggingface_hub and keras-hub/kagglehub, offline, from caches
 laid out as those libraries lay them (never the network); a local path wins."""
 
-import json
 import os
 import subprocess
 import sys
