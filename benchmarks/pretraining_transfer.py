@@ -89,6 +89,10 @@ def parse_args(argv=None):
     p.add_argument("--jit_compile", action="store_true")
     p.add_argument("--finetune_batch_size", type=int, default=32)
     p.add_argument("--skip_finetune", action="store_true")
+    p.add_argument("--arms", default="pretrained,scratch",
+                   help="Comma-separated: pretrained, scratch, pretrained_new_pooler (the "
+                        "checkpoint with a freshly initialised pooler: is the SOP-trained "
+                        "pooler in the way?).")
     for name, value in DEFAULT.items():
         p.add_argument(f"--{name}", type=type(value), default=None,
                        help=f"default {value} ({QUICK[name]} with --quick)")
@@ -361,6 +365,32 @@ def check_loading(args, config_path, spm_model, folders, checkpoint, work):
     return report
 
 
+def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
+    """`checkpoint` with `bert/pooler/dense` re-drawn as a new model draws it (truncated
+    normal, stddev initializer_range; bias 0), in the official format."""
+    import numpy as np
+    import tensorflow as tf
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.checkpoints import save_official_checkpoint
+    from albert_tf.training.initial_weights import init_from_checkpoint
+    if tf.io.gfile.exists(prefix + ".index"):
+        return prefix
+    config = AlbertConfig.from_json_file(config_path)
+    model = AlbertPretrainer(config)
+    init_from_checkpoint(model, checkpoint)
+    pooler = model.encoder.pooler
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(0.0, config.initializer_range, pooler.kernel.shape)
+    while np.any(np.abs(kernel) > 2 * config.initializer_range):
+        redraw = np.abs(kernel) > 2 * config.initializer_range
+        kernel[redraw] = rng.normal(0.0, config.initializer_range, int(redraw.sum()))
+    pooler.kernel.assign(kernel.astype(np.float32))
+    pooler.bias.assign(np.zeros(pooler.bias.shape, np.float32))
+    save_official_checkpoint(model, prefix, global_step=0)
+    tf.keras.backend.clear_session()
+    return prefix
+
+
 def choose_learning_rate(args, config_path, spm_model, folders, setting, arm, init, work):
     rates = [float(r) for r in str(args.learning_rates).split(",")]
     if len(rates) == 1:
@@ -390,11 +420,14 @@ def spread(values):
 
 
 def table(summary):
-    lines = ["| fine-tuning data (steps, lr) | pretrained | scratch | difference |",
-             "|---|---|---|---|"]
+    arms = summary["args"]["arms"].split(",")
+    extra = [a for a in arms if a not in ("pretrained", "scratch")]
+    lines = ["| fine-tuning data (steps, lr) | pretrained | scratch | difference | "
+             + "".join(f"{a} | " for a in extra),
+             "|---|---|---|---|" + "---|" * len(extra)]
     for setting, row in summary["finetune"].items():
         cells = []
-        for arm in ("pretrained", "scratch"):
+        for arm in ["pretrained", "scratch"] + extra:
             s = row[arm]["spread"]
             cells.append(f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} "
                          f"({100 * s['min']:.1f}-{100 * s['max']:.1f})")
@@ -403,7 +436,7 @@ def table(summary):
                                              pair=summary["args"]["pair_task"])
         lr = "/".join(f"{row[a]['learning_rate']:g}" for a in ("pretrained", "scratch"))
         lines.append(f"| {name} ({row['steps']}, {lr}) | {cells[0]} | {cells[1]} | "
-                     f"{diff:+.1f} |")
+                     f"{diff:+.1f} | " + "".join(f"{c} | " for c in cells[2:]))
     return "\n".join(lines)
 
 
@@ -417,23 +450,32 @@ def plot(summary, path):
     left.plot(steps, [h["masked_lm_accuracy"] for h in history], "o-", label="MLM accuracy")
     left.plot(steps, [h["sentence_order_accuracy"] for h in history], "s-",
               label="SOP accuracy" if summary["args"]["ablation"] != "nsp" else "NSP accuracy")
+    balance = summary["pretraining"].get("heldout_records")
+    if balance:
+        share = balance["label_1_share"]
+        left.axhline(max(share, 1 - share), color="tab:orange", linestyle=":",
+                     label="sentence task: majority class")
     left.set_xlabel("pretraining step")
     left.set_ylabel("held-out accuracy")
     left.set_ylim(0, 1)
     left.legend()
     left.set_title("pretraining (held-out text)")
     settings = list(summary["finetune"])
-    for offset, arm, colour in ((-0.15, "pretrained", "tab:blue"), (0.15, "scratch", "tab:grey")):
+    arms = summary["args"]["arms"].split(",")
+    width = 0.8 / len(arms)
+    colours = {"pretrained": "tab:blue", "scratch": "tab:grey"}
+    for k, arm in enumerate(arms):
+        offset, colour = (k - (len(arms) - 1) / 2) * width, colours.get(arm, f"C{k + 2}")
         for i, setting in enumerate(settings):
             values = [100 * v for v in summary["finetune"][setting][arm]["accuracies"]]
             right.scatter([i + offset] * len(values), values, color=colour, s=14)
-            right.bar(i + offset, statistics.mean(values), width=0.3, color=colour, alpha=0.4,
+            right.bar(i + offset, statistics.mean(values), width=width, color=colour, alpha=0.4,
                       label=arm if i == 0 else None)
     right.set_xticks(range(len(settings)))
     right.set_xticklabels([SETTING_NAMES[s].format(few=summary["args"]["few_rows"],
                                                    pair=summary["args"]["pair_task"])
                            for s in settings], fontsize=8)
-    lows = [100 * v for s in settings for a in ("pretrained", "scratch")
+    lows = [100 * v for s in settings for a in arms
             for v in summary["finetune"][s][a]["accuracies"]]
     right.set_ylim(max(0, min(lows) - 5), min(100, max(lows) + 5))
     right.set_ylabel("dev accuracy (%), seeds as dots")
@@ -478,12 +520,17 @@ def main(argv=None):
     summary["loading_check"] = check_loading(args, config_path, spm_model, folders,
                                              checkpoint, work)
     summary["finetune"] = {}
+    inits = {"pretrained": checkpoint, "scratch": None}
+    if "pretrained_new_pooler" in args.arms:
+        inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
+            config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
     if not args.skip_finetune:
         seeds = [int(s) for s in str(args.seeds).split(",")]
         for setting in ("sst2_few", "pair", "sst2_full"):
             task_name, data_dir = folders[setting]
             row = {"steps": steps_for(args, setting)}
-            for arm, init in (("pretrained", checkpoint), ("scratch", None)):
+            for arm in args.arms.split(","):
+                init = inits[arm]
                 rate, scores = choose_learning_rate(args, config_path, spm_model, folders,
                                                     setting, arm, init, work)
                 results = [finetune(args, config_path, spm_model, task_name, data_dir, init,
