@@ -89,6 +89,8 @@ def parse_args(argv=None):
     p.add_argument("--jit_compile", action="store_true")
     p.add_argument("--finetune_batch_size", type=int, default=32)
     p.add_argument("--skip_finetune", action="store_true")
+    p.add_argument("--settings", default="sst2_few,pair,sst2_full",
+                   help="Comma-separated fine-tuning settings to run.")
     p.add_argument("--arms", default="pretrained,scratch",
                    help="Comma-separated: pretrained, scratch, pretrained_new_pooler (the "
                         "checkpoint with a freshly initialised pooler: is the SOP-trained "
@@ -526,7 +528,7 @@ def main(argv=None):
             config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
     if not args.skip_finetune:
         seeds = [int(s) for s in str(args.seeds).split(",")]
-        for setting in ("sst2_few", "pair", "sst2_full"):
+        for setting in args.settings.split(","):
             task_name, data_dir = folders[setting]
             row = {"steps": steps_for(args, setting)}
             for arm in args.arms.split(","):
