@@ -537,7 +537,8 @@ def main(argv=None):
                                                     setting, arm, init, work)
                 results = [finetune(args, config_path, spm_model, task_name, data_dir, init,
                                     seed, rate, row["steps"],
-                                    os.path.join(work, "finetune", setting, arm, f"seed{seed}"))
+                                    os.path.join(work, "finetune", setting, arm,
+                                                 f"lr{rate:g}_seed{seed}"))
                            for seed in seeds]
                 accuracies = [r["accuracy"] for r in results]
                 row[arm] = {"learning_rate": rate, "lr_choice_scores": scores,
