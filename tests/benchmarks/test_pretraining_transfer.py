@@ -89,3 +89,27 @@ def test_quick_run_prints_the_table(tmp_path, shared_data_dir):
     assert set(results["finetune"]) == {"sst2_few", "pair", "sst2_full"}
     assert len(results["pretraining"]["history"]) == 4
     assert (tmp_path / "transfer.png").stat().st_size > 1000
+
+
+def test_new_pooler_checkpoint_changes_only_the_pooler(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.checkpoints import save_official_checkpoint
+    from finetune_test_helpers import REFERENCE_CONFIG, write_config
+
+    config_path = write_config(tmp_path / "albert_config.json", **REFERENCE_CONFIG)
+    source = save_official_checkpoint(AlbertPretrainer(AlbertConfig(**REFERENCE_CONFIG)),
+                                      str(tmp_path / "pre" / "model.ckpt-7"), global_step=7)
+    prefix = transfer.checkpoint_with_new_pooler(config_path, source,
+                                                 str(tmp_path / "new" / "model.ckpt-0"))
+    before, after = tf.train.load_checkpoint(source), tf.train.load_checkpoint(prefix)
+    names = set(before.get_variable_to_shape_map()) - {"global_step"}
+    assert names <= set(after.get_variable_to_shape_map())
+    pooler = {"bert/pooler/dense/kernel", "bert/pooler/dense/bias"}
+    for name in names - pooler:
+        np.testing.assert_array_equal(after.get_tensor(name), before.get_tensor(name))
+    kernel = after.get_tensor("bert/pooler/dense/kernel")
+    assert not np.array_equal(kernel, before.get_tensor("bert/pooler/dense/kernel"))
+    assert np.abs(kernel).max() <= 2 * REFERENCE_CONFIG["initializer_range"]
+    np.testing.assert_array_equal(after.get_tensor("bert/pooler/dense/bias"), 0.0)
