@@ -1,0 +1,564 @@
+"""Does pretraining with albert_tf help fine-tuning? One command, end to end (issue 27).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/pretraining_transfer.py --quick \
+        --output_dir=out/transfer_quick
+
+1. Pretraining text, without leakage: the corpus (`--corpus`, default the bundled
+   WikiText-2 sample) plus the TRAINING text of the downstream tasks, never their dev or
+   test rows. This is "self-pretraining" (Krishna et al. 2023, "Downstream datasets make
+   surprisingly good pretraining corpora"): the unlabelled train sentences are pretraining
+   text; their labels are not. SST-2 train sentences are grouped `--sentences_per_document`
+   to a document; a pair-task row is a two-sentence document. `--heldout_documents` corpus
+   documents are kept out of pretraining to measure MLM/SOP accuracy on unseen text.
+2. A vocabulary trained on that text with `albert-vocab` (`--vocab_size`; 0 uses
+   `--spm_model_file`, e.g. the official 30k-clean.model): a small vocabulary makes the MLM
+   head far cheaper. Records by `create_pretraining_data.py` (the project's command, run as
+   a subprocess), pretraining by `run_pretraining` with held-out evaluation every
+   `--eval_every` steps (`eval_history.jsonl`).
+3. Loading check: one fine-tuning step at a vanishing learning rate from the pretrained
+   checkpoint, then every `bert/*` variable of its saved model (pooler included) is compared
+   with the pretraining checkpoint. A mismatch is a defect on our path, so it stops the run.
+4. Fine-tuning by `run_classifier`, from the checkpoint and from scratch (same config,
+   seeds, steps, learning rate, dropout): SST-2 full, SST-2 `--few_rows` (a seeded sample of
+   train), and `--pair_task` (MRPC or RTE), `--seeds` each. Only the last checkpoint is
+   scored on dev (no best-on-dev selection). The learning rate is one a-priori value for
+   both arms, or, with several `--learning_rates`, chosen per arm and task on a 10 % split
+   of train (seed 0), never on dev.
+5. `results.json`, a printed table (mean, sample std, min-max over seeds), and
+   `transfer.png` (held-out MLM/SOP accuracy over steps; dev accuracy per arm and task).
+
+`--ablation` changes one setting of the model or data, as the paper's ablations:
+`unshared` (one group per layer), `e_eq_h` (embedding_size = hidden_size), `nsp` (the
+sentence task is BERT's next-sentence prediction instead of SOP). ("No sentence task"
+needs a loss weight that run_pretraining does not have.)
+Any `--albert_config_file` (its vocab_size is replaced by the vocabulary's),
+`--distribution_strategy`, `--mixed_precision` and `--jit_compile` pass through, so the
+default budget runs unchanged on a GPU or TPU.
+"""
+
+import argparse
+import csv
+import dataclasses
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# As tests/conftest.py: $ALBERT_TF_SHARED_DATA, else ../shared/data beside the checkout.
+SHARED_GLUE = os.path.join(os.environ.get("ALBERT_TF_SHARED_DATA",
+                                          os.path.join(os.path.dirname(REPO), "shared", "data")),
+                           "glue_data")
+
+# The default: about an hour on 2 quiet cores (see benchmarks/RESULTS.md); --quick: minutes.
+DEFAULT = dict(
+    embedding_size=128, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+    intermediate_size=1024, vocab_size=8000, max_seq_length=64, max_predictions_per_seq=10,
+    dupe_factor=3, pretrain_steps=3000, pretrain_batch_size=64, pretrain_learning_rate=0.00176,
+    eval_every=500, sst2_full_steps=1500, few_steps=400, pair_steps=400, few_rows=2000,
+    seeds="1,2,3", learning_rates="1e-4", corpus_documents=0)
+QUICK = dict(
+    embedding_size=32, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+    intermediate_size=256, vocab_size=2000, max_seq_length=64, max_predictions_per_seq=10,
+    dupe_factor=1, pretrain_steps=1000, pretrain_batch_size=64, pretrain_learning_rate=0.00176,
+    eval_every=250, sst2_full_steps=300, few_steps=200, pair_steps=200, few_rows=1000,
+    seeds="1,2", learning_rates="1e-4", corpus_documents=0)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--output_dir", required=True)
+    p.add_argument("--quick", action="store_true", help="Small settings (minutes on 2 cores).")
+    p.add_argument("--corpus", default=os.path.join(REPO, "data/corpus/wikitext2_sample.txt"),
+                   help="Pretraining text: one sentence per line, blank line between documents.")
+    p.add_argument("--glue_dir", default=SHARED_GLUE, help="glue_data folder (SST-2, MRPC/RTE).")
+    p.add_argument("--pair_task", default="MRPC", choices=["MRPC", "RTE"])
+    p.add_argument("--sentences_per_document", type=int, default=8)
+    p.add_argument("--heldout_documents", type=int, default=6,
+                   help="Corpus documents kept out of pretraining for held-out MLM/SOP.")
+    p.add_argument("--spm_model_file", default=None, help="With --vocab_size=0.")
+    p.add_argument("--albert_config_file", default=None,
+                   help="Model config (vocab_size replaced); default from the size flags.")
+    p.add_argument("--ablation", default="none", choices=["none", "unshared", "e_eq_h", "nsp"])
+    p.add_argument("--distribution_strategy", default="one_device")
+    p.add_argument("--mixed_precision", default="none")
+    p.add_argument("--jit_compile", action="store_true")
+    p.add_argument("--finetune_batch_size", type=int, default=32)
+    p.add_argument("--skip_finetune", action="store_true")
+    p.add_argument("--settings", default="sst2_few,pair,sst2_full",
+                   help="Comma-separated fine-tuning settings to run.")
+    p.add_argument("--arms", default="pretrained,scratch",
+                   help="Comma-separated: pretrained, scratch, pretrained_new_pooler (the "
+                        "checkpoint with a freshly initialised pooler: is the SOP-trained "
+                        "pooler in the way?).")
+    for name, value in DEFAULT.items():
+        p.add_argument(f"--{name}", type=type(value), default=None,
+                       help=f"default {value} ({QUICK[name]} with --quick)")
+    args = p.parse_args(argv)
+    base = QUICK if args.quick else DEFAULT
+    for name, value in base.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def log(message):
+    print(f"[transfer {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ----------------------------------------------------------------------------------------
+# 1. Text.
+
+def read_documents(path):
+    documents, current = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                current.append(line)
+            elif current:
+                documents.append(current)
+                current = []
+    if current:
+        documents.append(current)
+    return documents
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def task_train_text(glue_dir, pair_task, sentences_per_document):
+    """Documents from the TRAIN files only: SST-2 sentences grouped, pair-task rows."""
+    rows = read_tsv(os.path.join(glue_dir, "SST-2", "train.tsv"))[1:]
+    sentences = [r[0] for r in rows]
+    documents = [sentences[i:i + sentences_per_document]
+                 for i in range(0, len(sentences), sentences_per_document)]
+    rows = read_tsv(os.path.join(glue_dir, pair_task, "train.tsv"))[1:]
+    columns = (3, 4) if pair_task == "MRPC" else (1, 2)
+    documents += [[r[columns[0]], r[columns[1]]] for r in rows]
+    return documents
+
+
+def write_documents(path, documents):
+    with open(path, "w", encoding="utf-8") as f:
+        for document in documents:
+            f.write("\n".join(document) + "\n\n")
+
+
+def build_text(args, work):
+    corpus = read_documents(args.corpus)
+    if args.corpus_documents:
+        corpus = corpus[:args.corpus_documents]
+    heldout, corpus = corpus[-args.heldout_documents:], corpus[:-args.heldout_documents]
+    tasks = task_train_text(args.glue_dir, args.pair_task, args.sentences_per_document)
+    paths = {"train": os.path.join(work, "pretrain_text.txt"),
+             "heldout": os.path.join(work, "heldout_text.txt")}
+    write_documents(paths["train"], corpus + tasks)
+    write_documents(paths["heldout"], heldout)
+    stats = {"corpus_documents": len(corpus), "task_train_documents": len(tasks),
+             "heldout_documents": len(heldout),
+             "train_text_mb": round(os.path.getsize(paths["train"]) / 1e6, 2)}
+    log(f"pretraining text: {stats}")
+    return paths, stats
+
+
+# ----------------------------------------------------------------------------------------
+# 2. Vocabulary, records, config, pretraining.
+
+def run_command(command, log_path):
+    log(" ".join(command[:3]) + " ...")
+    with open(log_path, "w") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                              env=dict(os.environ, PYTHONPATH=REPO))
+    if done.returncode:
+        raise RuntimeError(f"{command[1]} failed ({done.returncode}); see {log_path}")
+
+
+def vocabulary(args, text_path, work):
+    if not args.vocab_size:
+        if not args.spm_model_file:
+            raise ValueError("--vocab_size=0 needs --spm_model_file")
+        return args.spm_model_file
+    prefix = os.path.join(work, f"spm{args.vocab_size}")
+    if not os.path.exists(prefix + ".model"):
+        run_command([sys.executable, "-m", "albert_tf.tokenization.vocab_trainer",
+                     f"--input={text_path}", f"--model_prefix={prefix}",
+                     f"--vocab_size={args.vocab_size}"], prefix + ".log")
+    return prefix + ".model"
+
+
+def records(args, text_path, spm_model, out_path, dupe_factor):
+    if not os.path.exists(out_path):
+        command = [sys.executable, "create_pretraining_data.py", f"--input_file={text_path}",
+                   f"--output_file={out_path}", f"--spm_model_file={spm_model}",
+                   f"--max_seq_length={args.max_seq_length}",
+                   f"--max_predictions_per_seq={args.max_predictions_per_seq}",
+                   f"--dupe_factor={dupe_factor}", "--num_workers=1"]
+        if args.ablation == "nsp":
+            command.append("--random_next_sentence")
+        run_command(command, out_path + ".log")
+    return out_path
+
+
+def model_config(args, spm_model, work):
+    import sentencepiece as spm
+    vocab_size = spm.SentencePieceProcessor(model_file=spm_model).get_piece_size()
+    if args.albert_config_file:
+        with open(args.albert_config_file) as f:
+            config = json.load(f)
+    else:
+        config = dict(embedding_size=args.embedding_size, hidden_size=args.hidden_size,
+                      num_hidden_layers=args.num_hidden_layers, num_hidden_groups=1,
+                      inner_group_num=1, num_attention_heads=args.num_attention_heads,
+                      intermediate_size=args.intermediate_size, hidden_act="gelu",
+                      max_position_embeddings=max(128, args.max_seq_length),
+                      type_vocab_size=2, initializer_range=0.02,
+                      # ALBERT v2 pretrains without dropout.
+                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config["vocab_size"] = vocab_size
+    if args.ablation == "unshared":
+        config["num_hidden_groups"] = config["num_hidden_layers"]
+    if args.ablation == "e_eq_h":
+        config["embedding_size"] = config["hidden_size"]
+    path = os.path.join(work, "albert_config.json")
+    with open(path, "w") as f:
+        json.dump(config, f, indent=1, sort_keys=True)
+    return path, config
+
+
+def runtime(args, seed):
+    from albert_tf.training.runtime import RuntimeParams
+    return RuntimeParams(distribution_strategy=args.distribution_strategy,
+                         mixed_precision=args.mixed_precision, jit_compile=args.jit_compile,
+                         seed=seed)
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def sentence_label_balance(path):
+    """Share of label 1 (swapped or random B) in the records: the majority-class baseline
+    of held-out SOP accuracy. At short sequences many chunks hold one sentence, whose B is
+    then always a random segment (label 1), as in official create_pretraining_data.py."""
+    import tensorflow as tf
+    labels = [int(tf.train.Example.FromString(r.numpy()).features
+                  .feature["next_sentence_labels"].int64_list.value[0])
+              for r in tf.data.TFRecordDataset(path)]
+    return {"records": len(labels), "label_1_share": sum(labels) / max(1, len(labels))}
+
+
+def pretrain(args, config_path, train_records, eval_records, out_dir):
+    import tensorflow as tf
+    from albert_tf.tasks.pretraining.task import PretrainingParams, run_pretraining
+    final = os.path.join(out_dir, f"model.ckpt-{args.pretrain_steps}")
+    if not tf.io.gfile.exists(final + ".index"):
+        log(f"pretraining {args.pretrain_steps} steps, batch {args.pretrain_batch_size}")
+        run_pretraining(PretrainingParams(
+            albert_config_file=config_path, input_file=train_records, eval_file=eval_records,
+            output_dir=out_dir, max_seq_length=args.max_seq_length,
+            max_predictions_per_seq=args.max_predictions_per_seq, do_train=True, do_eval=True,
+            train_batch_size=args.pretrain_batch_size, eval_batch_size=64,
+            learning_rate=args.pretrain_learning_rate, num_train_steps=args.pretrain_steps,
+            num_warmup_steps=max(1, args.pretrain_steps // 10),
+            save_checkpoints_steps=args.eval_every, iterations_per_loop=args.eval_every,
+            max_eval_steps=50, runtime=runtime(args, 12345)))
+        tf.keras.backend.clear_session()
+    history = [{k: row[k] for k in ("global_step", "masked_lm_accuracy", "masked_lm_loss",
+                                    "sentence_order_accuracy") if k in row}
+               for row in read_jsonl(os.path.join(out_dir, "eval_history.jsonl"))]
+    train = read_jsonl(os.path.join(out_dir, "train_metrics.jsonl"))
+    return final, history, train[-1] if train else {}
+
+
+# ----------------------------------------------------------------------------------------
+# 3-4. Fine-tuning.
+
+def task_folders(args, work):
+    """{setting: (task_name, data_dir)}: SST-2 full, SST-2 few rows, the pair task; plus
+    the train-split folders that choose a learning rate (train 90 % / "dev" 10 %)."""
+    folders = {}
+
+    def folder(name, task_dir, train_rows, dev_rows, header):
+        data_dir = os.path.join(work, "tasks", name)
+        os.makedirs(os.path.join(data_dir, task_dir), exist_ok=True)
+        for split, rows in (("train", train_rows), ("dev", dev_rows)):
+            with open(os.path.join(data_dir, task_dir, f"{split}.tsv"), "w",
+                      encoding="utf-8", newline="") as f:
+                f.write("\t".join(header) + "\n")
+                f.writelines("\t".join(r) + "\n" for r in rows)
+        return data_dir
+
+    rng = random.Random(0)
+    for setting, task_dir in (("sst2_full", "SST-2"), ("sst2_few", "SST-2"),
+                              ("pair", args.pair_task)):
+        table = read_tsv(os.path.join(args.glue_dir, task_dir, "train.tsv"))
+        header, train = table[0], table[1:]
+        dev = read_tsv(os.path.join(args.glue_dir, task_dir, "dev.tsv"))[1:]
+        if setting == "sst2_few":
+            train = rng.sample(train, args.few_rows)
+        folders[setting] = (task_dir, folder(setting, task_dir, train, dev, header))
+        shuffled = random.Random(0).sample(train, len(train))
+        cut = len(train) // 10
+        folders[setting + "/lr_split"] = (task_dir, folder(
+            setting + "_lr_split", task_dir, shuffled[cut:], shuffled[:cut], header))
+    return folders
+
+
+def steps_for(args, setting):
+    return {"sst2_full": args.sst2_full_steps, "sst2_few": args.few_steps,
+            "pair": args.pair_steps}[setting.split("/")[0]]
+
+
+def finetune(args, config_path, spm_model, task_name, data_dir, init, seed, learning_rate,
+             steps, out_dir):
+    import tensorflow as tf
+    from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
+    results = os.path.join(out_dir, "eval_results.json")
+    if not os.path.exists(results):
+        run_classifier(ClassifierParams(
+            task_name=task_name, data_dir=data_dir, output_dir=out_dir,
+            cached_dir=os.path.join(data_dir, "cache"), albert_config_file=config_path,
+            spm_model_file=spm_model, init_checkpoint=init, max_seq_length=args.max_seq_length,
+            do_train=True, do_eval=True, train_batch_size=args.finetune_batch_size,
+            eval_batch_size=64, learning_rate=learning_rate, optimizer="adamw",
+            train_step=steps, warmup_step=max(1, steps // 10),
+            # Only the last checkpoint is scored: no best-on-dev selection.
+            save_checkpoints_steps=steps, iterations_per_loop=min(steps, 100),
+            runtime=runtime(args, seed)))
+        tf.keras.backend.clear_session()
+    with open(results) as f:
+        return json.load(f)
+
+
+def check_loading(args, config_path, spm_model, folders, checkpoint, work):
+    """Every bert/* variable of a model fine-tuned one step at lr 1e-12 from `checkpoint`
+    equals the checkpoint's (the pooler included): the initial weights really arrive."""
+    import numpy as np
+    import tensorflow as tf
+    task_name, data_dir = folders["pair/lr_split"]
+    out_dir = os.path.join(work, "loading_check")
+    finetune(args, config_path, spm_model, task_name, data_dir, checkpoint, 1, 1e-12, 1,
+             out_dir)
+    pretrained = tf.train.load_checkpoint(checkpoint)
+    tuned = tf.train.load_checkpoint(tf.train.latest_checkpoint(out_dir))
+    names = sorted(n for n in pretrained.get_variable_to_shape_map() if n.startswith("bert/"))
+    tuned_names = set(tuned.get_variable_to_shape_map())
+    worst, missing = 0.0, [n for n in names if n not in tuned_names]
+    for name in names:
+        if name in tuned_names:
+            worst = max(worst, float(np.max(np.abs(pretrained.get_tensor(name)
+                                                   - tuned.get_tensor(name)))))
+    report = {"bert_variables": len(names), "missing_in_fine_tuned": missing,
+              "max_abs_difference": worst,
+              "pooler_included": "bert/pooler/dense/kernel" in names}
+    log(f"loading check: {report}")
+    if missing or worst > 1e-6:
+        raise RuntimeError(f"pretrained weights did not arrive in the fine-tuned model: {report}")
+    return report
+
+
+def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
+    """`checkpoint` with `bert/pooler/dense` re-drawn as a new model draws it (truncated
+    normal, stddev initializer_range; bias 0), in the official format."""
+    import numpy as np
+    import tensorflow as tf
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.checkpoints import save_official_checkpoint
+    from albert_tf.training.initial_weights import init_from_checkpoint
+    if tf.io.gfile.exists(prefix + ".index"):
+        return prefix
+    config = AlbertConfig.from_json_file(config_path)
+    model = AlbertPretrainer(config)
+    init_from_checkpoint(model, checkpoint)
+    pooler = model.encoder.pooler
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(0.0, config.initializer_range, pooler.kernel.shape)
+    while np.any(np.abs(kernel) > 2 * config.initializer_range):
+        redraw = np.abs(kernel) > 2 * config.initializer_range
+        kernel[redraw] = rng.normal(0.0, config.initializer_range, int(redraw.sum()))
+    pooler.kernel.assign(kernel.astype(np.float32))
+    pooler.bias.assign(np.zeros(pooler.bias.shape, np.float32))
+    save_official_checkpoint(model, prefix, global_step=0)
+    tf.keras.backend.clear_session()
+    return prefix
+
+
+def choose_learning_rate(args, config_path, spm_model, folders, setting, arm, init, work):
+    rates = [float(r) for r in str(args.learning_rates).split(",")]
+    if len(rates) == 1:
+        return rates[0], {}
+    task_name, data_dir = folders[setting + "/lr_split"]
+    scores = {}
+    for rate in rates:
+        out = os.path.join(work, "lr_choice", setting, arm, f"lr{rate:g}")
+        scores[rate] = finetune(args, config_path, spm_model, task_name, data_dir, init, 0,
+                                rate, steps_for(args, setting), out)["accuracy"]
+    best = max(rates, key=lambda r: scores[r])
+    log(f"{setting} {arm}: lr {best:g} chosen on the train split {scores}")
+    return best, {f"{r:g}": s for r, s in scores.items()}
+
+
+# ----------------------------------------------------------------------------------------
+# 5. Summary and picture.
+
+SETTING_NAMES = {"sst2_full": "SST-2 full train", "sst2_few": "SST-2 {few} train rows",
+                 "pair": "{pair}"}
+
+
+def spread(values):
+    return {"mean": statistics.mean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "n": len(values)}
+
+
+def table(summary):
+    arms = summary["args"]["arms"].split(",")
+    extra = [a for a in arms if a not in ("pretrained", "scratch")]
+    lines = ["| fine-tuning data (steps, lr) | pretrained | scratch | difference | "
+             + "".join(f"{a} | " for a in extra),
+             "|---|---|---|---|" + "---|" * len(extra)]
+    for setting, row in summary["finetune"].items():
+        cells = []
+        for arm in ["pretrained", "scratch"] + extra:
+            s = row[arm]["spread"]
+            cells.append(f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} "
+                         f"({100 * s['min']:.1f}-{100 * s['max']:.1f})")
+        diff = 100 * (row["pretrained"]["spread"]["mean"] - row["scratch"]["spread"]["mean"])
+        name = SETTING_NAMES[setting].format(few=summary["args"]["few_rows"],
+                                             pair=summary["args"]["pair_task"])
+        lr = "/".join(f"{row[a]['learning_rate']:g}" for a in ("pretrained", "scratch"))
+        lines.append(f"| {name} ({row['steps']}, {lr}) | {cells[0]} | {cells[1]} | "
+                     f"{diff:+.1f} | " + "".join(f"{c} | " for c in cells[2:]))
+    return "\n".join(lines)
+
+
+def plot(summary, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    history = summary["pretraining"]["history"]
+    steps = [h["global_step"] for h in history]
+    left.plot(steps, [h["masked_lm_accuracy"] for h in history], "o-", label="MLM accuracy")
+    left.plot(steps, [h["sentence_order_accuracy"] for h in history], "s-",
+              label="SOP accuracy" if summary["args"]["ablation"] != "nsp" else "NSP accuracy")
+    balance = summary["pretraining"].get("heldout_records")
+    if balance:
+        share = balance["label_1_share"]
+        left.axhline(max(share, 1 - share), color="tab:orange", linestyle=":",
+                     label="sentence task: majority class")
+    left.set_xlabel("pretraining step")
+    left.set_ylabel("held-out accuracy")
+    left.set_ylim(0, 1)
+    left.legend()
+    left.set_title("pretraining (held-out text)")
+    settings = list(summary["finetune"])
+    arms = summary["args"]["arms"].split(",")
+    width = 0.8 / len(arms)
+    colours = {"pretrained": "tab:blue", "scratch": "tab:grey"}
+    for k, arm in enumerate(arms):
+        offset, colour = (k - (len(arms) - 1) / 2) * width, colours.get(arm, f"C{k + 2}")
+        for i, setting in enumerate(settings):
+            values = [100 * v for v in summary["finetune"][setting][arm]["accuracies"]]
+            right.scatter([i + offset] * len(values), values, color=colour, s=14)
+            right.bar(i + offset, statistics.mean(values), width=width, color=colour, alpha=0.4,
+                      label=arm if i == 0 else None)
+    right.set_xticks(range(len(settings)))
+    right.set_xticklabels([SETTING_NAMES[s].format(few=summary["args"]["few_rows"],
+                                                   pair=summary["args"]["pair_task"])
+                           for s in settings], fontsize=8)
+    lows = [100 * v for s in settings for a in arms
+            for v in summary["finetune"][s][a]["accuracies"]]
+    right.set_ylim(max(0, min(lows) - 5), min(100, max(lows) + 5))
+    right.set_ylabel("dev accuracy (%), seeds as dots")
+    right.legend()
+    right.set_title("fine-tuning: pretrained vs scratch")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def machine():
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "load_average": os.getloadavg()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    work = os.path.abspath(args.output_dir)
+    os.makedirs(work, exist_ok=True)
+    started = time.time()
+    summary = {"args": vars(args), "machine_at_start": machine()}
+    text, summary["text"] = build_text(args, work)
+    spm_model = vocabulary(args, text["train"], work)
+    train_records = records(args, text["train"], spm_model,
+                            os.path.join(work, "pretrain.tfrecord"), args.dupe_factor)
+    eval_records = records(args, text["heldout"], spm_model,
+                           os.path.join(work, "heldout.tfrecord"), 1)
+    config_path, summary["config"] = model_config(args, spm_model, work)
+    checkpoint, history, last_train = pretrain(args, config_path, train_records, eval_records,
+                                               os.path.join(work, "pretrain"))
+    summary["pretraining"] = {"history": history, "last_train_metrics": last_train,
+                              "heldout_records": sentence_label_balance(eval_records),
+                              "minutes": round((time.time() - started) / 60, 1)}
+    log(f"held-out pretraining curve: {history}")
+    folders = task_folders(args, work)
+    summary["loading_check"] = check_loading(args, config_path, spm_model, folders,
+                                             checkpoint, work)
+    summary["finetune"] = {}
+    inits = {"pretrained": checkpoint, "scratch": None}
+    if "pretrained_new_pooler" in args.arms:
+        inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
+            config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
+    if not args.skip_finetune:
+        seeds = [int(s) for s in str(args.seeds).split(",")]
+        for setting in args.settings.split(","):
+            task_name, data_dir = folders[setting]
+            row = {"steps": steps_for(args, setting)}
+            for arm in args.arms.split(","):
+                init = inits[arm]
+                rate, scores = choose_learning_rate(args, config_path, spm_model, folders,
+                                                    setting, arm, init, work)
+                results = [finetune(args, config_path, spm_model, task_name, data_dir, init,
+                                    seed, rate, row["steps"],
+                                    os.path.join(work, "finetune", setting, arm,
+                                                 f"lr{rate:g}_seed{seed}"))
+                           for seed in seeds]
+                accuracies = [r["accuracy"] for r in results]
+                row[arm] = {"learning_rate": rate, "lr_choice_scores": scores,
+                            "accuracies": accuracies, "spread": spread(accuracies),
+                            "f1": [r["f1"] for r in results if "f1" in r]}
+                log(f"{setting} {arm}: {accuracies}")
+            summary["finetune"][setting] = row
+    summary["minutes"] = round((time.time() - started) / 60, 1)
+    summary["machine_at_end"] = machine()
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    if summary["finetune"]:
+        print(table(summary), flush=True)
+        plot(summary, os.path.join(work, "transfer.png"))
+    print(f"held-out MLM/SOP accuracy by step: " + ", ".join(
+        f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}/{h['sentence_order_accuracy']:.3f}"
+        for h in history), flush=True)
+    log(f"done in {summary['minutes']} min; {work}/results.json")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
