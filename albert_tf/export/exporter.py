@@ -41,6 +41,8 @@ from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
 from albert_tf.tokenization import TFTokenizer
 
+FORMATS = ("savedmodel", "tflite")
+QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")  # litert.QUANTIZATIONS
 MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
 # Official defaults of run_classifier.py / run_squad_v*.py / run_race.py.
 # preprocess: 128, TF Hub's preprocessors' default.
@@ -82,6 +84,16 @@ class ExportParams:
         "Put the tokenizer in the graph (raw-text signatures; serving needs the TF Text "
         "ops). False: ids-in signatures only, serving_default = tokens, no TF Text op in "
         "the SavedModel (stock TF Serving); tokenize with the preprocess export.")})
+    format: str = dataclasses.field(default="savedmodel", metadata={
+        "help": "savedmodel, or tflite: export_dir/model.tflite, the ids-in signatures for "
+                "LiteRT (albert_tf/export/litert.py).", "choices": list(FORMATS)})
+    quantization: str = dataclasses.field(default="none", metadata={
+        "help": "tflite: none, float16 (weights), dynamic_int8 (weights; activations at "
+                "run time) or int8 (calibrated on --representative_data).",
+        "choices": list(QUANTIZATIONS)})
+    representative_data: Optional[str] = dataclasses.field(default=None, metadata={
+        "help": "tflite int8: a text file, one text of the task per line, to calibrate "
+                "activations on (default: random ids)."})
 
     def validate(self):
         if self.model_kind not in MODEL_KINDS:
@@ -94,6 +106,14 @@ class ExportParams:
         if self.model_kind == "preprocess" and not self.text_in_graph:
             raise ValueError("text_in_graph=False: the preprocess export is the text "
                              "half, it always holds the tokenizer")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got "
+                             f"{self.format!r}")
+        if self.quantization not in QUANTIZATIONS:
+            raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got "
+                             f"{self.quantization!r}")
+        if self.quantization != "none" and self.format != "tflite":
+            raise ValueError(f"quantization {self.quantization!r} needs format 'tflite'")
         if self.max_seq_length is None:
             self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH[self.model_kind]
 
@@ -293,7 +313,7 @@ def export_config(params, module):
 
 
 # ------------------------------------------------------------------- write
-def _write_assets(staging_dir, params, config_path, model):
+def write_assets(staging_dir, params, config_path, model):
     tf.io.gfile.makedirs(staging_dir)
     assets = {base_module.SPM_ASSET: os.path.join(staging_dir, base_module.SPM_ASSET)}
     tf.io.gfile.copy(params.spm_model_file, assets[base_module.SPM_ASSET], overwrite=True)
@@ -316,6 +336,15 @@ def _write_assets(staging_dir, params, config_path, model):
 def _remove(path):
     if tf.io.gfile.exists(path):
         tf.io.gfile.rmtree(path)
+
+
+def export(params):
+    """What `albert-export` runs: the SavedModel, or with format "tflite" the LiteRT file."""
+    if params.format == "tflite":
+        from albert_tf.export import litert  # It imports this module.
+
+        return litert.export_litert(params)
+    return export_savedmodel(params)
 
 
 def export_savedmodel(params):
@@ -344,7 +373,7 @@ def export_savedmodel(params):
     work_dir = f"{export_dir}.tmp-{os.getpid()}"
     _remove(work_dir)
     try:
-        assets = _write_assets(os.path.join(work_dir, "assets_staging"), params, config_path,
+        assets = write_assets(os.path.join(work_dir, "assets_staging"), params, config_path,
                                model)
         module = build_module(params, model, tokenizer, assets)
         with tf.io.gfile.GFile(assets[base_module.EXPORT_CONFIG_ASSET], "w") as f:
