@@ -44,13 +44,15 @@ TFLITE_FILE = "model.tflite"
 # Signatures of the ids-in SavedModel that stay out of the .tflite: a string
 # asset path, and tf.Example parsing (no LiteRT builtin for ParseExample).
 SKIPPED_SIGNATURES = ("tokenization_info", "serving_examples")
-# Why the raw-text signatures are not in the .tflite (checked with TF Text
-# 2.21's `tflite_registrar`): it has LiteRT kernels for FastSentencepieceTokenize
-# and Detokenize, but our in-graph text path also needs ops it has none for:
-# NormalizeUTF8 (NFKC, official preprocess_text), StringLower, RegexReplace,
-# UnicodeTranscode and the ragged packing ops; those run only as TF (flex) ops,
-# which `ai_edge_litert` and the mobile builtin runtimes do not carry.
-RAW_TEXT_BLOCKERS = ("NormalizeUTF8", "StringLower", "RegexReplace")
+# Why there is no raw-text .tflite (measured: `TFLiteConverter` on
+# `TFTokenizer.tokenize`, builtins only): TF Text 2.21's `tflite_registrar` has
+# LiteRT kernels for FastSentencepieceTokenize and RaggedTensorToTensor, but
+# the official preprocess_text in the graph (lower-casing, NFKD accent
+# stripping, quote/space rewrites, the digit-comma split) also needs
+# StaticRegexReplace, StaticRegexFullMatch, StringLower, UnicodeDecode/Encode/
+# Transcode, RaggedGather, DynamicStitch, Lower/UpperBound: TF (flex) ops only,
+# which `ai_edge_litert` and the builtin mobile runtimes do not have.
+RAW_TEXT_BLOCKERS = ("StaticRegexReplace", "StringLower", "UnicodeTranscode")
 CALIBRATION_EXAMPLES = 64
 # Calibration rows are padded to at least this many tokens: SQuAD v2's top-k
 # (start_n_top, end_n_top) needs k <= seq_len.
