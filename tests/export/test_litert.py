@@ -3,6 +3,8 @@ with dynamic batch and length, and gives the Keras model's outputs."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -222,3 +224,24 @@ def test_overwrite_replaces_only_a_litert_export(tiny_models, spm_model_file, tm
         export(params)
     assert (other / "keep.txt").exists()
     assert litert.TFLITE_FILE == "model.tflite"  # TF Serving's --prefer_tflite_model name.
+
+
+def test_command_writes_the_tflite_and_its_assets(tiny_models, spm_model_file, tmp_path):
+    export_dir = tmp_path / "sst2_lite"
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    completed = subprocess.run(
+        [sys.executable, os.path.join(repo, "export_savedmodel.py"), "--model_kind=classifier",
+         "--format=tflite", "--quantization=dynamic_int8",
+         f"--init_checkpoint={tiny_models['classifier'][1]}",
+         f"--spm_model_file={spm_model_file}", f"--export_dir={export_dir}",
+         "--max_seq_length=32", "--task_name=MNLI"],
+        capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert sorted(os.listdir(export_dir)) == ["albert_config.json", "export_config.json",
+                                              "model.tflite", "spm.model"]
+    with open(export_dir / "export_config.json") as f:
+        config = json.load(f)
+    assert config["label_list"] == ["contradiction", "entailment", "neutral"]
+    assert config["signatures"] == ["serving_default", "tokens"]
+    assert [n for n in os.listdir(tmp_path) if ".tmp-" in n or ".old-" in n] == []
