@@ -68,6 +68,12 @@ def prepare(work_dir, config_file, spm_model_file, max_seq_length):
     hf_dir = os.path.join(work_dir, "hf")
     if not os.path.exists(hf_dir):
         convert_checkpoint(ckpt, hf_dir, "hf", spm_model_file=spm_model_file)
+
+
+def prepare_onnx(work_dir):
+    """The ONNX files, in a process without TensorFlow (torch.onnx.export beside a
+    loaded TensorFlow crashed here with SIGSEGV)."""
+    hf_dir = os.path.join(work_dir, "hf")
     onnx_fp32 = os.path.join(work_dir, "ort_fp32.onnx")
     if not os.path.exists(onnx_fp32):
         import torch
@@ -188,6 +194,10 @@ def run_all(args):
                            "--max_seq_length", str(max(args.seq_lengths))], env=env)
     if prep.returncode:
         sys.exit(prep.returncode)
+    prep = subprocess.run([sys.executable, __file__, "--prepare_onnx", "--work_dir",
+                           args.work_dir], env=env)
+    if prep.returncode:
+        sys.exit(prep.returncode)
     results = []
     for round_index in range(args.rounds):
         for batch in args.batches:
@@ -262,6 +272,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     # One process's job (the driver starts them).
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--prepare_onnx", action="store_true")
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--measure", choices=IMPLEMENTATIONS)
     parser.add_argument("--batch", type=int)
@@ -270,6 +281,8 @@ def main():
     args = parser.parse_args()
     if args.prepare:
         prepare(args.work_dir, args.config, args.spm_model_file, args.max_seq_length)
+    elif args.prepare_onnx:
+        prepare_onnx(args.work_dir)
     elif args.measure:
         measure(args)
     else:
