@@ -51,8 +51,16 @@ setup(
                  # The exports are loaded as TF Hub users load them (hub.KerasLayer, which
                  # runs on tf-keras); tensorflow_hub 0.16 imports pkg_resources, which
                  # setuptools 81 removed.
-                 "tensorflow-hub>=0.16", "tf-keras>=2.21,<2.22", "setuptools<81"],
+                 "tensorflow-hub>=0.16", "tf-keras>=2.21,<2.22", "setuptools<81",
+                 # The --format=tflite tests run the files in LiteRT's own interpreter.
+                 "ai-edge-litert==2.3.0"],
         "jax": ["jax>=0.6"],
+        # --format=tflite files run in LiteRT's own interpreter (tests/export/test_litert.py
+        # runs both it and tf.lite.Interpreter); pinned: the version the tests ran with.
+        "litert": ["ai-edge-litert==2.3.0"],
+        # benchmarks/serving_bench.py's peers (with the interop extra's torch and
+        # transformers); pinned to the versions of benchmarks/RESULTS.md's figures.
+        "serving_bench": ["ai-edge-litert==2.3.0", "onnxruntime==1.32.0", "onnx==1.23.2"],
         # The peers the checkpoint cross-checks (tests/interop) load and save with.
         "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],
         # create_pretraining_data.py --runner=DirectRunner/DataflowRunner/...; Beam's

@@ -24,16 +24,21 @@ kind, cut to the model's max_position_embeddings; a longer one is refused. Examp
     --init_checkpoint=out/mnli --spm_model_file=albert_base/30k-clean.model \
     --task_name=MNLI --export_dir=export/mnli_ids/1
 
+  # LiteRT for CPUs and phones: export/sst2_lite/model.tflite, int8 weights.
+  python export_savedmodel.py --model_kind=classifier --format=tflite \
+    --quantization=dynamic_int8 --init_checkpoint=out/sst2 \
+    --spm_model_file=albert_base/30k-clean.model --task_name=SST-2 \
+    --export_dir=export/sst2_lite
+
   saved_model_cli show --dir export/squad2/1 --all
 """
 
 from albert_tf.cli.entry import params_command
-from albert_tf.export.exporter import ExportParams, export_savedmodel
+from albert_tf.export.exporter import ExportParams, export
 
 COMMAND = "albert-export"
 
-define_flags, main, run = params_command(ExportParams, export_savedmodel, __name__, __doc__,
-                                         COMMAND)
+define_flags, main, run = params_command(ExportParams, export, __name__, __doc__, COMMAND)
 
 if __name__ == "__main__":
     run()

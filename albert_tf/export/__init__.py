@@ -15,6 +15,6 @@ encoder and preprocess also follow TF Hub's TF2 text API (`__call__`,
 only the ids-in signatures exist and serving_default is `tokens`.
 """
 
-from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel
+from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export, export_savedmodel
 
-__all__ = ["MODEL_KINDS", "ExportParams", "export_savedmodel"]
+__all__ = ["MODEL_KINDS", "ExportParams", "export", "export_savedmodel"]

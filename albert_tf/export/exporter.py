@@ -44,6 +44,8 @@ from albert_tf.settings import (ModelFiles, SettingError, Vocabulary, check_rang
                                 setting, setting_of)
 from albert_tf.tokenization import TFTokenizer
 
+FORMATS = ("savedmodel", "tflite")
+QUANTIZATIONS = ("none", "float16", "dynamic_int8", "int8")  # litert.QUANTIZATIONS
 MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
 # Official defaults of run_classifier.py / run_squad_v*.py / run_race.py.
 # preprocess: 128, TF Hub's preprocessors' default.
@@ -101,6 +103,17 @@ class ExportParams(Vocabulary):
     # RACE.
     max_qa_length: int = setting(128, "RACE: question+option tokens kept (the last ones).",
                                  min=1)
+    # LiteRT.
+    format: str = setting(
+        "savedmodel", "savedmodel, or tflite: export_dir/model.tflite, the ids-in signatures "
+                      "for LiteRT (albert_tf/export/litert.py).", choices=list(FORMATS))
+    quantization: str = setting(
+        "none", "tflite: none, float16 (weights), dynamic_int8 (weights; activations at run "
+                "time) or int8 (calibrated on --representative_data).",
+        choices=list(QUANTIZATIONS))
+    representative_data: Optional[str] = setting(
+        None, "tflite int8: a text file, one text of the task per line, to calibrate "
+              "activations on (default: random ids).")
 
     def validate(self):
         check_ranges(self)
@@ -111,6 +124,8 @@ class ExportParams(Vocabulary):
         if self.model_kind == "preprocess" and not self.text_in_graph:
             raise SettingError("--text_in_graph=false: the preprocess export is the text "
                                "half, it always holds the tokenizer")
+        if self.quantization != "none" and self.format != "tflite":
+            raise SettingError(f"--quantization={self.quantization} needs --format=tflite")
         if self.max_seq_length is None and self.model_kind == "preprocess":
             self.max_seq_length = DEFAULT_MAX_SEQ_LENGTH[self.model_kind]
 
@@ -329,7 +344,7 @@ def export_config(params, module):
 
 
 # ------------------------------------------------------------------- write
-def _write_assets(staging_dir, params, config_path, model):
+def write_assets(staging_dir, params, config_path, model):
     tf.io.gfile.makedirs(staging_dir)
     assets = {base_module.SPM_ASSET: os.path.join(staging_dir, base_module.SPM_ASSET)}
     tf.io.gfile.copy(params.spm_model_file, assets[base_module.SPM_ASSET], overwrite=True)
@@ -352,6 +367,15 @@ def _write_assets(staging_dir, params, config_path, model):
 def _remove(path):
     if tf.io.gfile.exists(path):
         tf.io.gfile.rmtree(path)
+
+
+def export(params):
+    """What `albert-export` runs: the SavedModel, or with format "tflite" the LiteRT file."""
+    if params.format == "tflite":
+        from albert_tf.export import litert  # It imports this module.
+
+        return litert.export_litert(params)
+    return export_savedmodel(params)
 
 
 def export_savedmodel(params):
@@ -380,7 +404,7 @@ def export_savedmodel(params):
     work_dir = f"{export_dir}.tmp-{os.getpid()}"
     _remove(work_dir)
     try:
-        assets = _write_assets(os.path.join(work_dir, "assets_staging"), params, config_path,
+        assets = write_assets(os.path.join(work_dir, "assets_staging"), params, config_path,
                                model)
         module = build_module(params, model, tokenizer, assets)
         with tf.io.gfile.GFile(assets[base_module.EXPORT_CONFIG_ASSET], "w") as f:

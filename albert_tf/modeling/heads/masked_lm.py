@@ -12,7 +12,8 @@ from albert_tf.modeling.layers.layer_norm import layer_norm
 def gather_positions(sequence, positions):
     """[batch, seq_len, width] gathered at int [batch, P] -> [batch, P, width]."""
     positions = ops.cast(positions, "int32")
-    return ops.take_along_axis(sequence, positions[:, :, None], axis=1)
+    # expand_dims, not [:, :, None]: converts to LiteRT builtins (see attention_bias).
+    return ops.take_along_axis(sequence, ops.expand_dims(positions, -1), axis=1)
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")

@@ -142,10 +142,12 @@ class AlbertSquadV2Head(keras.layers.Layer):
         start_states = ops.cast(start_states, self.compute_dtype)
         token_part = ops.matmul(sequence_output, kernel[:self.hidden_size])
         start_part = ops.matmul(start_states, kernel[self.hidden_size:])
-        hidden = ops.tanh(token_part[:, None, :, :] + start_part[:, :, None, :] + bias)
+        # expand_dims, not None-indexing: converts to LiteRT builtins (see attention_bias).
+        hidden = ops.tanh(ops.expand_dims(token_part, 1) + ops.expand_dims(start_part, 2)
+                          + bias)
         hidden = ops.cast(self.end_layer_norm(hidden), self.compute_dtype)
         logits = ops.squeeze(self.end_dense_1(hidden), -1)
-        return mask_logits(logits, p_mask[:, None, :])
+        return mask_logits(logits, ops.expand_dims(p_mask, 1))
 
     def answer_logits(self, sequence_output, start_logits, training=None):
         """No-answer logit, float32 [batch], from the masked start logits [batch, seq_len]."""

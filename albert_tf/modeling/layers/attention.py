@@ -17,7 +17,9 @@ MASK_ADDER = -10000.0
 def attention_bias(input_mask, dtype="float32"):
     """[batch, seq_len] 1/0 mask -> additive bias [batch, 1, 1, seq_len]."""
     mask = ops.cast(input_mask, dtype)
-    return ((1.0 - mask) * MASK_ADDER)[:, None, None, :]
+    # expand_dims, not [:, None, None, :]: LiteRT's builtin StridedSlice has no
+    # new_axis_mask, so indexing with None needs a TF (flex) op at dynamic shapes.
+    return ops.expand_dims(ops.expand_dims((1.0 - mask) * MASK_ADDER, 1), 1)
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
