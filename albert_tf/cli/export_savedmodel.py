@@ -34,7 +34,7 @@ kind, cut to the model's max_position_embeddings; a longer one is refused. Examp
 """
 
 from albert_tf.cli.entry import params_command
-from albert_tf.export.exporter import ExportParams, export
+from albert_tf.export import ExportParams, export
 
 COMMAND = "albert-export"
 

@@ -15,6 +15,14 @@ encoder and preprocess also follow TF Hub's TF2 text API (`__call__`,
 only the ids-in signatures exist and serving_default is `tokens`.
 """
 
-from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export, export_savedmodel
+from albert_tf.export import litert
+from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel
 
 __all__ = ["MODEL_KINDS", "ExportParams", "export", "export_savedmodel"]
+
+
+def export(params):
+    """What `albert-export` runs: the SavedModel, or with format "tflite" the LiteRT file."""
+    if params.format == "tflite":
+        return litert.export_litert(params)
+    return export_savedmodel(params)

@@ -369,15 +369,6 @@ def _remove(path):
         tf.io.gfile.rmtree(path)
 
 
-def export(params):
-    """What `albert-export` runs: the SavedModel, or with format "tflite" the LiteRT file."""
-    if params.format == "tflite":
-        from albert_tf.export import litert  # It imports this module.
-
-        return litert.export_litert(params)
-    return export_savedmodel(params)
-
-
 def export_savedmodel(params):
     """Exports `params.model_kind` to `params.export_dir`; returns the module.
 
