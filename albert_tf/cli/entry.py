@@ -5,6 +5,7 @@ import sys
 
 from absl import app, flags
 
+from albert_tf import run_lock
 from albert_tf.settings import define_flags, params_from_flags, required_flags
 
 _DEFINED = {}  # entry module -> the flag names it defined
@@ -33,7 +34,29 @@ def start(main, doc, module_name, define, required=()):
     main_module = sys.modules.get("__main__")
     if main_module is not None:
         main_module.__doc__ = doc  # what --help prints first (shims and scripts: theirs)
-    app.run(main)
+    app.run(_one_line_errors(main))
+
+
+def _one_line_errors(main):
+    """`main`, with an output held by another run reported in one line (exit 1), not
+    a traceback: the user's next step is in the message."""
+    def run_main(argv):
+        try:
+            return main(argv)
+        except run_lock.OutputInUseError as e:
+            raise SystemExit(f"ERROR: {e}") from None
+    return run_main
+
+
+def holding_output(runner, field, inside=False):
+    """`runner(params)` while holding the lock of the output `params.<field>` names
+    (`run_lock`), after removing the `<output>.tmp-PID` leftovers of killed runs."""
+    def run_holding(params):
+        output = getattr(params, field)
+        with run_lock.holding(output, inside=inside):
+            run_lock.remove_leftovers(output)
+            return runner(params)
+    return run_holding
 
 
 def params_command(params_cls, runner, module_name, doc, extra_flags=None, overrides=None):

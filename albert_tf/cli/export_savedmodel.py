@@ -26,7 +26,7 @@ assets/export_config.json. Examples:
   saved_model_cli show --dir export/squad2/1 --all
 """
 
-from albert_tf.cli.entry import params_command
+from albert_tf.cli.entry import holding_output, params_command
 from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmodel
 
 # Help for `ExportParams` fields that carry none in their metadata (a field's own
@@ -62,8 +62,9 @@ FIELD_HELP = {
 }
 
 
-define_flags, main, run = params_command(ExportParams, export_savedmodel, __name__, __doc__,
-                                         overrides=FIELD_HELP)
+define_flags, main, run = params_command(
+    ExportParams, holding_output(export_savedmodel, "export_dir"), __name__, __doc__,
+    overrides=FIELD_HELP)
 
 if __name__ == "__main__":
     run()

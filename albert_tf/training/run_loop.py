@@ -19,6 +19,7 @@ import os
 
 import tensorflow as tf
 
+from albert_tf import run_lock
 from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_official_checkpoint
 from albert_tf.checkpoints.pretrained import read_config
@@ -173,6 +174,7 @@ class EvalSummaries:
         self._writer.flush()
 
 
+@run_lock.releases_locks
 def run(task):
     """Runs `task` (train / evaluate / predict per its params); returns
     `task.results(outcome)` where outcome has "train" (last training metrics),
@@ -183,6 +185,7 @@ def run(task):
     strategy = setup_runtime(params.runtime)
     config = load_config(params.albert_config_file, params.max_seq_length)
     check_output_dir_config(params.output_dir, config, params.albert_config_file)
+    run_lock.hold(params.output_dir, chief=is_chief(strategy))  # One live run per output_dir.
     task.prepare(strategy, config)
     with strategy.scope():
         model = task.build_model(config)
