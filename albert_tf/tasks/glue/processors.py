@@ -13,6 +13,7 @@ their guid is the file's `index` column, which the GLUE submission needs.
 import csv
 import dataclasses
 import io
+import math
 import os
 from typing import Optional, Union
 
@@ -207,9 +208,14 @@ class DataProcessor:
     def _parse_label(self, raw, where):
         if self.is_regression:
             try:
-                return float(raw)
+                score = float(raw)
             except ValueError:
                 raise ValueError(f"{where}: expected a float score, got {raw!r}") from None
+            if not math.isfinite(score):
+                # A NaN target makes the loss NaN: training would end in a divergence
+                # error naming no row.
+                raise ValueError(f"{where}: expected a finite float score, got {raw!r}")
+            return score
         label = self.process_text(raw)
         if label not in self.labels:
             raise ValueError(f"{where}: label {raw!r} is not one of {list(self.labels)}")
