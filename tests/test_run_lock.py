@@ -126,7 +126,8 @@ def test_export_command_refuses_a_live_holder_in_one_line(tmp_path, live_pid):
     assert error_lines == [f"ERROR: {export_dir} is in use by pid {live_pid} on "
                            f"{socket.gethostname()} (command: export_savedmodel.py, started "
                            f"2026-12-07T08:00:00+00:00); wait for that run to end, or use "
-                           f"another output (if that run is gone, remove {export_dir}.lock)"]
+                           f"another output (if that run is gone, remove {export_dir}.lock) "
+                           f"(ALBERT_TF_TRACEBACK=1 shows where)"]
     assert not export_dir.exists() and leftover.exists()  # Nothing done while refused.
 
 

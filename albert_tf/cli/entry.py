@@ -1,6 +1,7 @@
 """What every command-line entry point does around its `main`: define its flags once,
 mark the required ones, list them in `--help`, run under absl."""
 
+import os
 import sys
 
 from absl import app, flags
@@ -37,14 +38,22 @@ def start(main, doc, module_name, define, required=()):
     app.run(_one_line_errors(main))
 
 
+# What a user's input or flags can cause; every such error of albert_tf names the
+# flag, file or field and what was expected, so the message is the whole report.
+USER_ERRORS = (run_lock.OutputInUseError, ValueError, FileNotFoundError, FileExistsError)
+TRACEBACK_ENV = "ALBERT_TF_TRACEBACK"
+
+
 def _one_line_errors(main):
-    """`main`, with an output held by another run reported in one line (exit 1), not
-    a traceback: the user's next step is in the message."""
+    """`main`, with user mistakes (`USER_ERRORS`) reported as one line `ERROR: ...`
+    and exit status 1 instead of a traceback; ALBERT_TF_TRACEBACK=1 shows it."""
     def run_main(argv):
         try:
             return main(argv)
-        except run_lock.OutputInUseError as e:
-            raise SystemExit(f"ERROR: {e}") from None
+        except USER_ERRORS as e:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            raise SystemExit(f"ERROR: {e} (ALBERT_TF_TRACEBACK=1 shows where)") from None
     return run_main
 
 
