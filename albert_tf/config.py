@@ -1,6 +1,7 @@
 """`AlbertConfig`: the official `albert_config.json`, read, validated and written back."""
 
 import dataclasses
+import difflib
 import json
 import math
 import warnings
@@ -14,6 +15,11 @@ SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
 # They are kept verbatim and written back unchanged.
 UNUSED_OFFICIAL_FIELDS = ("down_scale_factor", "net_structure_type", "gap_size",
                           "num_memory_blocks", "layers_to_keep")
+
+# Fields every released albert_config.json gives: a file without one of them would
+# silently build albert_xxlarge's shape (hidden_size 4096, 64 heads, ...).
+SHAPE_FIELDS = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                "num_attention_heads", "intermediate_size", "max_position_embeddings")
 
 
 def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
@@ -110,16 +116,30 @@ class AlbertConfig:
 
     # ------------------------------------------------------------ (de)serialise
     @classmethod
-    def from_dict(cls, values, source="AlbertConfig"):
-        """Builds a config from a dict such as a parsed `albert_config.json`."""
+    def from_dict(cls, values, source="AlbertConfig", required=("vocab_size",)):
+        """Builds a config from a dict such as a parsed `albert_config.json`.
+
+        Fields absent from `values` take the official defaults, except `required`
+        ones (`from_json_file`: all of `SHAPE_FIELDS`). An unknown key close to a
+        known field ("hiden_size") is refused; other unknown keys are kept with a
+        warning.
+        """
         if not isinstance(values, dict):
             raise ValueError(f"{source}: expected a JSON object, got {type(values).__name__}")
-        if "vocab_size" not in values:
-            raise ValueError(f"{source}: missing required field 'vocab_size'")
         known = {f.name for f in dataclasses.fields(cls)} - {"extra", "_key_order"}
-        kwargs = {k: v for k, v in values.items() if k in known}
         extra = {k: v for k, v in values.items() if k not in known}
         unknown = [k for k in extra if k not in UNUSED_OFFICIAL_FIELDS]
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.8)
+            if close and close[0] not in values:
+                raise ValueError(f"{source}: unknown field {key!r}: did you mean {close[0]!r}?")
+        missing = [name for name in required if name not in values]
+        if missing:
+            also = f" (also {', '.join(map(repr, missing[1:]))})" if missing[1:] else ""
+            raise ValueError(
+                f"{source}: missing required field {missing[0]!r}{also}: an "
+                f"albert_config.json gives the model's shape ({', '.join(SHAPE_FIELDS)})")
+        kwargs = {k: v for k, v in values.items() if k in known}
         if unknown:
             # Kept and written back (a newer or annotated config still loads), but a
             # misspelt field would otherwise silently fall back to its default.
@@ -145,7 +165,7 @@ class AlbertConfig:
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): "
                              f"{e.msg}") from e
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(values, source=str(path), required=SHAPE_FIELDS)
 
     def to_dict(self):
         """Every field, the unused/unknown ones included, in the original key order."""

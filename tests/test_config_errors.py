@@ -62,13 +62,44 @@ def test_missing_vocab_size_and_bad_json_name_the_file(tmp_path):
 
 def test_unknown_fields_are_kept_with_a_warning_naming_them(tmp_path):
     values = json.loads(TINY.read_text())
-    values["hiden_size"] = 64  # a typo that would otherwise pass silently
+    values["my_run_note"] = "tried on 2 GPUs"  # not close to any field
     path = tmp_path / "albert_config.json"
     path.write_text(json.dumps(values, indent=2))
-    with pytest.warns(UserWarning, match=f"^{path}: unknown field\\(s\\) 'hiden_size' kept"):
+    with pytest.warns(UserWarning, match=f"^{path}: unknown field\\(s\\) 'my_run_note' kept"):
         config = AlbertConfig.from_json_file(str(path))
-    assert config.hidden_size == 32 and config.extra["hiden_size"] == 64
+    assert config.extra["my_run_note"] == "tried on 2 GPUs"
     assert config.to_dict() == values
+
+
+@pytest.mark.parametrize("typo, field", [("hiden_size", "hidden_size"),
+                                         ("num_attention_head", "num_attention_heads"),
+                                         ("hidden_dropout", "hidden_dropout_prob"),
+                                         ("Hidden_Act", "hidden_act")])
+def test_a_key_close_to_a_field_is_refused_with_did_you_mean(tmp_path, typo, field):
+    values = json.loads(TINY.read_text())
+    values[typo] = values.pop(field)
+    path = tmp_path / "albert_config.json"
+    path.write_text(json.dumps(values, indent=2))
+    with pytest.raises(ValueError, match=f"^{path}: unknown field '{typo}': did you mean "
+                                         f"'{field}'\\?$"):
+        AlbertConfig.from_json_file(str(path))
+
+
+@pytest.mark.parametrize("field", ["hidden_size", "num_attention_heads", "embedding_size",
+                                   "num_hidden_layers", "intermediate_size",
+                                   "max_position_embeddings"])
+def test_a_missing_shape_field_names_the_file_and_field(tmp_path, field):
+    values = json.loads(TINY.read_text())
+    del values[field]
+    path = tmp_path / "albert_config.json"
+    path.write_text(json.dumps(values, indent=2))
+    with pytest.raises(ValueError, match=f"^{path}: missing required field '{field}': "):
+        AlbertConfig.from_json_file(str(path))
+
+
+def test_every_released_config_has_the_shape_fields():
+    for path in sorted(TINY.parent.glob("*.json")):
+        AlbertConfig.from_json_file(str(path))
 
 
 def test_released_unused_fields_do_not_warn():

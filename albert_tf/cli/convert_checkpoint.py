@@ -22,7 +22,7 @@ import dataclasses
 from absl import logging
 
 from albert_tf.checkpoints.pretrained import FORMATS, convert_checkpoint
-from albert_tf.cli.entry import params_command
+from albert_tf.cli.entry import holding_output, params_command
 from albert_tf.settings import ModelFiles, Vocabulary, setting, setting_of
 
 COMMAND = "albert-convert"
@@ -57,7 +57,8 @@ def convert(params):
     return dropped
 
 
-define_flags, main, run = params_command(ConvertParams, convert, __name__, __doc__, COMMAND)
+define_flags, main, run = params_command(ConvertParams, holding_output(convert, "output"),
+                                         __name__, __doc__, COMMAND)
 
 if __name__ == "__main__":
     run()

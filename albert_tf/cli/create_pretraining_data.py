@@ -25,6 +25,7 @@ import os
 
 from absl import flags, logging
 
+from albert_tf import run_lock
 from albert_tf.cli.entry import refuse_in_one_line, start
 from albert_tf.pretraining_data import beam as pretraining_beam
 from albert_tf.pretraining_data import config as pretraining_config
@@ -103,14 +104,17 @@ def create_pretraining_data(files, official):
             pretraining_beam.import_beam()
         except ImportError as e:
             raise SettingError(str(e)) from e
-        pretraining_beam.create_pretraining_data_beam(
-            files.input_file, files.output_file.strip(), tokenizer, config)
+        with run_lock.holding(files.output_file.strip(), inside=False):
+            pretraining_beam.create_pretraining_data_beam(
+                files.input_file, files.output_file.strip(), tokenizer, config)
         return
     input_files = pretraining_documents.expand_input_files(files.input_file)
     output_files = [f.strip() for f in files.output_file.split(",") if f.strip()]
     logging.info("reading %d input file(s): %s", len(input_files), ", ".join(input_files))
     logging.info("writing %d output file(s): %s", len(output_files), ", ".join(output_files))
-    pretraining_writer.create_pretraining_data(input_files, output_files, tokenizer, config)
+    # One lock for the run, beside its first output (outputs are renamed into place).
+    with run_lock.holding(output_files[0], inside=False):
+        pretraining_writer.create_pretraining_data(input_files, output_files, tokenizer, config)
 
 
 def run():

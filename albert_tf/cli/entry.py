@@ -8,7 +8,7 @@ import sys
 
 from absl import app, flags
 
-from albert_tf import quiet_logs
+from albert_tf import quiet_logs, run_lock
 from albert_tf.settings import (SettingError, check_ranges, check_run_modes, define_flags,
                                 params_from_flags, required_flags)
 from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RUNTIME_FLAGS_MODULE
@@ -81,7 +81,37 @@ def start(main, doc, module_name, define, required=(), command=None):
     main_module = sys.modules.get("__main__")
     if main_module is not None:
         main_module.__doc__ = doc.replace(command + " ", invocation(command) + " ")
-    app.run(quietly(main))
+    app.run(quietly(_one_line_errors(main)))
+
+
+# What a user's input or flags can cause; every such error of albert_tf names the
+# flag, file or field and what was expected, so the message is the whole report.
+USER_ERRORS = (run_lock.OutputInUseError, ValueError, FileNotFoundError, FileExistsError)
+TRACEBACK_ENV = "ALBERT_TF_TRACEBACK"
+
+
+def _one_line_errors(main):
+    """`main`, with user mistakes (`USER_ERRORS`) reported as one line `ERROR: ...`
+    and exit status 1 instead of a traceback; ALBERT_TF_TRACEBACK=1 shows it."""
+    def run_main(argv):
+        try:
+            return main(argv)
+        except USER_ERRORS as e:
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            raise SystemExit(f"ERROR: {e} (ALBERT_TF_TRACEBACK=1 shows where)") from None
+    return run_main
+
+
+def holding_output(runner, field, inside=False):
+    """`runner(params)` while holding the lock of the output `params.<field>` names
+    (`run_lock`), after removing the `<output>.tmp-PID` leftovers of killed runs."""
+    def run_holding(params):
+        output = getattr(params, field)
+        with run_lock.holding(output, inside=inside):
+            run_lock.remove_leftovers(output)
+            return runner(params)
+    return run_holding
 
 
 def refuse_in_one_line(command, fn, *args):

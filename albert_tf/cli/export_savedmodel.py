@@ -33,12 +33,13 @@ kind, cut to the model's max_position_embeddings; a longer one is refused. Examp
   saved_model_cli show --dir export/squad2/1 --all
 """
 
-from albert_tf.cli.entry import params_command
+from albert_tf.cli.entry import holding_output, params_command
 from albert_tf.export import ExportParams, export
 
 COMMAND = "albert-export"
 
-define_flags, main, run = params_command(ExportParams, export, __name__, __doc__, COMMAND)
+define_flags, main, run = params_command(
+    ExportParams, holding_output(export, "export_dir"), __name__, __doc__, COMMAND)
 
 if __name__ == "__main__":
     run()

@@ -9,6 +9,10 @@ the in-graph `TFTokenizer` (unless `text_in_graph=False`), the model's
   assets/export_config.json  model_kind, do_lower_case, max_seq_length, task
                              settings and the signature list
 
+A serving signature is where untrusted input enters: every ids-in signature
+(`tokens`, `mlm`, `sop`, `serving_examples`, a text-free `serving_default`)
+checks its request in the graph (`check_request`) and fails naming the input.
+
 Loading needs only `tensorflow` and `tensorflow_text` (for the SentencePiece op);
 a `text_in_graph=False` export needs only `tensorflow`.
 
@@ -57,6 +61,72 @@ def check_same_batch(**tensors):
         tf.debugging.assert_equal(
             tf.shape(tensors[name])[0], first,
             message=f"inputs {names[0]} and {name} must have the same batch size")
+
+
+def check_request(inputs, config, where="request input"):
+    """`inputs` unchanged, once an ids-in request is one the model can take.
+
+    A gather reads id -1 as the last row of its table (and, on GPUs, an id past
+    the end as zeros), so a bad request would be answered silently. Checks, in
+    the graph (plain Assert ops, which the TF1 session loader, TF Serving and
+    `saved_model_cli run` run too):
+      `input_ids` in [0, vocab_size), `segment_ids` in [0, type_vocab_size),
+      `input_mask` and `p_mask` in {0, 1}; `input_mask`, `segment_ids` and
+      `p_mask` of the shape of `input_ids`; sequence length (the last axis) in
+      [1, max_position_embeddings]; `mlm_positions` of the batch of `input_ids`
+      and in [0, sequence length).
+
+    Args:
+      inputs: dict name -> int32 tensor, the signature's input names.
+      config: the model's `AlbertConfig`.
+      where: how messages name the inputs (e.g. "tf.Example feature").
+
+    Raises (when run):
+      tf.errors.InvalidArgumentError naming the input, the range and its values.
+    """
+    ids = inputs["input_ids"]
+    asserts = []
+    for name in ("input_mask", "segment_ids", "p_mask"):
+        if name in inputs:
+            asserts.append(tf.debugging.Assert(
+                tf.reduce_all(tf.equal(tf.shape(inputs[name]), tf.shape(ids))),
+                [f"{where} {name} must have the shape of input_ids; got shape",
+                 tf.shape(inputs[name]), "and input_ids shape", tf.shape(ids)],
+                name=f"check_{name}_shape"))
+    seq_len = tf.shape(ids)[-1]
+    limit = config.max_position_embeddings
+    asserts.append(tf.debugging.Assert(
+        tf.logical_and(seq_len >= 1, seq_len <= limit),
+        [f"{where} input_ids: the sequence length (last axis) must be in [1, "
+         f"max_position_embeddings={limit}]; got", seq_len], name="check_seq_len"))
+    limits = {"input_ids": (config.vocab_size, f"vocab_size={config.vocab_size}"),
+              "segment_ids": (config.type_vocab_size,
+                              f"type_vocab_size={config.type_vocab_size}"),
+              "input_mask": (2, "2) (0 or 1"),
+              "p_mask": (2, "2) (0 or 1")}
+    for name, (high, high_text) in limits.items():
+        if name in inputs:
+            asserts.append(_in_range(where, name, inputs[name], high, high_text))
+    if "mlm_positions" in inputs:
+        positions = inputs["mlm_positions"]
+        asserts.append(tf.debugging.Assert(
+            tf.equal(tf.shape(positions)[0], tf.shape(ids)[0]),
+            [f"{where} mlm_positions must have the batch size of input_ids; got",
+             tf.shape(positions)[0], "and", tf.shape(ids)[0]], name="check_mlm_batch"))
+        asserts.append(_in_range(where, "mlm_positions", positions, seq_len,
+                                 "the sequence length of input_ids"))
+    with tf.control_dependencies(asserts):
+        return {name: tf.identity(value) for name, value in inputs.items()}
+
+
+def _in_range(where, name, values, high, high_text):
+    """An Assert op: 0 <= values < high, else a message with the values' min and max."""
+    smallest, largest = tf.reduce_min(values), tf.reduce_max(values)
+    ok = tf.logical_or(tf.equal(tf.size(values), 0),
+                       tf.logical_and(smallest >= 0, largest < high))
+    return tf.debugging.Assert(
+        ok, [f"{where} {name} must be in [0, {high_text}); got min", smallest, "max", largest],
+        name=f"check_{name}")
 
 
 def pack(tokenizer, segments, max_seq_length):
@@ -209,6 +279,10 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
         """
         inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
         return self.model(inputs, training=False)["logits"]
+
+    def checked(self, inputs, where="request input"):
+        """`check_request(inputs)` against the model's config (ids-in signatures)."""
+        return check_request(inputs, self.model.albert_config, where)
 
     def pack(self, texts_a, texts_b=None):
         return pack_texts(self.tokenizer, self.tokenize_text, texts_a, texts_b,

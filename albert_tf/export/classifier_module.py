@@ -83,8 +83,9 @@ class AlbertClassifierModule(ExportModule):
         spec = {name: tf.io.FixedLenFeature([self.max_seq_length], tf.int64)
                 for name in ENCODER_INPUTS}
         parsed = tf.io.parse_example(examples, spec)
-        return self._predict({k: tf.cast(v, tf.int32) for k, v in parsed.items()})
+        return self._predict(self.checked({k: tf.cast(v, tf.int32) for k, v in parsed.items()},
+                                          where="tf.Example feature"))
 
     def _tokens(self, input_ids, input_mask, segment_ids):
-        return self._predict({"input_ids": input_ids, "input_mask": input_mask,
-                              "segment_ids": segment_ids})
+        return self._predict(self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                                           "segment_ids": segment_ids}))

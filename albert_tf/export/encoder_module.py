@@ -93,13 +93,14 @@ class AlbertEncoderModule(ExportModule):
                 "pooled_output": outputs["pooled_output"]}
 
     def _tokens(self, input_ids, input_mask, segment_ids):
-        return self._encode({"input_ids": input_ids, "input_mask": input_mask,
-                             "segment_ids": segment_ids})
+        return self._encode(self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                                          "segment_ids": segment_ids}))
 
     def _pretrainer(self, input_ids, input_mask, segment_ids, mlm_positions):
-        return self.model({"input_ids": input_ids, "input_mask": input_mask,
-                           "segment_ids": segment_ids, "masked_lm_positions": mlm_positions},
-                          training=False)
+        inputs = self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                               "segment_ids": segment_ids, "mlm_positions": mlm_positions})
+        inputs["masked_lm_positions"] = inputs.pop("mlm_positions")
+        return self.model(inputs, training=False)
 
     def _mlm(self, input_ids, input_mask, segment_ids, mlm_positions):
         outputs = self._pretrainer(input_ids, input_mask, segment_ids, mlm_positions)

@@ -105,5 +105,5 @@ class AlbertRaceModule(ExportModule):
         return self._predict(self.build_inputs(article, question, options))
 
     def _tokens(self, input_ids, input_mask, segment_ids):
-        return self._predict({"input_ids": input_ids, "input_mask": input_mask,
-                              "segment_ids": segment_ids})
+        return self._predict(self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                                           "segment_ids": segment_ids}))

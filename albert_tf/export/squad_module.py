@@ -107,12 +107,12 @@ class AlbertSquadModule(ExportModule):
         return {k: outputs[k] for k in keys}
 
     def _tokens_v1(self, input_ids, input_mask, segment_ids):
-        return self._run_model({"input_ids": input_ids, "input_mask": input_mask,
-                                "segment_ids": segment_ids})
+        return self._run_model(self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                                             "segment_ids": segment_ids}))
 
     def _tokens_v2(self, input_ids, input_mask, segment_ids, p_mask):
-        return self._run_model({"input_ids": input_ids, "input_mask": input_mask,
-                                "segment_ids": segment_ids, "p_mask": p_mask})
+        return self._run_model(self.checked({"input_ids": input_ids, "input_mask": input_mask,
+                                             "segment_ids": segment_ids, "p_mask": p_mask}))
 
     def _serve(self, question, context):
         windows, pieces = self.encode(question, context)

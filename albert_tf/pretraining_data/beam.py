@@ -26,6 +26,7 @@ it is the optional `beam` extra.
 
 import contextlib
 import dataclasses
+import difflib
 import fnmatch
 import logging as std_logging
 import math
@@ -120,6 +121,28 @@ def temporary_files_removed_after():
                 os.environ["TMPDIR"] = saved_env
 
 
+def check_pipeline_options(args):
+    """`args` (`--key=value`), once every key is an option Beam knows.
+
+    Beam drops an unknown option with a warning and runs without it (a misspelt
+    `direct_num_worker=2` would run on one worker).
+
+    Raises:
+      ValueError naming --beam_pipeline_options, the key and the closest option.
+    """
+    beam = import_beam()
+    known = set(beam.options.pipeline_options.PipelineOptions([]).get_all_options())
+    for arg in args:
+        key = arg[2:].partition("=")[0]
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                " (see `python -m apache_beam.runners.direct.direct_runner --help`)"
+            raise ValueError(f"--beam_pipeline_options: {key!r} is not a Beam pipeline "
+                             f"option{hint}")
+    return args
+
+
 def default_num_shards(input_bytes, dupe_factor):
     """About one output shard per 128 MB of input text x dupe_factor (>= 1)."""
     return max(1, min(_MAX_DEFAULT_SHARDS,
@@ -142,6 +165,10 @@ def match_input_files(input_file):
     filesystems = beam.io.filesystems.FileSystems
     files = []
     for pattern in pretraining_documents.split_patterns(input_file):
+        if "://" not in pattern:
+            # Beam's local file system matches a relative glob against nothing; the
+            # local writer (tf.io.gfile) against the working directory.
+            pattern = os.path.abspath(pattern)
         sizes = {}
         for result in filesystems.match([pattern]):
             for metadata in result.metadata_list:
@@ -278,7 +305,8 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
                          f"files from one prefix; give one path and --num_output_shards")
     beam = import_beam()
     options = beam.options.pipeline_options.PipelineOptions(
-        worker_log_level(parse_pipeline_options(config.beam_pipeline_options)))
+        worker_log_level(check_pipeline_options(
+            parse_pipeline_options(config.beam_pipeline_options))))
     input_files = match_input_files(input_file)
     input_bytes = sum(size for _, size in input_files)
     num_shards = config.num_output_shards or default_num_shards(input_bytes,

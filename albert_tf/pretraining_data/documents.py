@@ -64,19 +64,41 @@ def split_patterns(input_file):
     return patterns
 
 
+def is_binary_file(path, head_bytes=4096):
+    """True if the file's first bytes hold a NUL byte: never one-sentence-per-line text.
+
+    A TFRecord always does (each record starts with its length as a little-endian
+    uint64), as do the writer's own outputs matched by a broad input glob.
+    """
+    try:
+        with tf.io.gfile.GFile(path, "rb") as f:
+            return b"\0" in f.read(head_bytes)
+    except (tf.errors.OpError, OSError):
+        return False  # Unreadable: the reader names it when it gets there.
+
+
 def select_matches(pattern, matches):
-    """A pattern's matches, sorted, without writer temp files; raises if none is left."""
+    """A pattern's matches, sorted, without writer temp files and binary files (e.g.
+    TFRecords, our own earlier outputs); one warning names what was skipped; raises
+    if nothing is left."""
     matches = sorted(matches)
     temps = [m for m in matches if is_temp_output_name(m)]
     if temps:
         logging.warning("input_file pattern %r: skipping %d unfinished output file(s) "
                         "of a killed run (%s)", pattern, len(temps), ", ".join(temps[:3]))
         matches = [m for m in matches if not is_temp_output_name(m)]
+    binary = [m for m in matches if is_binary_file(m)]
+    if binary:
+        logging.warning("input_file pattern %r: skipping %d binary file(s), not text (e.g. "
+                        "TFRecords; NUL bytes at the start): %s%s", pattern, len(binary),
+                        ", ".join(binary[:5]), ", ..." if len(binary) > 5 else "")
+        matches = [m for m in matches if m not in set(binary)]
     if not matches:
+        skipped = [f"{len(temps)} unfinished *.tmp-PID output(s)"] if temps else []
+        skipped += [f"{len(binary)} binary file(s)"] if binary else []
         raise FileNotFoundError(
             f"input_file pattern {pattern!r} matched no files"
-            + (f" (only {len(temps)} unfinished *.tmp-PID output(s), never read)"
-               if temps else ""))
+            + (f" (only {' and '.join(skipped)}, never read as text)" if skipped else ""))
     return matches
 
 

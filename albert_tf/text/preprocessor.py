@@ -3,6 +3,7 @@
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from albert_tf.export.base_module import pack_texts
@@ -18,27 +19,105 @@ class _Untracked:
 
 
 def split_texts(inputs):
-    """(text_a, text_b or None) of `inputs`.
+    """(text_a, text_b or None) of `inputs`, in the one documented form.
 
-    Accepted: texts `[batch]` (tf.string tensor, numpy array, list of str); a pair
-    `(text_a, text_b)` of two such; a dict with `text_a` and optionally `text_b`.
-    A tuple/list of two str is a batch of two single texts, not a pair.
+    Accepted: texts `[batch]` (a 1-D tf.string tensor, numpy array, pandas Series
+    or list/tuple of str/bytes; one str is a batch of one); a pair as a TUPLE
+    `(texts_a, texts_b)` of two equal-length such sequences; a dict with `text_a`
+    and optionally `text_b`. A list of pairs (`[("a", "b"), ...]`, `[["a", "b"],
+    ["c", "d"]]`) is refused rather than guessed at: give the two columns.
+
+    Raises:
+      TypeError / ValueError naming the row (see `text_rows`).
     """
     if isinstance(inputs, dict):
         if "text_a" not in inputs:
             raise ValueError(f"text inputs as a dict need a 'text_a' key, got "
                              f"{sorted(inputs)}")
-        return inputs["text_a"], inputs.get("text_b")
-    if isinstance(inputs, (tuple, list)) and len(inputs) == 2 and not any(
+        unknown = sorted(set(inputs) - {"text_a", "text_b"})
+        if unknown:
+            raise ValueError(f"text inputs as a dict take 'text_a' and 'text_b', got also "
+                             f"{unknown}")
+        text_a, text_b = inputs["text_a"], inputs.get("text_b")
+    elif isinstance(inputs, tuple) and len(inputs) == 2 and not any(
             isinstance(t, (str, bytes)) for t in inputs):
-        return inputs[0], inputs[1]
-    return inputs, None
+        text_a, text_b = inputs
+    else:
+        text_a, text_b = inputs, None
+    text_a = text_rows(text_a, "text_a" if text_b is not None else "texts")
+    if text_b is not None:
+        text_b = text_rows(text_b, "text_b")
+        if _length(text_a) is not None and _length(text_b) is not None \
+                and _length(text_a) != _length(text_b):
+            raise ValueError(f"a pair (texts_a, texts_b) needs two equal-length sequences; "
+                             f"got {_length(text_a)} and {_length(text_b)} texts")
+    return text_a, text_b
+
+
+def _length(texts):
+    if isinstance(texts, (tf.Tensor, keras.KerasTensor)):
+        return None if texts.shape.rank is None else texts.shape[0]
+    return len(texts)
+
+
+def text_rows(texts, name="texts"):
+    """`texts` as a batch: a tensor stays as is (it must be 1-D, or a scalar of one);
+    anything else becomes a numpy object array of UTF-8 bytes.
+
+    Every row must be a str or bytes: None, NaN, numbers and nested sequences are
+    refused naming the row, never scored as the text "None", "nan" or a tuple's
+    repr. Bytes are kept as they are, so bytes that are not UTF-8 are dropped by
+    the in-graph tokenizer, as the classifier SavedModel does on the same bytes.
+
+    Raises:
+      TypeError: a row that is not str/bytes (`texts[3] is None`).
+      ValueError: a tensor or array of rank above 1.
+    """
+    if isinstance(texts, keras.KerasTensor):
+        return texts
+    if isinstance(texts, (tf.Tensor, tf.RaggedTensor)):
+        if texts.shape.rank is not None and texts.shape.rank > 1:
+            raise ValueError(f"{name} must be a 1-D batch of strings, got a tensor of shape "
+                             f"{texts.shape}; give a pair as (texts_a, texts_b)")
+        return texts
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    if hasattr(texts, "to_numpy"):  # pandas Series.
+        texts = texts.to_numpy()
+    if isinstance(texts, np.ndarray) and texts.ndim != 1:
+        if texts.ndim == 0:
+            texts = texts.reshape([1])
+        else:
+            raise ValueError(f"{name} must be a 1-D batch of strings, got an array of shape "
+                             f"{texts.shape}; give a pair as (texts_a, texts_b)")
+    if not isinstance(texts, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of str (or a pair (texts_a, texts_b)), "
+                        f"got {type(texts).__name__}")
+    rows = np.empty(len(texts), dtype=object)
+    for row, text in enumerate(texts):
+        if isinstance(text, str):
+            rows[row] = text.encode("utf-8")
+        elif isinstance(text, (bytes, np.bytes_)):
+            rows[row] = bytes(text)
+        elif isinstance(text, (list, tuple, np.ndarray)):
+            raise TypeError(f"{name}[{row}] is a {type(text).__name__}, not a str: give "
+                            f"pairs as two equal-length sequences (texts_a, texts_b), not a "
+                            f"list of pairs")
+        else:
+            what = "None" if text is None else (
+                "NaN" if isinstance(text, float) and text != text else
+                f"a {type(text).__name__} ({text!r})")
+            raise TypeError(f"{name}[{row}] is {what}, not a str: every text must be a str "
+                            f"(or bytes); drop or fill missing rows first")
+    return rows
 
 
 def as_string_tensor(texts):
     """tf.string [batch] from a tensor, numpy array or list of str/bytes."""
     if isinstance(texts, keras.KerasTensor):  # Symbolic (functional API): as is.
         return texts
+    if isinstance(texts, np.ndarray) and texts.size == 0:
+        return tf.zeros([0], tf.string)
     texts = tf.convert_to_tensor(texts)
     if texts.dtype != tf.string:
         raise TypeError(f"expected texts (tf.string), got {texts.dtype}")

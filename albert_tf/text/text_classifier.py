@@ -18,8 +18,7 @@ from albert_tf.checkpoints.labels import checkpoint_directory, check_label_list,
 from albert_tf.data import padding
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.text.loading import find_spm_model, load_classifier
-from albert_tf.text.preprocessor import (AlbertTextPreprocessor, as_text_tensors,
-                                         split_texts)
+from albert_tf.text.preprocessor import AlbertTextPreprocessor, as_text_tensors, split_texts
 from albert_tf.training.optimizers import create_optimizer
 
 FEATURES = padding.SEQUENCE_FEATURES
@@ -39,13 +38,16 @@ def _text_rank(spec):
 class TextClassifier(keras.Model):
     """Raw text in, logits out: `AlbertTextPreprocessor` + `AlbertClassifier`.
 
-    Inputs: texts `[batch]` (tf.string, numpy, list of str), a pair `(text_a, text_b)`
-    or a dict `text_a` / `text_b` (see `preprocessor.split_texts`); or the encoder
-    features `input_ids`, `input_mask`, `segment_ids` directly.
+    Inputs, one form (`preprocessor.split_texts`): texts `[batch]` (a sequence of
+    str or bytes: list, numpy array, pandas Series, tf.string tensor), a pair as a
+    tuple `(texts_a, texts_b)` of two equal-length such sequences, or a dict
+    `text_a` / `text_b`; or the encoder features `input_ids`, `input_mask`,
+    `segment_ids` directly. None, NaN, numbers and a list of pairs are refused
+    naming the row; bytes that are not UTF-8 are dropped, as the SavedModel does.
     Output: float32 logits `[batch, num_labels]` (`[batch, 1]`: the regression value).
 
-    `fit`, `evaluate` and `predict` take texts (with integer label ids, floats for
-    regression) as arrays or lists, or a `tf.data.Dataset` of `(text, label)`
+    `fit`, `evaluate` and `predict` take texts (with integer label ids or label_list
+    strings, floats for regression; see `label_ids`) as arrays or lists, or a `tf.data.Dataset` of `(text, label)`
     (batched or not); the tokenization then runs in the input pipeline, and each
     batch keeps only up to its longest text. Without `compile`, the first `fit`
     compiles the official fine-tuning recipe (`compile_official`) for exactly the
@@ -61,10 +63,12 @@ class TextClassifier(keras.Model):
       classifier, preprocessor: as above.
       learning_rate, warmup_proportion: of the recipe `fit` compiles (official
         run_classifier default 5e-5; warmup as a fraction of the training steps).
+      label_list: optional label strings, position = class id: `fit`/`evaluate`
+        then take these strings as labels (see `label_ids`).
     """
 
     def __init__(self, classifier, preprocessor, learning_rate=5e-5, warmup_proportion=0.1,
-                 name="text_classifier", **kwargs):
+                 label_list=None, name="text_classifier", **kwargs):
         super().__init__(name=name, **kwargs)
         if not isinstance(classifier, AlbertClassifier):
             raise TypeError(f"classifier must be an AlbertClassifier, got "
@@ -79,6 +83,9 @@ class TextClassifier(keras.Model):
         self.preprocessor = preprocessor
         self.learning_rate = float(learning_rate)
         self.warmup_proportion = float(warmup_proportion)
+        if label_list is not None:  # else the classifier's own (from its checkpoint)
+            classifier.label_list = check_label_list(label_list, classifier.num_labels,
+                                                     "label_list")
         self.built = True
 
     @classmethod
@@ -201,13 +208,15 @@ class TextClassifier(keras.Model):
                 dataset = dataset.batch(batch_size)
         else:
             text_a, text_b = split_texts(x)
-            texts = {"text_a": _strings(text_a)}
+            texts = {"text_a": _as_dataset_texts(text_a)}
             if text_b is not None:
-                texts["text_b"] = _strings(text_b)
+                texts["text_b"] = _as_dataset_texts(text_b)
             if y is None:
                 dataset = tf.data.Dataset.from_tensor_slices(texts)
             else:
-                labels = np.asarray(y, np.float32 if self.is_regression else np.int32)
+                labels = self.label_ids(y)
+                if len(labels) != len(texts["text_a"]):
+                    raise ValueError(f"{len(texts['text_a'])} texts but {len(labels)} labels")
                 dataset = tf.data.Dataset.from_tensor_slices((texts, labels))
             if shuffle:
                 dataset = dataset.shuffle(len(labels) if y is not None else 1024, seed=seed,
@@ -257,7 +266,58 @@ class TextClassifier(keras.Model):
         """Logits `[n, num_labels]` (numpy) of texts; `predict(["..."])`."""
         if isinstance(x, (str, bytes)):
             x = [x]
+        if not isinstance(x, tf.data.Dataset):
+            text_a, _ = split_texts(x)
+            if len(text_a) == 0:
+                return np.zeros([0, self.num_labels], np.float32)
         return super().predict(self.text_dataset(x, batch_size=batch_size), **kwargs)
+
+    def label_ids(self, labels):
+        """Labels -> numpy label ids (float32 values for a regression).
+
+        Classification takes integer ids in [0, num_labels) (whole-number floats
+        such as 1.0 count as integers) or, with `label_list`, the label strings;
+        a fraction (0.5), NaN, None or a string outside `label_list` is refused
+        naming the row, never rounded or guessed. Regression takes finite numbers.
+        """
+        if isinstance(labels, (str, bytes, int, float)):
+            raise TypeError(f"labels must be a sequence (one per text), got {labels!r}")
+        if hasattr(labels, "to_numpy"):  # pandas Series.
+            labels = labels.to_numpy()
+        labels = list(labels)
+        if self.is_regression:
+            out = np.zeros(len(labels), np.float32)
+            for row, label in enumerate(labels):
+                if isinstance(label, (bool, np.bool_)) or not isinstance(
+                        label, (int, float, np.integer, np.floating)) or not np.isfinite(label):
+                    raise ValueError(f"labels[{row}] is {label!r}: a regression label must "
+                                     f"be a finite number")
+                out[row] = label
+            return out
+        index = {label: i for i, label in enumerate(self.label_list or [])}
+        out = np.zeros(len(labels), np.int32)
+        for row, label in enumerate(labels):
+            if isinstance(label, bytes):
+                label = label.decode("utf-8", "replace")
+            if isinstance(label, str):
+                if label not in index:
+                    known = (f"label_list {self.label_list}" if self.label_list else
+                             "no label_list (pass label_list= to take string labels)")
+                    raise ValueError(f"labels[{row}] is {label!r}, not in {known}")
+                out[row] = index[label]
+                continue
+            if isinstance(label, (bool, np.bool_)) or not isinstance(
+                    label, (int, float, np.integer, np.floating)) or label != label \
+                    or float(label) != int(label):
+                raise ValueError(f"labels[{row}] is {label!r}: a classification label must "
+                                 f"be an integer class id (or a string of label_list), not a "
+                                 f"fraction; for a float target build the model with "
+                                 f"num_labels=1 (regression)")
+            if not 0 <= int(label) < self.num_labels:
+                raise ValueError(f"labels[{row}] is {label!r}: class ids must be in [0, "
+                                 f"num_labels={self.num_labels})")
+            out[row] = int(label)
+        return out
 
     def get_config(self):
         return {
@@ -265,6 +325,7 @@ class TextClassifier(keras.Model):
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
             "learning_rate": self.learning_rate,
             "warmup_proportion": self.warmup_proportion,
+            "label_list": self.label_list,
             "name": self.name,
             "trainable": self.trainable,
         }
@@ -280,11 +341,8 @@ class TextClassifier(keras.Model):
         return cls(**config)
 
 
-def _strings(texts):
-    """A list / array of str or bytes -> numpy array of str (one dtype for tf.data)."""
-    if isinstance(texts, (str, bytes)):
-        texts = [texts]
-    if isinstance(texts, tf.Tensor):
-        return texts
-    return np.array([t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in texts],
-                    dtype=object)
+def _as_dataset_texts(texts):
+    """Checked rows (`split_texts`) as one dtype for tf.data: an empty batch is tf.string."""
+    if isinstance(texts, np.ndarray) and texts.size == 0:
+        return tf.zeros([0], tf.string)
+    return texts

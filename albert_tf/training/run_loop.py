@@ -22,6 +22,7 @@ import time
 
 import tensorflow as tf
 
+from albert_tf import run_lock
 from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_official_checkpoint
 from albert_tf.checkpoints.pretrained import read_config
@@ -246,6 +247,7 @@ class _Run:
             self.model, None if self.scored is None else self.scored[1])
 
 
+@run_lock.releases_locks
 def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
     """Runs `task` in the `Mode` its params choose; returns `task.results(outcome)`
     where outcome has "train" (last training metrics), "eval" (the last evaluation),
@@ -263,6 +265,7 @@ def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
     strategy = setup_runtime(params.runtime)
     config = load_config(params.albert_config_file, params.max_seq_length)
     check_output_dir_config(params.output_dir, config, params.albert_config_file)
+    run_lock.hold(params.output_dir, chief=is_chief(strategy))  # One live run per output_dir.
     task.prepare(strategy, config)
     with strategy.scope():
         model = task.build_model(config)

@@ -229,3 +229,26 @@ def test_direct_runner_prints_no_worker_start_up_and_no_line_twice(beam_run):
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == len(set(lines)), stderr
     assert "done: documents" in stderr, stderr
+
+
+def test_a_misspelt_beam_option_is_refused_before_the_run(corpus_dir, tokenizer, tmp_path):
+    pytest.importorskip("apache_beam")
+    config = PretrainingDataConfig(runner="DirectRunner", num_output_shards=1,
+                                   beam_pipeline_options="direct_num_worker=2", **SETTINGS)
+    with pytest.raises(ValueError, match=r"--beam_pipeline_options: 'direct_num_worker' is not "
+                                         r"a Beam pipeline option; did you mean "
+                                         r"'direct_num_workers'\?"):
+        pb.create_pretraining_data_beam(f"{corpus_dir}/*", str(tmp_path / "out"), tokenizer,
+                                        config)
+    assert list(tmp_path.iterdir()) == []
+    assert pb.check_pipeline_options(["--direct_num_workers=2"]) == ["--direct_num_workers=2"]
+
+
+def test_a_relative_glob_matches_under_beam_as_locally(corpus_dir, monkeypatch):
+    pytest.importorskip("apache_beam")
+    monkeypatch.chdir(corpus_dir)
+    local = pretraining_documents.expand_input_files("*.txt")
+    beam_files = pb.match_input_files("*.txt")
+    assert local and [os.path.basename(p) for p, _ in beam_files] == [
+        os.path.basename(p) for p in local]
+    assert [size for _, size in beam_files] == [os.path.getsize(p) for p in local]

@@ -125,3 +125,24 @@ def test_tokenize_window(spm_model_file):
     assert documents[0][0] == [48, 25, 21, 1289, 9]  # ▁this ▁is ▁a ▁test .
     with pytest.raises(IndexError):
         documents[3]
+
+
+def test_binary_files_in_the_text_glob_are_skipped_with_one_warning(tmp_path, caplog):
+    import tensorflow as tf
+
+    text = write(tmp_path / "corpus.txt", b"One sentence.\nAnother one.\n\nNew document.\n")
+    outputs = []
+    for i in range(3):  # Earlier outputs of the writer, matched by the same glob.
+        path = str(tmp_path / f"corpus_{i}.tfrecord")
+        with tf.io.TFRecordWriter(path) as writer:
+            for _ in range(50):
+                writer.write(b"x" * 100)
+        outputs.append(path)
+    with caplog.at_level(logging.WARNING):
+        assert pd.expand_input_files(f"{tmp_path}/*") == [text]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "skipping 3 binary file(s)" in warnings[0]
+    assert all(path in warnings[0] for path in outputs)
+    with pytest.raises(FileNotFoundError, match=r"only 3 binary file\(s\), never read as text"):
+        pd.expand_input_files(f"{tmp_path}/*.tfrecord")

@@ -23,6 +23,7 @@ value, else the row's 0-based position among the data rows (header not counted;
 skipped rows keep their numbers), so predictions can be joined back to the input.
 """
 
+import collections
 import csv
 import dataclasses
 import io
@@ -34,7 +35,8 @@ from typing import Optional
 from absl import logging
 import tensorflow as tf
 
-from albert_tf.tasks.glue.processors import DataProcessor, InputExample, read_tsv
+from albert_tf.tasks.glue.processors import (DataProcessor, InputExample, read_text_file,
+                                             read_tsv)
 from albert_tf.data.tfds_source import load_prepared
 from albert_tf.settings import setting
 
@@ -60,6 +62,9 @@ class CustomDataParams:
     id_column: Optional[str] = setting(
         None, "Column written as the row id in the predictions; default: the row's "
               "0-based position in the file.")
+    file_encoding: str = setting(
+        "utf-8", "Text encoding of train_file, eval_file and predict_file (e.g. latin-1, "
+                 "cp1252, utf-16); a UTF-8 or UTF-16 byte-order mark is removed.")
     label_list: Optional[str] = setting(
         None, "Comma-separated labels; position = label id. Default: the sorted distinct "
               "training labels (saved to output_dir/label_list.txt for prediction).")
@@ -163,15 +168,25 @@ class _BadRow(Exception):
     """One row that does not fit; the message says what was expected."""
 
 
-def _read_csv(path):
+def _allow_fields_of(text):
+    """Raises the csv module's field limit (128 KiB) to the file's size: the file is
+    in memory already, and a long cell (a whole document) is data, not an attack."""
+    if len(text) >= csv.field_size_limit():
+        csv.field_size_limit(len(text) + 1)
+
+
+def _read_csv(path, encoding="utf-8"):
     """(line of the row's start, fields) for every row, header included."""
-    with tf.io.gfile.GFile(path, "rb") as f:
-        text = f.read().decode("utf-8-sig")
+    text = read_text_file(path, encoding)
+    _allow_fields_of(text)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows, start = [], 1
-    for row in reader:
-        rows.append((start, row))
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise ValueError(f"{path}:{start}: not a readable CSV row ({e})") from None
     return rows
 
 
@@ -195,10 +210,9 @@ def _table_records(path, rows):
     return columns, records
 
 
-def _jsonl_records(path):
+def _jsonl_records(path, encoding="utf-8"):
     """(None: keys vary, [(line, dict or _BadRow)]) of a JSON Lines file."""
-    with tf.io.gfile.GFile(path, "rb") as f:
-        text = f.read().decode("utf-8-sig")
+    text = read_text_file(path, encoding)
     records = []
     for line, content in enumerate(text.splitlines(), start=1):
         if not content.strip():
@@ -216,8 +230,8 @@ def _jsonl_records(path):
     return None, records
 
 
-def read_records(path):
-    """The rows of a custom data file.
+def read_records(path, encoding="utf-8"):
+    """The rows of a custom data file (`encoding`: --file_encoding).
 
     Returns:
       (columns or None, [(line, record)]): `columns` the header of a CSV/TSV (None
@@ -228,18 +242,33 @@ def read_records(path):
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"{path} does not exist")
     if kind == "csv":
-        return _table_records(path, _read_csv(path))
+        return _table_records(path, _read_csv(path, encoding))
     if kind == "tsv":
-        return _table_records(path, read_tsv(path))
-    return _jsonl_records(path)
+        text = read_text_file(path, encoding)  # Decoded twice: only to size the limit.
+        _allow_fields_of(text)
+        return _table_records(path, read_tsv(path, encoding))
+    return _jsonl_records(path, encoding)
 
 
 def _as_string(value):
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # JSON 1.0 is the label 1, not a class beside it.
     if isinstance(value, (int, float, str)):
         return str(value)
     return None
+
+
+def _check_unique_ids(source, examples):
+    """Refuses a file whose --id_column repeats an id: predictions are written and
+    joined by id, so two rows of one id could not be told apart."""
+    counts = collections.Counter(example.guid for example in examples)
+    duplicates = [(guid, n) for guid, n in counts.items() if n > 1]
+    if duplicates:
+        shown = ", ".join(f"{guid!r} ({n} rows)" for guid, n in duplicates[:5])
+        raise ValueError(f"{source}: --id_column repeats {len(duplicates)} id(s): {shown}; "
+                         f"each row needs its own id")
 
 
 class CustomTextProcessor(DataProcessor):
@@ -310,6 +339,16 @@ class CustomTextProcessor(DataProcessor):
         labels = sorted({example.label for example in examples})
         if not labels:
             raise ValueError("task custom: the training data has no rows")
+        if len(labels) == 1:
+            # A one-class model scores accuracy 1.0 on anything: nothing was learnt.
+            raise ValueError(
+                f"task custom: every training row has the label {labels[0]!r}: a classifier "
+                f"needs at least 2 classes; pass --label_list naming all of them (or "
+                f"--regression for a float target)")
+        booleans = {"true", "false"} & set(labels)
+        if booleans and set(labels) - {"true", "false"}:
+            raise ValueError(f"task custom: the training labels {labels} mix JSON booleans "
+                             f"with other values; give one kind (e.g. 0/1 or true/false)")
         return labels
 
     # Examples.
@@ -367,6 +406,8 @@ class CustomTextProcessor(DataProcessor):
                 skipped += 1
         self.skipped[split] = skipped
         self.num_skipped = skipped
+        if self.params.id_column and not self.params.tfds_name:
+            _check_unique_ids(source, examples)
         if skipped:
             logging.warning("%s: skipped %d bad rows of %d (--skip_bad_rows)", source,
                             skipped, len(rows))
@@ -376,11 +417,12 @@ class CustomTextProcessor(DataProcessor):
         return examples
 
     def _file_rows(self, path, split):
-        columns, records = read_records(path)
+        columns, records = read_records(path, self.params.file_encoding)
         p = self.params
-        needed = {"text_a_column": p.text_a_column, "text_b_column": p.text_b_column,
-                  "id_column": p.id_column}
-        if split != "test":
+        needed = {"text_a_column": p.text_a_column, "text_b_column": p.text_b_column}
+        if split == "test":
+            needed["id_column"] = p.id_column  # Only predictions are written by id.
+        else:
             needed["label_column"] = p.label_column
         if columns is not None:
             for flag, column in needed.items():
@@ -397,7 +439,7 @@ class CustomTextProcessor(DataProcessor):
         text_a = self._text(record, keys[0])
         text_b = self._text(record, keys[1]) if keys[1] else None
         guid = str(row_index)
-        if keys[3]:
+        if keys[3] and (split == "test" or keys[3] in record):
             guid = self._field(record, keys[3], "a row id")
         if split == "test":
             label = 0.0 if self.is_regression else self.get_labels()[0]

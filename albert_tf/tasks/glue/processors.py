@@ -13,6 +13,7 @@ their guid is the file's `index` column, which the GLUE submission needs.
 import csv
 import dataclasses
 import io
+import math
 import os
 from typing import Optional, Union
 
@@ -49,15 +50,36 @@ class _Columns:
     header: bool = True
 
 
-def read_tsv(path):
+def read_text_file(path, encoding="utf-8"):
+    """The text of `path`; a leading BOM is removed (MRPC's `\\ufeffQuality` header).
+
+    Raises:
+      ValueError naming the file, the line and the byte that `encoding` cannot
+      decode, and how to give another encoding.
+    """
+    with tf.io.gfile.GFile(path, "rb") as f:
+        data = f.read()
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}:{line}: not valid {encoding} (byte 0x{data[e.start]:02x} at offset "
+            f"{e.start}); give the file's encoding with --file_encoding (e.g. latin-1, "
+            f"cp1252, utf-16)") from None
+    except LookupError:
+        raise ValueError(f"--file_encoding={encoding}: not an encoding Python knows "
+                         f"(e.g. utf-8, latin-1, utf-16)") from None
+
+
+def read_tsv(path, encoding="utf-8"):
     """Reads a tab-separated file without quote handling (official `quotechar=None`).
 
     Returns:
-      A list of (line_number, fields) with 1-based line numbers. A leading UTF-8
-      BOM (MRPC's `\\ufeffQuality` header) is removed.
+      A list of (line_number, fields) with 1-based line numbers (see `read_text_file`).
     """
-    with tf.io.gfile.GFile(path, "rb") as f:
-        text = f.read().decode("utf-8-sig")
+    text = read_text_file(path, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quotechar=None)
     return [(reader.line_num, row) for row in reader]
 
@@ -186,9 +208,14 @@ class DataProcessor:
     def _parse_label(self, raw, where):
         if self.is_regression:
             try:
-                return float(raw)
+                score = float(raw)
             except ValueError:
                 raise ValueError(f"{where}: expected a float score, got {raw!r}") from None
+            if not math.isfinite(score):
+                # A NaN target makes the loss NaN: training would end in a divergence
+                # error naming no row.
+                raise ValueError(f"{where}: expected a finite float score, got {raw!r}")
+            return score
         label = self.process_text(raw)
         if label not in self.labels:
             raise ValueError(f"{where}: label {raw!r} is not one of {list(self.labels)}")

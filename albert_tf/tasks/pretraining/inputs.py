@@ -10,16 +10,38 @@ than pipelines) and `batch_size` is the global batch size.
 """
 
 import random
+import re
 
 import tensorflow as tf
+from absl import logging
 
 from albert_tf.tasks.pretraining import dynamic_masking as pretraining_dynamic_masking
+from albert_tf.pretraining_data import documents as pretraining_documents
 from albert_tf.pretraining_data import example as pretraining_example
 from albert_tf.data import record_diagnosis
 
 # The released 30k-clean vocabulary: [CLS] 2, [SEP] 3, [MASK] 4.
 DEFAULT_SPECIAL_IDS = {"cls_id": 2, "sep_id": 3, "mask_id": 4}
 _MAX_CHECKED_FILES = 32
+
+
+_SHARD_NAME = re.compile(r"^(.*)-(\d{5})-of-(\d{5})$")
+
+
+def _check_one_shard_set(pattern, matches):
+    """Refuses shards of one prefix written with two `--num_output_shards`: the older
+    set is a previous run's output, and reading both repeats the corpus."""
+    counts = {}
+    for path in matches:
+        match = _SHARD_NAME.match(path)
+        if match:
+            counts.setdefault(match.group(1), {}).setdefault(match.group(3), []).append(path)
+    for prefix, sets in counts.items():
+        if len(sets) > 1:
+            found = ", ".join(f"-of-{n} ({len(paths)} files)" for n, paths in sorted(sets.items()))
+            raise ValueError(f"file_pattern {pattern!r} matches shards of {prefix} from runs "
+                             f"with different --num_output_shards: {found}; remove the old set "
+                             f"or name one (e.g. {prefix}-*-of-{max(sets)})")
 
 
 def _expand_pattern(file_pattern):
@@ -30,8 +52,17 @@ def _expand_pattern(file_pattern):
         if not pattern:
             continue
         matches = sorted(tf.io.gfile.glob(pattern))
+        temps = [m for m in matches if pretraining_documents.is_temp_output_name(m)]
+        if temps:
+            # A killed writer's unfinished file may even end on a record boundary.
+            logging.warning("file_pattern %r: skipping %d unfinished output(s) of a killed "
+                            "run: %s", pattern, len(temps), ", ".join(temps[:3]))
+            matches = [m for m in matches if m not in set(temps)]
         if not matches:
-            raise ValueError(f"file_pattern {pattern!r} matched no files")
+            raise ValueError(f"file_pattern {pattern!r} matched no files"
+                             + (f" (only {len(temps)} unfinished *.tmp-PID output(s), never "
+                                f"read)" if temps else ""))
+        _check_one_shard_set(pattern, matches)
         files.extend(matches)
     if not files:
         raise ValueError(f"file_pattern {file_pattern!r} names no files")

@@ -73,7 +73,7 @@ def examples_from_json(dataset, is_training, source="<json>"):
       source: file name used in error messages.
     """
     articles = _field(dataset, "data", source, list)
-    examples = []
+    examples, seen = [], {}
     for a, article in enumerate(articles):
         where = f"{source}: data[{a}]"
         title = article.get("title", "") if isinstance(article, dict) else ""
@@ -92,6 +92,13 @@ def examples_from_json(dataset, is_training, source="<json>"):
                     raise ValueError(
                         f"{qwhere}: a training question needs an answer (or "
                         f"\"is_impossible\": true for SQuAD v2.0); it has none")
+                if qas_id in seen:
+                    # Predictions are keyed by id: the second answer would replace
+                    # the first, and the metrics would score one question.
+                    raise ValueError(f"{qwhere} (data[{a}].paragraphs[{p}].qas[{q}]): the id "
+                                     f"is used already by {seen[qas_id]}; question ids must "
+                                     f"be unique")
+                seen[qas_id] = f"data[{a}].paragraphs[{p}].qas[{q}]"
                 examples.append(SquadExample(
                     qas_id=qas_id, question_text=question, context_text=context,
                     answers=[] if is_impossible else answers,

@@ -256,3 +256,17 @@ def test_tfds_not_prepared_says_how_to_prepare(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"glue/rte is not prepared in .*: run `tfds "
                                                 r"build glue/rte --data_dir="):
         glue.get_processor("rte").get_tfds_examples("dev", data_dir=str(tmp_path))
+
+
+def test_stsb_nan_score_names_the_row(tmp_path, shared_data_dir):
+    lines = (shared_data_dir / "glue_data" / "STS-B" / "train.tsv").read_text(
+        encoding="utf-8").splitlines()[:6]
+    fields = lines[4].split("\t")
+    fields[-1] = "NaN"  # A score pandas wrote for a missing value.
+    lines[4] = "\t".join(fields)
+    (tmp_path / "STS-B").mkdir()
+    (tmp_path / "STS-B" / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    processor = glue.StsbProcessor()
+    with pytest.raises(ValueError, match=r"STS-B/train.tsv:5: expected a finite float score, "
+                                         r"got 'NaN'"):
+        processor.get_train_examples(str(tmp_path))

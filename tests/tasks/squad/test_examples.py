@@ -105,3 +105,17 @@ def test_tfds_source_with_mock_data(name, split, has_impossible):
 def test_tfds_rejects_other_builders():
     with pytest.raises(ValueError, match="squad/v2.0"):
         squad_examples.read_squad_examples_from_tfds("glue/cola", "train", is_training=False)
+
+
+def test_a_repeated_question_id_is_refused_naming_both_places():
+    dataset = {"data": [{"title": "t", "paragraphs": [
+        {"context": "The cat sat.", "qas": [
+            {"id": "q1", "question": "Who sat?", "answers": [{"text": "cat",
+                                                              "answer_start": 4}]}]},
+        {"context": "A dog ran.", "qas": [
+            {"id": "q1", "question": "Who ran?", "answers": [{"text": "dog",
+                                                              "answer_start": 2}]}]}]}]}
+    with pytest.raises(ValueError, match=r"^dev.json: question q1 \(data\[0\].paragraphs\[1\]"
+                                         r".qas\[0\]\): the id is used already by data\[0\]"
+                                         r".paragraphs\[0\].qas\[0\]"):
+        squad_examples.examples_from_json(dataset, is_training=False, source="dev.json")

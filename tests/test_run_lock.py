@@ -1,0 +1,162 @@
+"""One live run per output: the lock every writing command takes (`albert_tf.run_lock`)."""
+
+import json
+import logging
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from albert_tf import run_lock
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def live_pid():
+    """The pid of a live process of this host that is not this one."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+@pytest.fixture(scope="module")
+def dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _write_lock(path, pid, host=None, command="run_classifier.py --output_dir=out"):
+    path.write_text(json.dumps({"pid": pid, "host": host or socket.gethostname(),
+                                "command": command, "started": "2026-12-07T08:00:00+00:00"}))
+
+
+def test_a_live_holder_is_named_and_nothing_is_taken(tmp_path, live_pid):
+    out = tmp_path / "out"
+    out.mkdir()
+    _write_lock(out / run_lock.LOCK_NAME, live_pid)
+    with pytest.raises(run_lock.OutputInUseError) as error:
+        run_lock.hold(str(out))
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"{out} is in use by pid {live_pid} on {socket.gethostname()}" in message
+    assert "command: run_classifier.py --output_dir=out" in message
+    assert "started 2026-12-07T08:00:00+00:00" in message
+    assert json.loads((out / run_lock.LOCK_NAME).read_text())["pid"] == live_pid
+
+
+def test_another_hosts_lock_is_never_taken_over(tmp_path, dead_pid):
+    _write_lock(tmp_path / run_lock.LOCK_NAME, dead_pid, host="worker-7")
+    with pytest.raises(run_lock.OutputInUseError, match="another host"):
+        run_lock.hold(str(tmp_path))
+
+
+def test_a_dead_holder_is_taken_over_with_a_warning(tmp_path, dead_pid, caplog):
+    _write_lock(tmp_path / run_lock.LOCK_NAME, dead_pid)
+    with caplog.at_level(logging.WARNING):
+        path = run_lock.hold(str(tmp_path))
+    assert f"taking over the lock of a run that is gone: pid {dead_pid}" in caplog.text
+    holder = json.loads(pathlib.Path(path).read_text())
+    assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
+    run_lock.release(path)
+    assert not os.path.exists(path)
+
+
+def test_only_the_chief_holds_it(tmp_path):
+    assert run_lock.hold(str(tmp_path / "out"), chief=False) is None
+    assert not (tmp_path / "out").exists()
+
+
+_TAKE = """
+import sys, time
+from albert_tf import run_lock
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+try:
+    run_lock.hold(sys.argv[1])
+    print("HELD", flush=True)
+    time.sleep(3)
+except run_lock.OutputInUseError as e:
+    print("REFUSED", e, flush=True)
+"""
+
+
+def test_of_runs_starting_together_exactly_one_gets_it(tmp_path):
+    import time
+
+    start = str(time.time() + 4)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    runs = [subprocess.Popen([sys.executable, "-c", _TAKE, str(tmp_path), start], env=env,
+                             stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert sorted(o.split()[0] for o in outputs) == ["HELD", "REFUSED", "REFUSED", "REFUSED"]
+    assert not (tmp_path / run_lock.LOCK_NAME).exists()  # Released at exit.
+
+
+def test_leftovers_of_killed_runs_are_removed_but_not_a_live_ones(tmp_path, dead_pid, live_pid):
+    export = tmp_path / "export" / "1"
+    dead = tmp_path / "export" / f"1.tmp-{dead_pid}"
+    (dead / "saved_model").mkdir(parents=True)
+    live = tmp_path / "export" / f"1.tmp-{live_pid}"
+    live.mkdir()
+    other = tmp_path / "export" / f"12.tmp-{dead_pid}"  # Another output's.
+    other.mkdir()
+    assert run_lock.remove_leftovers(str(export)) == [str(dead)]
+    assert not dead.exists() and live.exists() and other.exists()
+
+
+def test_export_command_refuses_a_live_holder_in_one_line(tmp_path, live_pid):
+    export_dir = tmp_path / "export" / "1"
+    export_dir.parent.mkdir()
+    _write_lock(tmp_path / "export" / "1.lock", live_pid, command="export_savedmodel.py")
+    leftover = tmp_path / "export" / "1.tmp-999999999"
+    leftover.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "export_savedmodel.py"), "--model_kind=preprocess",
+         f"--export_dir={export_dir}", f"--spm_model_file={REPO / 'configs' / 'none.model'}"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr
+    error_lines = [line for line in completed.stderr.splitlines() if "ERROR:" in line]
+    assert error_lines == [f"ERROR: {export_dir} is in use by pid {live_pid} on "
+                           f"{socket.gethostname()} (command: export_savedmodel.py, started "
+                           f"2026-12-07T08:00:00+00:00); wait for that run to end, or use "
+                           f"another output (if that run is gone, remove {export_dir}.lock) "
+                           f"(ALBERT_TF_TRACEBACK=1 shows where)"]
+    assert not export_dir.exists() and leftover.exists()  # Nothing done while refused.
+
+
+def _pretraining(tmp_path):
+    from albert_tf.tasks.pretraining.task import PretrainingParams
+    from synthetic_pretraining_data import write_records
+
+    records = write_records(tmp_path / "train.tfrecord", 16, vocab_size=30000)
+    return PretrainingParams(
+        albert_config_file=str(REPO / "configs" / "albert_tiny_test.json"),
+        input_file=str(records), output_dir=str(tmp_path / "out"), max_seq_length=32,
+        max_predictions_per_seq=5, train_batch_size=8, num_train_steps=1, num_warmup_steps=0,
+        save_checkpoints_steps=1, iterations_per_loop=1)
+
+
+def test_training_run_refuses_a_live_holder_and_takes_over_a_dead_one(
+        tmp_path, live_pid, dead_pid, caplog):
+    from albert_tf.tasks.pretraining.task import run_pretraining
+
+    params = _pretraining(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    _write_lock(out / run_lock.LOCK_NAME, live_pid)
+    with pytest.raises(run_lock.OutputInUseError, match=f"in use by pid {live_pid}"):
+        run_pretraining(params)
+    assert sorted(p.name for p in out.iterdir()) == [run_lock.LOCK_NAME]
+    _write_lock(out / run_lock.LOCK_NAME, dead_pid)
+    with caplog.at_level(logging.WARNING):
+        run_pretraining(params)
+    assert f"taking over the lock of a run that is gone: pid {dead_pid}" in caplog.text
+    assert (out / "model.ckpt-1.index").exists()
+    assert not (out / run_lock.LOCK_NAME).exists()  # Released when the run returns.
