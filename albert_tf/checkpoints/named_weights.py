@@ -6,9 +6,8 @@ and copies each array exactly.
 """
 
 import dataclasses
-from typing import Dict, Optional
+from typing import Mapping, Optional
 
-from absl import logging
 import numpy as np
 
 from albert_tf.config import AlbertConfig
@@ -33,7 +32,8 @@ class NamedWeights:
 
     Attributes:
         config: the encoder's `AlbertConfig`.
-        weights: official TF1 name -> array in the official layout
+        weights: official TF1 name -> array in the official layout (a mapping; an
+            official checkpoint's arrays are read when used)
             (`bert/encoder/transformer/group_0/inner_group_0/...`, `cls/...`,
             `output_weights` [num_labels, hidden_size], ...).
         task: one of `TASKS`.
@@ -43,11 +43,18 @@ class NamedWeights:
     """
 
     config: AlbertConfig
-    weights: Dict[str, np.ndarray]
+    weights: Mapping[str, np.ndarray]
     task: str = "pretraining"
     dropout_prob: Optional[float] = None
     spm_model_file: Optional[str] = None
     source: str = ""
+
+    def variable_shapes(self):
+        """{official name: shape}, without reading lazily held arrays."""
+        shapes = getattr(self.weights, "shapes", None)
+        if shapes is not None:
+            return dict(shapes)
+        return {name: tuple(np.shape(value)) for name, value in self.weights.items()}
 
     @property
     def num_labels(self):
@@ -100,66 +107,6 @@ def from_model(model, spm_model_file=None):
     return NamedWeights(encoder.albert_config, weights, task=task_of_model(model),
                         dropout_prob=getattr(model, "dropout_prob", None),
                         spm_model_file=spm_model_file, source=type(model).__name__)
-
-
-def build_model(named, num_choices=4):
-    """An albert_tf model of `named.task` holding exactly `named.weights`.
-
-    A pretraining checkpoint without one of its heads (keras-hub keeps no
-    sentence-order head, an HF `AlbertModel` neither) gets that head freshly
-    initialised, with a warning naming it. Raises ValueError listing missing,
-    unexpected and mis-shaped variables otherwise.
-    """
-    from albert_tf.checkpoints.variable_names import official_variable_map
-    from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice,
-                                           AlbertPretrainer, AlbertSquadV1, AlbertSquadV2)
-
-    config, task = named.config, named.task
-    head_kwargs = {} if named.dropout_prob is None else {"dropout_prob": named.dropout_prob}
-    if task in ("pretraining", "encoder"):
-        model = AlbertPretrainer(config)
-    elif task == "classifier":
-        model = AlbertClassifier(config, num_labels=named.num_labels, **head_kwargs)
-    elif task == "multiple_choice":
-        model = AlbertMultipleChoice(config, num_choices=num_choices, **head_kwargs)
-    elif task == "squad_v1":
-        model = AlbertSquadV1(config)
-    elif task == "squad_v2":
-        model = AlbertSquadV2(config)
-    else:
-        raise ValueError(f"{named.source}: unknown task {task!r}; expected one of {TASKS}")
-
-    targets = official_variable_map(model)
-    allowed_missing = set()
-    if task in ("pretraining", "encoder"):
-        for head, names in PRETRAINING_HEADS.items():
-            if not any(n in named.weights for n in names):
-                allowed_missing.update(names)
-                logging.warning("%s has no %s head (%s); it is freshly initialised",
-                               named.source, head, ", ".join(names))
-    if task in ("squad_v1", "squad_v2"):
-        # The official SQuAD models never use the pooler (transformers' QA model has
-        # none); a checkpoint without it loads with the pooler as initialised.
-        pooler = [n for n in targets if n.startswith("bert/pooler/")]
-        if not any(n in named.weights for n in pooler):
-            allowed_missing.update(pooler)
-    missing = [n for n in targets if n not in named.weights and n not in allowed_missing]
-    unexpected = sorted(n for n in named.weights if n not in targets)
-    mismatched = [f"{n}: checkpoint {list(named.weights[n].shape)} vs model "
-                  f"{list(v.shape)}" for n, v in targets.items()
-                  if n in named.weights and tuple(named.weights[n].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:
-        lines = [f"{named.source} does not match {type(model).__name__}:"]
-        for title, items in (("missing", missing), ("unexpected", unexpected),
-                             ("shape mismatches", mismatched)):
-            if items:
-                lines.append(f"  {title} ({len(items)}):")
-                lines.extend(f"    {item}" for item in items)
-        raise ValueError("\n".join(lines))
-    for name, variable in targets.items():
-        if name in named.weights:
-            variable.assign(np.asarray(named.weights[name]).astype(variable.dtype))
-    return model
 
 
 def identity_projection(size, dtype=np.float32):

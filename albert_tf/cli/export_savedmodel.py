@@ -33,11 +33,11 @@ from albert_tf.export.exporter import MODEL_KINDS, ExportParams, export_savedmod
 # metadata={"help": ...} wins).
 FIELD_HELP = {
     "model_kind": {"help": "What to export.", "choices": list(MODEL_KINDS)},
-    "init_checkpoint": {"help": "Checkpoint prefix or directory: official TF1 format (ours "
-                                "or google-research/albert), a Trainer checkpoint, or a "
-                                ".keras file. Not needed for preprocess."},
-    "albert_config_file": {"help": "albert_config.json (default: the one beside the "
-                                   "checkpoint)."},
+    "init_checkpoint": {"help": "Checkpoint prefix or directory, any format: official TF1 "
+                                "(ours or google-research/albert), a Trainer checkpoint, a "
+                                "transformers folder, a keras-hub preset or a .keras file. "
+                                "Not needed for preprocess."},
+    "albert_config_file": {"help": "albert_config.json (default: the checkpoint's own)."},
     "spm_model_file": {"help": "SentencePiece model (30k-clean.model)."},
     "do_lower_case": {"help": "Lower-case input text (uncased models)."},
     "export_dir": {"help": "Where the SavedModel goes (e.g. .../model/1)."},
