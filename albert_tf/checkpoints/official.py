@@ -12,8 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.checkpoints.variable_names import (CheckpointMismatchError, VariableMatch,
-                                                  official_variable_map)
+from albert_tf.checkpoints.variable_names import VariableMatch, official_variable_map
 
 CONFIG_NAME = "albert_config.json"
 BEST_CHECKPOINT = "model.ckpt-best"
