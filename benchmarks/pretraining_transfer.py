@@ -38,7 +38,6 @@ default budget runs unchanged on a GPU or TPU.
 
 import argparse
 import csv
-import dataclasses
 import json
 import os
 import platform

@@ -6,9 +6,8 @@ and copies each array exactly.
 """
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import List, Mapping, Optional
 
-from absl import logging
 import numpy as np
 
 from albert_tf.config import AlbertConfig
@@ -33,7 +32,8 @@ class NamedWeights:
 
     Attributes:
         config: the encoder's `AlbertConfig`.
-        weights: official TF1 name -> array in the official layout
+        weights: official TF1 name -> array in the official layout (a mapping; an
+            official checkpoint's arrays are read when used)
             (`bert/encoder/transformer/group_0/inner_group_0/...`, `cls/...`,
             `output_weights` [num_labels, hidden_size], ...).
         task: one of `TASKS`.
@@ -44,12 +44,19 @@ class NamedWeights:
     """
 
     config: AlbertConfig
-    weights: Dict[str, np.ndarray]
+    weights: Mapping[str, np.ndarray]
     task: str = "pretraining"
     dropout_prob: Optional[float] = None
     spm_model_file: Optional[str] = None
     source: str = ""
     label_list: Optional[List[str]] = None
+
+    def variable_shapes(self):
+        """{official name: shape}, without reading lazily held arrays."""
+        shapes = getattr(self.weights, "shapes", None)
+        if shapes is not None:
+            return dict(shapes)
+        return {name: tuple(np.shape(value)) for name, value in self.weights.items()}
 
     @property
     def num_labels(self):
@@ -106,71 +113,6 @@ def from_model(model, spm_model_file=None):
                         dropout_prob=getattr(model, "dropout_prob", None),
                         spm_model_file=spm_model_file, source=source,
                         label_list=getattr(model, "label_list", None))
-
-
-def build_model(named, num_choices=4):
-    """An albert_tf model of `named.task` holding exactly `named.weights`.
-
-    A pretraining checkpoint without one of its heads (keras-hub keeps no
-    sentence-order head, an HF `AlbertModel` neither) gets that head freshly
-    initialised, with a warning naming it. Raises ValueError listing missing,
-    unexpected and mis-shaped variables otherwise.
-    """
-    from albert_tf.checkpoints.variable_names import official_variable_map
-    from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice,
-                                           AlbertPretrainer, AlbertSquadV1, AlbertSquadV2)
-
-    config, task = named.config, named.task
-    head_kwargs = {} if named.dropout_prob is None else {"dropout_prob": named.dropout_prob}
-    if task in ("pretraining", "encoder"):
-        model = AlbertPretrainer(config)
-    elif task == "classifier":
-        model = AlbertClassifier(config, num_labels=named.num_labels,
-                                 label_list=named.label_list, **head_kwargs)
-    elif task == "multiple_choice":
-        model = AlbertMultipleChoice(config, num_choices=num_choices, **head_kwargs)
-    elif task == "squad_v1":
-        model = AlbertSquadV1(config)
-    elif task == "squad_v2":
-        model = AlbertSquadV2(config)
-    else:
-        raise ValueError(f"{named.source}: unknown task {task!r}; expected one of {TASKS}")
-
-    targets = official_variable_map(model)
-    allowed_missing = set()
-    if task in ("pretraining", "encoder"):
-        for head, names in PRETRAINING_HEADS.items():
-            if not any(n in named.weights for n in names):
-                allowed_missing.update(names)
-                logging.warning("%s has no %s head (%s); it is freshly initialised",
-                               named.source, head, ", ".join(names))
-    pooler = [n for n in targets if n.startswith("bert/pooler/")]
-    if task in ("squad_v1", "squad_v2", "pretraining", "encoder") and \
-            not any(n in named.weights for n in pooler):
-        # The official SQuAD models never use the pooler (transformers' QA model has
-        # none); a checkpoint without it loads with the pooler as initialised.
-        # transformers' AlbertForMaskedLM has none either: said, as the SOP head uses it.
-        allowed_missing.update(pooler)
-        if task not in ("squad_v1", "squad_v2"):
-            logging.warning("%s has no pooler (bert/pooler/dense, e.g. transformers' "
-                            "AlbertForMaskedLM); it is freshly initialised", named.source)
-    missing = [n for n in targets if n not in named.weights and n not in allowed_missing]
-    unexpected = sorted(n for n in named.weights if n not in targets)
-    mismatched = [f"{n}: checkpoint {list(named.weights[n].shape)} vs model "
-                  f"{list(v.shape)}" for n, v in targets.items()
-                  if n in named.weights and tuple(named.weights[n].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:
-        lines = [f"{named.source} does not match {type(model).__name__}:"]
-        for title, items in (("missing", missing), ("unexpected", unexpected),
-                             ("shape mismatches", mismatched)):
-            if items:
-                lines.append(f"  {title} ({len(items)}):")
-                lines.extend(f"    {item}" for item in items)
-        raise ValueError("\n".join(lines))
-    for name, variable in targets.items():
-        if name in named.weights:
-            variable.assign(np.asarray(named.weights[name]).astype(variable.dtype))
-    return model
 
 
 def identity_projection(size, dtype=np.float32):

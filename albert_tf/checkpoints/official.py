@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.checkpoints.variable_names import official_variable_map
-from albert_tf.config import AlbertConfig
+from albert_tf.checkpoints.variable_names import VariableMatch, official_variable_map
 
 CONFIG_NAME = "albert_config.json"
+BEST_CHECKPOINT = "model.ckpt-best"
 
 # Variables of the official checkpoints that are not model weights.
 IGNORED_VARIABLE_PATTERNS = (
@@ -25,10 +25,6 @@ IGNORED_VARIABLE_PATTERNS = (
     r"^beta[12]_power$",
     r"^good_steps$", r"^loss_scale$",
 )
-
-
-class CheckpointMismatchError(ValueError):
-    """Raised when a checkpoint does not fit a model; the message lists every difference."""
 
 
 class CheckpointCorruptError(ValueError):
@@ -97,10 +93,10 @@ def _step_of(prefix):
 def resolve_checkpoint(path):
     """Finds the checkpoint prefix and the config file for `path`.
 
-    `path` is a checkpoint prefix (`.../model.ckpt-best`) or a directory holding
-    a checkpoint, with or without a `checkpoint` state file (as in the released
-    tars). In a directory without a state file, `model.ckpt-best` wins, then the
-    highest step.
+    `path` is a checkpoint prefix (`.../model.ckpt-best`, `.../ckpt-7`) or a
+    directory. A directory means, in this order: its `model.ckpt-best` (the
+    released tars; a run's best evaluation), the checkpoint its `checkpoint` state
+    file names, the highest step of its `*.index` files.
 
     Returns:
         (prefix, config_path or None)
@@ -108,14 +104,14 @@ def resolve_checkpoint(path):
     path = str(path)
     if tf.io.gfile.isdir(path):
         directory = path
-        prefix = tf.train.latest_checkpoint(directory)
+        best = os.path.join(directory, BEST_CHECKPOINT)
+        prefix = best if tf.io.gfile.exists(best + ".index") else \
+            tf.train.latest_checkpoint(directory)
         if prefix is None or not tf.io.gfile.exists(prefix + ".index"):
             indexes = tf.io.gfile.glob(os.path.join(directory, "*.index"))
             if not indexes:
                 raise FileNotFoundError(f"no checkpoint (*.index) found in directory {directory}")
-            prefixes = [p[:-len(".index")] for p in indexes]
-            best = [p for p in prefixes if os.path.basename(p) == "model.ckpt-best"]
-            prefix = best[0] if best else max(prefixes, key=lambda p: (_step_of(p), p))
+            prefix = max((p[:-len(".index")] for p in indexes), key=lambda p: (_step_of(p), p))
     else:
         prefix = path[:-len(".index")] if path.endswith(".index") else path
         if not tf.io.gfile.exists(prefix + ".index"):
@@ -123,6 +119,13 @@ def resolve_checkpoint(path):
         directory = os.path.dirname(prefix)
     config_path = os.path.join(directory, CONFIG_NAME)
     return prefix, (config_path if tf.io.gfile.exists(config_path) else None)
+
+
+def is_trainer_checkpoint(prefix):
+    """True for our Trainer's object-based `tf.train.Checkpoint` (the model's variables
+    under `model/.../.ATTRIBUTES/`), False for a name-based official one."""
+    return any(name.startswith("model/") and ".ATTRIBUTES/" in name
+               for name in load_reader(prefix).get_variable_to_shape_map())
 
 
 def list_official_variables(prefix):
@@ -171,79 +174,20 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
     prefix, _ = resolve_checkpoint(checkpoint)
     reader = load_reader(prefix)
     available = list_official_variables(prefix)
-    targets = official_variable_map(model)
-    missing_ok = _as_patterns(allow_missing)
-    unexpected_ok = _as_patterns(allow_unexpected)
     skipped = _as_patterns(skip)
-    targets = {n: v for n, v in targets.items() if not any(p.match(n) for p in skipped)}
-
-    plan, missing, mismatched, used = {}, [], [], set()
-    for name, variable in targets.items():
-        source = name
-        if init_from_group0 and source not in available:
-            source = re.sub(r"/group_\d+/", "/group_0/", name)
-        if source not in available:
-            if not any(p.match(name) for p in missing_ok):
-                missing.append(name)
-            continue
-        want, have = tuple(variable.shape), available[source]
-        if want != have:
-            mismatched.append(f"{source}: checkpoint {list(have)} vs model {list(want)}")
-            used.add(source)  # Reported as a mismatch, not also as unexpected.
-            continue
-        plan[name] = (variable, source)
-        used.add(source)
-    unexpected = sorted(n for n in available if n not in used
-                        and not any(p.match(n) for p in unexpected_ok))
-    if missing or unexpected or mismatched:
-        lines = [f"checkpoint {prefix} does not match {type(model).__name__}:"]
-        for title, items in (("missing from the checkpoint", missing),
-                             ("unexpected in the checkpoint", unexpected),
-                             ("shape mismatches", mismatched)):
-            if items:
-                lines.append(f"  {title} ({len(items)}):")
-                lines.extend(f"    {item}" for item in items)
-        raise CheckpointMismatchError("\n".join(lines))
-
-    for name, (variable, source) in plan.items():
+    targets = {n: v for n, v in official_variable_map(model).items()
+               if not any(p.match(n) for p in skipped)}
+    match = VariableMatch(available, targets, init_from_group0)
+    missing_ok, unexpected_ok = _as_patterns(allow_missing), _as_patterns(allow_unexpected)
+    missing = [n for n in match.missing if not any(p.match(n) for p in missing_ok)]
+    unexpected = [n for n in match.unused if not any(p.match(n) for p in unexpected_ok)]
+    if missing or unexpected or match.mismatched:
+        raise match.error(prefix, model, missing, unexpected, list(match.mismatched))
+    for name, source in match.plan.items():
         value = read_tensor(reader, prefix, source)
-        variable.assign(np.asarray(value).astype(variable.dtype))
-    return {
-        "loaded": sorted(plan),
-        "missing": sorted(n for n in targets if n not in plan),
-        "unused": sorted(n for n in available if n not in used),
-    }
-
-
-def load_official_checkpoint(path, config=None, init_from_group0=False, **model_kwargs):
-    """Builds an `AlbertPretrainer` and loads an official checkpoint into it.
-
-    Args:
-        path: checkpoint prefix (e.g. `.../model.ckpt-best`) or a directory with
-            `albert_config.json` and a checkpoint.
-        config: `AlbertConfig`, dict or path to `albert_config.json`; defaults to the
-            `albert_config.json` beside the checkpoint.
-        init_from_group0: see `restore_official_weights`.
-        **model_kwargs: passed to `AlbertPretrainer` (e.g. `dtype`).
-
-    Returns:
-        An `AlbertPretrainer` with every official variable loaded.
-    """
-    from albert_tf.modeling import AlbertPretrainer
-
-    prefix, config_path = resolve_checkpoint(path)
-    if config is None:
-        if config_path is None:
-            raise FileNotFoundError(
-                f"no config given and no {CONFIG_NAME} beside checkpoint {prefix}")
-        config = config_path
-    if isinstance(config, (str, os.PathLike)):
-        config = AlbertConfig.from_json_file(config)
-    model = AlbertPretrainer(config, **model_kwargs)
-    # A pretraining checkpoint without the heads (e.g. an encoder export) still loads
-    # the encoder only if the caller asks for it through restore_official_weights.
-    restore_official_weights(model, prefix, init_from_group0=init_from_group0)
-    return model
+        targets[name].assign(np.asarray(value).astype(targets[name].dtype))
+    return {"loaded": sorted(match.plan), "missing": sorted(match.missing),
+            "unused": match.unused}
 
 
 def save_official_checkpoint(model, prefix, global_step=None, write_state_file=False):

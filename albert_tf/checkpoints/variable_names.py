@@ -5,6 +5,7 @@ for `output_weights`), so conversion is a pure renaming: no transposes.
 """
 
 import collections
+import re
 
 _INNER_LAYER_TABLE = (
     # (official suffix under inner_group_k, attribute path on AlbertTransformerLayer)
@@ -97,3 +98,50 @@ def official_variable_map(model):
     elif hasattr(model, "official_head_variables"):
         names.update(model.official_head_variables())
     return names
+
+
+class CheckpointMismatchError(ValueError):
+    """Raised when a checkpoint does not fit a model; the message lists every difference."""
+
+
+class VariableMatch:
+    """How a checkpoint's variables ({official name: shape}) meet a model's
+    (`official_variable_map`): the one report of every loader.
+
+    Attributes:
+        plan: model name -> checkpoint name to assign from (shapes equal).
+        missing: model names the checkpoint lacks.
+        mismatched: model name -> (checkpoint shape, model shape).
+        unused: checkpoint names no model variable takes (mismatched ones count as used).
+    """
+
+    def __init__(self, shapes, targets, init_from_group0=False):
+        self.plan, self.missing, self.mismatched, used = {}, [], {}, set()
+        for name, variable in targets.items():
+            source = name
+            if init_from_group0 and source not in shapes:
+                # Official --init_from_group0: a group the checkpoint lacks is group_0.
+                source = re.sub(r"/group_\d+/", "/group_0/", name)
+            if source not in shapes:
+                self.missing.append(name)
+                continue
+            used.add(source)
+            want, have = tuple(variable.shape), tuple(shapes[source])
+            if want != have:
+                self.mismatched[name] = (source, have, want)
+            else:
+                self.plan[name] = source
+        self.unused = sorted(n for n in shapes if n not in used)
+
+    def error(self, checkpoint, model, missing, unexpected, mismatched):
+        """A `CheckpointMismatchError` listing the given subsets of this match."""
+        lines = [f"checkpoint {checkpoint} does not match {type(model).__name__}:"]
+        details = [f"{self.mismatched[n][0]}: checkpoint {list(self.mismatched[n][1])} vs "
+                   f"model {list(self.mismatched[n][2])}" for n in mismatched]
+        for title, items in (("missing from the checkpoint", missing),
+                             ("unexpected in the checkpoint", unexpected),
+                             ("shape mismatches", details)):
+            if items:
+                lines.append(f"  {title} ({len(items)}):")
+                lines.extend(f"    {item}" for item in items)
+        return CheckpointMismatchError("\n".join(lines))

@@ -1,11 +1,10 @@
 """Builds an export module from a checkpoint and writes the SavedModel atomically.
 
 `export_savedmodel(ExportParams(...))` is what `export_savedmodel.py` runs:
-  1. read the config (`--albert_config_file`, else `albert_config.json` beside
-     the checkpoint) and build the Keras model of `model_kind`;
-  2. load the checkpoint: the official TF1 format (google-research/albert or
-     our `save_official_checkpoint`), an object-based `tf.train.Checkpoint`
-     of our `Trainer` (`ckpt-N`, the model under `model`), or a `.keras` file;
+  1-2. build the Keras model of `model_kind` and load the checkpoint, any format
+     (`albert_tf.checkpoints.load_pretrained`: official TF1, our Trainer's
+     `ckpt-N`, a transformers folder, a keras-hub preset, a `.keras` file);
+     the config is `--albert_config_file`, else the checkpoint's own;
   3. wrap it in its module (`*_module.py`) with the in-graph tokenizer;
   4. save into a temporary directory beside `export_dir`, then rename it into
      place, so `export_dir` is either absent or a complete SavedModel (on
@@ -21,25 +20,19 @@ import shutil
 from typing import Optional, Sequence
 
 from absl import logging
-import keras
 import tensorflow as tf
 
 import albert_tf
-from albert_tf.checkpoints import (CheckpointMismatchError, resolve_checkpoint,
-                                   restore_official_weights)
+from albert_tf.checkpoints import (CheckpointMismatchError, detect_format, load_pretrained,
+                                   read_pretrained, resolve_checkpoint)
 from albert_tf.checkpoints.labels import checkpoint_directory, read_label_list
-from albert_tf.checkpoints.official import restore_training_checkpoint
-from albert_tf.config import AlbertConfig
+from albert_tf.checkpoints.named_weights import PRETRAINING_HEADS
 from albert_tf.export import base_module
 from albert_tf.export.classifier_module import AlbertClassifierModule
 from albert_tf.export.encoder_module import AlbertEncoderModule
 from albert_tf.export.preprocess_module import AlbertPreprocessModule
 from albert_tf.export.race_module import NUM_CHOICES, AlbertRaceModule
 from albert_tf.export.squad_module import AlbertSquadModule
-from albert_tf.modeling import AlbertEncoder, AlbertPretrainer
-from albert_tf.modeling.models.classifier import AlbertClassifier
-from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
-from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
 from albert_tf.settings import (ModelFiles, SettingError, Vocabulary, check_ranges,
                                 setting, setting_of)
 from albert_tf.tokenization import TFTokenizer
@@ -51,10 +44,6 @@ MODEL_KINDS = ("encoder", "preprocess", "squad", "classifier", "race")
 # preprocess: 128, TF Hub's preprocessors' default.
 DEFAULT_MAX_SEQ_LENGTH = {"encoder": 512, "preprocess": 128, "classifier": 512,
                           "squad": 384, "race": 512}
-KERAS_CLASSES = {"encoder": (AlbertPretrainer, AlbertEncoder),
-                 "squad": (AlbertSquadV1, AlbertSquadV2), "classifier": (AlbertClassifier,),
-                 "race": (AlbertMultipleChoice,)}
-PRETRAINING_HEADS = ("cls/predictions/output_bias", "cls/seq_relationship/output_weights")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -131,29 +120,6 @@ class ExportParams(Vocabulary):
 
 
 # ------------------------------------------------------------------- model
-def _read_config(params):
-    config_path = params.albert_config_file
-    if not config_path and params.init_checkpoint and not _is_keras_file(params):
-        _, config_path = resolve_checkpoint(params.init_checkpoint)
-    if not config_path:
-        raise FileNotFoundError(
-            f"no albert_config_file given and no albert_config.json beside "
-            f"{params.init_checkpoint}")
-    return AlbertConfig.from_json_file(config_path), config_path
-
-
-def _is_keras_file(params):
-    return str(params.init_checkpoint).endswith(".keras")
-
-
-def _checkpoint_variables(prefix):
-    return dict(tf.train.list_variables(prefix))
-
-
-def _is_object_based(variables):
-    return any(name.startswith("model/") and ".ATTRIBUTES/" in name for name in variables)
-
-
 def _classifier_labels(params, default_num_labels, model_labels=None):
     """(label_list or None, is_regression) for the classifier export.
 
@@ -173,7 +139,8 @@ def _classifier_labels(params, default_num_labels, model_labels=None):
             return None, True
         return list(labels), False
     saved = model_labels
-    if saved is None and params.init_checkpoint and not _is_keras_file(params):
+    if saved is None and params.init_checkpoint and \
+            not str(params.init_checkpoint).endswith(".keras"):
         saved = read_label_list(checkpoint_directory(params.init_checkpoint),
                                 params.num_labels or default_num_labels)
     if saved:
@@ -186,27 +153,6 @@ def _classifier_labels(params, default_num_labels, model_labels=None):
     if num_labels == 1:
         return None, True
     return [str(i) for i in range(num_labels)], False
-
-
-def build_model(params, config, variables):
-    """The Keras model of `params.model_kind` (float32, inference)."""
-    kind = params.model_kind
-    if kind == "encoder":
-        if all(name in variables for name in PRETRAINING_HEADS):
-            return AlbertPretrainer(config)
-        return AlbertEncoder(config)
-    if kind == "squad":
-        if params.version_2_with_negative:
-            return AlbertSquadV2(config, start_n_top=params.start_n_top,
-                                 end_n_top=params.end_n_top)
-        return AlbertSquadV1(config)
-    if kind == "classifier":
-        head = variables.get("output_weights")
-        labels, is_regression = _classifier_labels(params, head[0] if head else None)
-        return AlbertClassifier(config, num_labels=1 if is_regression else len(labels))
-    if kind == "race":
-        return AlbertMultipleChoice(config, num_choices=NUM_CHOICES)
-    raise ValueError(f"no model for model_kind {kind!r}")
 
 
 def _check_length(params, config, where):
@@ -226,66 +172,56 @@ def _check_length(params, config, where):
 
 
 def load_model(params):
-    """Builds the model of `params` and loads `params.init_checkpoint` into it.
+    """The model of `params.model_kind` with the weights of `params.init_checkpoint`, a
+    checkpoint of any format (`albert_tf.checkpoints.load_pretrained`); every variable
+    of the model must come from it.
 
     Returns:
-      (model, config_path); config_path is None for a .keras file without
-      --albert_config_file (the model carries its config).
+      (model, config_path); config_path is None when no albert_config.json is given
+      or beside the checkpoint (the model's config is written instead).
     """
-    if _is_keras_file(params):
-        model = keras.saving.load_model(params.init_checkpoint)
-        expected = KERAS_CLASSES[params.model_kind]
-        if not isinstance(model, expected):
-            raise ValueError(f"{params.init_checkpoint}: holds a {type(model).__name__}, "
-                             f"model_kind {params.model_kind!r} needs one of "
-                             f"{', '.join(c.__name__ for c in expected)}")
-        _check_length(params, model.albert_config, params.init_checkpoint)
-        return model, params.albert_config_file
-    config, config_path = _read_config(params)
-    _check_length(params, config, config_path)
-    prefix, _ = resolve_checkpoint(params.init_checkpoint)
-    variables = _checkpoint_variables(prefix)
-    model = build_model(params, config, variables)
-    if _is_object_based(variables):
-        # Our Trainer's checkpoint: the model is saved under `model`. TF's
-        # matching only checks the objects it can reach, so count too: a
-        # model whose layers TF tracking misses restores partly, silently.
-        saved = sum(1 for name in variables
-                    if name.startswith("model/") and name.endswith("VARIABLE_VALUE"))
-        if saved < len(model.trainable_weights):
-            raise ValueError(
-                f"{prefix}: this training checkpoint holds only {saved} variables under "
-                f"'model/', but {type(model).__name__} has {len(model.trainable_weights)} "
-                f"trainable weights (tf.train.Checkpoint did not reach all layers); export "
-                f"the official-format checkpoint (model.ckpt-*) the runner writes instead")
-        restore_training_checkpoint(model, prefix)
-        logging.info("Restored %s from the training checkpoint %s",
-                     type(model).__name__, prefix)
+    path = params.init_checkpoint
+    named = read_pretrained(path, params.albert_config_file,
+                            "multiple_choice" if params.model_kind == "race" else None)
+    _check_length(params, named.config, params.albert_config_file or path)
+    kind, kwargs = params.model_kind, {}
+    if kind == "encoder":
+        names = named.variable_shapes()
+        # The mlm/sop signatures when the checkpoint has both pretraining heads.
+        task = "pretraining" if all(n in names for head in PRETRAINING_HEADS.values()
+                                    for n in head) else "encoder"
+    elif kind == "squad":
+        task = "squad_v2" if params.version_2_with_negative else "squad_v1"
+        if params.version_2_with_negative:
+            kwargs = dict(start_n_top=params.start_n_top, end_n_top=params.end_n_top)
+    elif kind == "classifier":
+        task = "classifier"
+        labels, is_regression = _classifier_labels(params, named.num_labels,
+                                                   named.label_list)
+        kwargs = dict(num_labels=1 if is_regression else len(labels))
     else:
-        # Every model variable must be there; other variables (the heads of
-        # another task, optimizer slots) are ignored.
-        try:
-            report = restore_official_weights(model, prefix, allow_unexpected=True)
-        except CheckpointMismatchError as e:
-            hint = _squad_version_hint(params, variables)
-            if hint is None:
-                raise
-            raise CheckpointMismatchError(f"{e}\n{hint}") from None
-        logging.info("Loaded %d variables into %s from %s (%d unused)",
-                     len(report["loaded"]), type(model).__name__, prefix,
-                     len(report["unused"]))
+        task = "multiple_choice"
+        kwargs = dict(num_choices=NUM_CHOICES)
+    try:
+        model = load_pretrained(named, task=task, **kwargs)
+    except CheckpointMismatchError as e:
+        hint = _squad_version_hint(params, named.task)
+        if hint is None:
+            raise
+        raise CheckpointMismatchError(f"{e}\n{hint}") from None
+    config_path = params.albert_config_file
+    if not config_path and detect_format(path) in ("official", "trainer"):
+        config_path = resolve_checkpoint(path)[1]
     return model, config_path
 
 
-def _squad_version_hint(params, variables):
+def _squad_version_hint(params, checkpoint_task):
     """What to change when a SQuAD checkpoint of the other version is exported."""
     if params.model_kind != "squad":
         return None
-    has_v2 = any(name.startswith("answer_class/") for name in variables)
-    has_v1 = any(name.startswith("cls/squad/") for name in variables)
-    if has_v2 and not params.version_2_with_negative:
+    if checkpoint_task == "squad_v2" and not params.version_2_with_negative:
         return "this is a SQuAD 2.0 checkpoint (answer_class/*): add --version_2_with_negative"
-    if has_v1 and params.version_2_with_negative:
+    if checkpoint_task == "squad_v1" and params.version_2_with_negative:
         return "this is a SQuAD 1.1 checkpoint (cls/squad/*): drop --version_2_with_negative"
     return None
 

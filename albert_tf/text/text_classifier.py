@@ -95,8 +95,8 @@ class TextClassifier(keras.Model):
         """A `TextClassifier` on a pretrained (or fine-tuned) checkpoint.
 
         Args:
-          path: an official checkpoint (prefix or folder with albert_config.json) or a
-            `.keras` file; see `loading.load_classifier`.
+          path: a checkpoint in any format (official, Trainer, transformers folder,
+            keras-hub preset, `.keras`); see `loading.load_classifier`.
           num_labels: classes; 1 for a regression (float target, squared error).
           spm_model_file: SentencePiece model; default: the one in the checkpoint's
             folder (30k-clean.model, spiece.model, assets/tokenizer/vocabulary.spm).

@@ -25,7 +25,7 @@ import tensorflow as tf
 from albert_tf import run_lock
 from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_official_checkpoint
-from albert_tf.checkpoints.pretrained import read_config
+from albert_tf.checkpoints import read_config
 from albert_tf.config import AlbertConfig
 from albert_tf.training.best_checkpoint import BestCheckpoint
 from albert_tf.training.initial_weights import load_initial_weights

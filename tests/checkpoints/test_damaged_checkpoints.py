@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import AlbertConfig, AlbertPretrainer
-from albert_tf.checkpoints.official import (CheckpointCorruptError, load_official_checkpoint,
-                                            save_official_checkpoint)
+from albert_tf.checkpoints import load_official_checkpoint
+from albert_tf.checkpoints.official import CheckpointCorruptError, save_official_checkpoint
 from albert_tf.tasks.pretraining.inputs import pretraining_dataset
 from albert_tf.training.optimizers import create_optimizer
 from albert_tf.tasks.pretraining.objective import PretrainingObjective
@@ -145,7 +145,7 @@ def test_damaged_training_checkpoint_read_for_evaluation_export_or_loading_is_na
     `load_pretrained` read a Trainer ckpt-N through one restore, which names a damaged
     one instead of a bare IndexError / DataLossError."""
     from albert_tf.checkpoints.official import restore_training_checkpoint
-    from albert_tf.checkpoints.pretrained import load_pretrained
+    from albert_tf.checkpoints import load_pretrained
     from albert_tf.training.saved_checkpoints import load_saved
 
     _, original, _ = trained

@@ -149,8 +149,12 @@ def test_directory_resolution(tmp_path):
     model = albert_tf.load_official_checkpoint(str(directory))
     np.testing.assert_array_equal(np.asarray(model.encoder.pooler.kernel),
                                   best_weights["bert/pooler/dense/kernel"])
-    # ...and a `checkpoint` state file wins over both.
+    # ...also over a `checkpoint` state file (one rule for every command: a run's
+    # final model.ckpt-N is named there, its best evaluation is model.ckpt-best)...
     tf.compat.v1.train.update_checkpoint_state(str(directory), str(directory / "model.ckpt-100"))
+    assert resolve_checkpoint(str(directory))[0].endswith("model.ckpt-best")
+    # ...which wins over the highest step.
+    os.remove(str(directory / "model.ckpt-best.index"))
     assert resolve_checkpoint(str(directory))[0].endswith("model.ckpt-100")
 
 

@@ -17,7 +17,7 @@ from albert_tf.export.exporter import ExportParams, load_model
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.text import AlbertTextPreprocessor
 from albert_tf.tokenization import FullTokenizer
-from albert_tf.training.initial_weights import init_from_checkpoint
+from albert_tf.checkpoints import load_weights
 from albert_tf.training.optimizers import AdamW
 from albert_tf.training.schedules import WarmupPolyDecay
 
@@ -52,7 +52,7 @@ def _cli_logits(checkpoint_dir, spm_model_file, examples, num_labels=2, is_regre
               for name in ("input_ids", "input_mask", "segment_ids")}
     config = AlbertConfig.from_json_file(os.path.join(checkpoint_dir, "albert_config.json"))
     model = AlbertClassifier(config, num_labels=num_labels)
-    init_from_checkpoint(model, checkpoint_dir)
+    load_weights(model, checkpoint_dir)
     return inputs, model(inputs, training=False)["logits"].numpy()
 
 

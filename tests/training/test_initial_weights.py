@@ -1,129 +1,34 @@
-"""The one initial-weights policy (`init_from_checkpoint`): pretrained checkpoints,
-fine-tuned ones with or without a fitting head, into task models and the pretrainer."""
+"""What a run starts from (`load_initial_weights`): a resumed run restores its own
+training checkpoint and never reads `--init_checkpoint`."""
 
-import logging
+import shutil
 
-import numpy as np
-import pytest
-
-from albert_reference import random_official_weights, write_tf1_checkpoint
+import albert_tf
 from albert_tf import AlbertConfig, AlbertPretrainer
-from albert_tf.checkpoints import CheckpointMismatchError, save_official_checkpoint
-from albert_tf.modeling.models import AlbertClassifier, AlbertMultipleChoice
-from albert_tf.training.initial_weights import init_from_checkpoint
-from finetune_test_helpers import REFERENCE_CONFIG
+from albert_tf.tasks.pretraining.task import PretrainingParams, run_pretraining
+from synthetic_pretraining_data import write_records
 
-CFG = REFERENCE_CONFIG
-H = CFG["hidden_size"]
+from .test_run_loop import TINY
 
 
-def checkpoint(tmp_path, name, head_rows=None, with_pretraining_heads=False, seed=0):
-    weights = random_official_weights(CFG, seed=seed, with_heads=with_pretraining_heads)
-    if head_rows is not None:
-        rng = np.random.default_rng(seed + 1)
-        weights["output_weights"] = rng.standard_normal((head_rows, H)).astype(np.float32)
-        weights["output_bias"] = rng.standard_normal(head_rows).astype(np.float32)
-    prefix = str(tmp_path / name / "model.ckpt-100")
-    (tmp_path / name).mkdir()
-    write_tf1_checkpoint(prefix, weights)
-    return prefix, weights
-
-
-def initialise_task_model(model, prefix):
-    return init_from_checkpoint(model, prefix)["status"]
-
-
-def assert_encoder_loaded(model, weights):
-    np.testing.assert_array_equal(model.encoder.embeddings.word_embeddings.numpy(),
-                                  weights["bert/embeddings/word_embeddings"])
-    np.testing.assert_array_equal(model.encoder.pooler.kernel.numpy(),
-                                  weights["bert/pooler/dense/kernel"])
-
-
-def test_pretraining_checkpoint_gives_a_new_head(tmp_path):
-    prefix, weights = checkpoint(tmp_path, "pretrained", with_pretraining_heads=True)
-    model = AlbertClassifier(AlbertConfig(**CFG), num_labels=2)
-    before = model.classifier.output_weights.numpy().copy()
-    assert initialise_task_model(model, prefix) == "new"
-    assert_encoder_loaded(model, weights)
-    np.testing.assert_array_equal(model.classifier.output_weights.numpy(), before)
-
-
-def test_fine_tuned_head_of_the_same_size_is_loaded(tmp_path):
-    # E.g. MNLI -> AX, or one of our own fine-tuned checkpoints reused.
-    prefix, weights = checkpoint(tmp_path, "mnli", head_rows=3)
-    model = AlbertClassifier(AlbertConfig(**CFG), num_labels=3)
-    assert initialise_task_model(model, prefix) == "loaded"
-    assert_encoder_loaded(model, weights)
-    np.testing.assert_array_equal(model.classifier.output_weights.numpy(),
-                                  weights["output_weights"])
-    np.testing.assert_array_equal(model.classifier.output_bias.numpy(), weights["output_bias"])
-    # Our own save of that model loads back into a fresh one (directory form too).
-    ours = save_official_checkpoint(model, tmp_path / "ours" / "model.ckpt-9", global_step=9,
-                                    write_state_file=True)
-    again = AlbertClassifier(AlbertConfig(**CFG), num_labels=3)
-    assert initialise_task_model(again, str(tmp_path / "ours")) == "loaded"
-    np.testing.assert_array_equal(again.classifier.output_weights.numpy(),
-                                  weights["output_weights"])
-    assert ours.endswith("model.ckpt-9")
-
-
-def test_head_of_another_size_is_reinitialised_with_a_clear_warning(tmp_path, caplog):
-    # The paper's MNLI (3 labels) -> RTE (2 labels) start.
-    prefix, weights = checkpoint(tmp_path, "mnli", head_rows=3)
-    model = AlbertClassifier(AlbertConfig(**CFG), num_labels=2)
-    before = model.classifier.output_weights.numpy().copy()
-    with caplog.at_level(logging.WARNING):
-        assert initialise_task_model(model, prefix) == "reinitialised"
-    assert "re-initialising the head" in caplog.text
-    assert f"output_weights: checkpoint [3, {H}], this task [2, {H}]" in caplog.text
-    assert_encoder_loaded(model, weights)
-    np.testing.assert_array_equal(model.classifier.output_weights.numpy(), before)
-
-
-def test_race_head_loads_into_the_multiple_choice_model(tmp_path):
-    prefix, weights = checkpoint(tmp_path, "race", head_rows=1)
-    model = AlbertMultipleChoice(AlbertConfig(**CFG))
-    assert initialise_task_model(model, prefix) == "loaded"
-    np.testing.assert_array_equal(model.classifier.output_weights.numpy(),
-                                  weights["output_weights"])
-    # A 2-label GLUE head does not fit the [1, H] RACE head.
-    prefix, _ = checkpoint(tmp_path, "sst2", head_rows=2)
-    assert initialise_task_model(AlbertMultipleChoice(AlbertConfig(**CFG)), prefix) == \
-        "reinitialised"
-
-
-def test_checkpoint_of_another_model_size_fails_clearly(tmp_path):
-    prefix, _ = checkpoint(tmp_path, "pretrained")
-    bigger = AlbertClassifier(AlbertConfig(**dict(CFG, hidden_size=32, num_attention_heads=4)))
-    with pytest.raises(CheckpointMismatchError, match="shape mismatches"):
-        initialise_task_model(bigger, prefix)
-
-
-def test_pretrainer_loads_its_heads_and_a_task_checkpoint_leaves_them_new(tmp_path):
-    prefix, weights = checkpoint(tmp_path, "pretrained", with_pretraining_heads=True)
-    pretrainer = AlbertPretrainer(AlbertConfig(**CFG))
-    report = init_from_checkpoint(pretrainer, prefix)
-    assert report["status"] == "loaded" and not report["missing"]
-    assert "cls/predictions/output_bias" in report["loaded"]
-    # A fine-tuned RTE checkpoint has no pretraining heads: they stay as initialised.
-    rte, _ = checkpoint(tmp_path, "rte", head_rows=2, seed=3)
-    again = AlbertPretrainer(AlbertConfig(**CFG))
-    report = init_from_checkpoint(again, rte)
-    assert report["status"] == "new"
-    assert "output_weights" in report["unused"]
-
-
-def test_fresh_head_report_names_the_missing_head_variables(tmp_path):
-    prefix, _ = checkpoint(tmp_path, "pretrained", with_pretraining_heads=True)
-    report = init_from_checkpoint(AlbertClassifier(AlbertConfig(**CFG), num_labels=3), prefix)
-    assert report["missing"] == ["output_bias", "output_weights"]
-    assert "cls/predictions/output_bias" in report["unused"]
-
-
-def test_encoder_mismatch_fails_even_when_the_head_misfits_too(tmp_path):
-    wide = dict(CFG, hidden_size=32, num_attention_heads=4)
-    other = AlbertClassifier(AlbertConfig(**wide), num_labels=2)
-    prefix = save_official_checkpoint(other, str(tmp_path / "model.ckpt-1"))
-    with pytest.raises(CheckpointMismatchError, match="bert/pooler/dense/kernel"):
-        init_from_checkpoint(AlbertClassifier(AlbertConfig(**CFG), num_labels=2), prefix)
+def test_a_resumed_run_does_not_read_init_checkpoint(tmp_path, capsys):
+    # An HF folder as --init_checkpoint: it used to be read (and converted) on every
+    # start, before the Trainer restored over it; gone after the first start, the
+    # resumed run failed.
+    init = tmp_path / "hf"
+    albert_tf.save_pretrained(AlbertPretrainer(AlbertConfig.from_json_file(str(TINY))),
+                              str(init), format="hf")
+    records = write_records(tmp_path / "train.tfrecord", 16, vocab_size=30000)
+    params = dict(albert_config_file=str(TINY), input_file=str(records),
+                  output_dir=str(tmp_path / "out"), init_checkpoint=str(init),
+                  max_seq_length=32, max_predictions_per_seq=5, train_batch_size=8,
+                  num_warmup_steps=0, save_checkpoints_steps=2, iterations_per_loop=2)
+    run_pretraining(PretrainingParams(num_train_steps=2, **params))
+    assert f"Initialised from {init}" in capsys.readouterr().out
+    assert (tmp_path / "out" / "training_checkpoints" / "ckpt-2.index").is_file()
+    shutil.rmtree(init)
+    run_pretraining(PretrainingParams(num_train_steps=4, **params))
+    out = capsys.readouterr().out
+    assert f"--init_checkpoint {init} is not read" in out
+    assert "Resumed from" in out and "ckpt-2" in out
+    assert (tmp_path / "out" / "training_checkpoints" / "ckpt-4.index").is_file()

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import albert_tf
-from albert_tf.checkpoints.pretrained import read_config
+from albert_tf.checkpoints import read_config
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.modeling.models import AlbertClassifier
-from albert_tf.training.initial_weights import init_from_checkpoint
+from albert_tf.checkpoints import load_weights
 
 CFG = dict(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=2,
            num_hidden_groups=1, inner_group_num=1, num_attention_heads=2,
@@ -43,7 +43,7 @@ def test_classifier_starts_from_a_peer_folder(pretrained, tmp_path, fmt):
     assert config.to_dict() == expected_config
     assert read_config(str(folder / "config.json")).to_dict() == config.to_dict()
     classifier = AlbertClassifier(config, num_labels=3)
-    report = init_from_checkpoint(classifier, str(folder))
+    report = load_weights(classifier, str(folder))
     assert report["status"] == "new"  # a pretraining folder has no classifier head
     expected = pretrained.encoder(INPUTS)
     got = classifier.encoder(INPUTS)

@@ -85,12 +85,15 @@ def test_fine_tuned_output_dir_is_a_valid_init_checkpoint(sst2_run, tmp_path):
                                     init_checkpoint=params.output_dir, do_train=False,
                                     do_predict=False, eval_batch_size=7))
     evaluation = run_classifier(again)["eval"]
-    # The directory's `checkpoint` state file names the final model (step 200).
-    final = [json.loads(line) for line in (pathlib.Path(params.output_dir) /
-                                           "eval_history.jsonl").read_text().splitlines()][-1]
-    assert evaluation["accuracy"] == final["accuracy"]
-    assert evaluation["loss"] == pytest.approx(final["loss"], abs=1e-5)
-    assert evaluation["global_step"] == 200
+    # A directory means its model.ckpt-best (not the final model.ckpt-200 that its
+    # `checkpoint` state file names), as for every command.
+    out = pathlib.Path(params.output_dir)
+    best_step = json.loads((out / "best_eval.json").read_text())["global_step"]
+    scored = {entry["global_step"]: entry for entry in map(
+        json.loads, (out / "eval_history.jsonl").read_text().splitlines())}
+    assert evaluation["accuracy"] == scored[best_step]["accuracy"]
+    assert evaluation["loss"] == pytest.approx(scored[best_step]["loss"], abs=1e-5)
+    assert evaluation["global_step"] == best_step
     assert best["num_examples"] == evaluation["num_examples"] == 64
 
 

@@ -4,7 +4,6 @@
 import logging
 import shutil
 
-import numpy as np
 import pytest
 
 from albert_tf.tasks.pretraining.inputs import pretraining_dataset
