@@ -372,13 +372,12 @@ def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
     import numpy as np
     import tensorflow as tf
     from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.checkpoints import save_official_checkpoint
-    from albert_tf.training.initial_weights import init_from_checkpoint
+    from albert_tf.checkpoints import load_weights, save_official_checkpoint
     if tf.io.gfile.exists(prefix + ".index"):
         return prefix
     config = AlbertConfig.from_json_file(config_path)
     model = AlbertPretrainer(config)
-    init_from_checkpoint(model, checkpoint)
+    load_weights(model, checkpoint, new_heads=False)
     pooler = model.encoder.pooler
     rng = np.random.default_rng(0)
     kernel = rng.normal(0.0, config.initializer_range, pooler.kernel.shape)

@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 WORK=${WORK:-work_dirs/main_job}
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 # A fresh run each time: remove this job's own outputs (run_pretraining.py itself resumes
 # after a kill; the main job starts over so that every step is shown).
 rm -rf "${WORK:?}"/{spm.model,spm.vocab,pretrain.tfrecord,albert_config.json,pretrained} \

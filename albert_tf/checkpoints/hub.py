@@ -51,6 +51,9 @@ def resolve_pretrained(path):
     parts = path.split("/")
     if len(parts) == 2 and all(parts) and not path.startswith((".", "~")):
         return _hugging_face(path, path)
+    if os.path.isabs(path) or path.startswith((".", "~")) or len(parts) > 2:
+        # A path, not an id: its reader names the missing file (e.g. `model.ckpt.index`).
+        return path
     raise FileNotFoundError(
         f"{path}: no such file or folder, and not a hub id (a Hugging Face repo "
         "'org/name' or 'hf://org/name', a keras-hub preset name such as "

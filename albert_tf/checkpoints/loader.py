@@ -272,7 +272,9 @@ def _optional_heads(model, match):
     if task_of_model(model) in ("squad_v1", "squad_v2", "pretraining"):
         # Official SQuAD models never use the pooler (transformers' QA model has none);
         # transformers' AlbertForMaskedLM has none either (said: the SOP head uses it).
-        groups.append(("pooler", [n for n in match.missing if n.startswith("bert/pooler/")]))
+        # Optional only when the checkpoint holds none of it.
+        groups.append(("pooler", [n for n in official_variable_map(model)
+                                  if n.startswith("bert/pooler/")]))
     missing = set(match.missing)
     for head, names in groups:
         if names and all(n in missing for n in names):
