@@ -68,5 +68,7 @@ $PY export_savedmodel.py --model_kind=squad --version_2_with_negative \
 
 echo "== 6/6 Ask the SavedModel (plain TensorFlow + tensorflow_text, no albert_tf)"
 CONTEXT=$($PY -c "import json; print(json.load(open('data/squad/normans-dev-v2.0.json', encoding='utf-8'))['data'][0]['paragraphs'][0]['context'])")
+# The client imports no albert_tf, so TensorFlow's start-up noise (CUDA probes, oneDNN
+# notices) is dropped here by the same stdlib-only filter the albert-* commands use.
 $PY scripts/ask_squad_savedmodel.py "$WORK/export_squad" \
-  "In what country is Normandy located?" "$CONTEXT"
+  "In what country is Normandy located?" "$CONTEXT" 2> >($PY -I -S albert_tf/quiet_logs.py >&2)
