@@ -97,10 +97,12 @@ FLAGS_BEFORE = {name: set(text.split()) for name, text in {
     "convert_checkpoint": """
         albert_config_file do_lower_case input output output_format spm_model_file""",
 }.items()}
-# The training loop is declared once now, so fine-tuning gained pretraining's guard.
-ADDED = {"run_classifier": {"loss_bound", "max_rollbacks"},
+# The training loop is declared once now, so fine-tuning gained pretraining's guard; your
+# own data gained its encoding (issue 24), export its LiteRT format (issue 26).
+ADDED = {"run_classifier": {"loss_bound", "max_rollbacks", "file_encoding"},
          "run_race": {"loss_bound", "max_rollbacks"},
-         "run_squad": {"loss_bound", "max_rollbacks"}}
+         "run_squad": {"loss_bound", "max_rollbacks"},
+         "export_savedmodel": {"format", "quantization", "representative_data"}}
 
 # Each command's declarations: its params class (runtime flags through its nested
 # `runtime`) and the official flags that are no setting here.
