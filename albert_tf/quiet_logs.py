@@ -25,6 +25,7 @@ too (`python quiet_logs.py`), with the standard library only.
 
 import atexit
 import contextlib
+import json
 import logging
 import os
 import re
@@ -108,10 +109,28 @@ def _stderr_read_through_noise():
                 os.write(2, kept.encode("utf-8"))
 
 
+def _keras_backend_is_tensorflow():
+    """Whether Keras will run on TensorFlow: KERAS_BACKEND, else an imported Keras, else
+    $KERAS_HOME/keras.json (~/.keras), as Keras itself decides."""
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend is None and "keras" in sys.modules:
+        backend = sys.modules["keras"].backend.backend()
+    if backend is None:
+        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+        try:
+            with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+                backend = json.load(f).get("backend")
+        except (OSError, ValueError, AttributeError):
+            backend = None
+    return backend in (None, "tensorflow")
+
+
 def import_tensorflow():
     """Imports TensorFlow (and lists its devices: where CUDA logs cuInit) without `NOISE`,
     and with TF_CPP_MIN_LOG_LEVEL=2 unless the user set it. With --verbosity >= 1, or
     when TensorFlow is already imported, it only imports."""
+    if not _keras_backend_is_tensorflow():
+        return  # The model code runs on JAX (say) without TensorFlow: import nothing.
     if verbose() or "tensorflow" in sys.modules:
         import tensorflow  # pylint: disable=import-outside-toplevel,unused-import
         return
