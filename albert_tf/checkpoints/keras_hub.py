@@ -253,13 +253,9 @@ def _read_vars(h5, path, source, count):
     arrays = []
     for i in range(count):
         dataset = group.get(str(i))
-        if dataset is None or not hasattr(dataset, "shape"):
-            raise ValueError(f"{source}: {path}/vars/{i} is not a dataset")
-        try:
-            arrays.append(np.asarray(dataset))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{source}: cannot read {path}/vars/{i} ({e}); truncated or "
-                             "damaged file") from None
+        if not hasattr(dataset, "shape"):  # Absent, or a group where an array belongs.
+            raise ValueError(f"{source}: {path}/vars/{i} is not an array (dataset)")
+        arrays.append(np.asarray(dataset))
     return arrays
 
 

@@ -203,6 +203,17 @@ def test_a_damaged_weights_h5_is_named(saved, tmp_path, damage, message):
     refused(folder, f"{path}: {message}")
 
 
+def test_a_group_where_an_h5_array_belongs_is_named(saved, tmp_path):
+    import h5py
+
+    folder = copy(saved, tmp_path, "keras_hub")
+    path = folder / "model.weights.h5"
+    with h5py.File(path, "r+") as h5:
+        del h5["layers/dense_1/vars/1"]
+        h5.create_group("layers/dense_1/vars/1")
+    refused(folder, f"{path}: layers/dense_1/vars/1 is not an array (dataset)")
+
+
 @pytest.mark.parametrize("damage", [lambda data: b"garbage" * 50,
                                     lambda data: data[:len(data) // 2]])
 def test_a_damaged_keras_file_is_named(saved, tmp_path, damage):
