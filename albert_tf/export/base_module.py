@@ -137,10 +137,11 @@ def check_text_shapes(python_function, input_signature, where="request input"):
     The TF2 loader calls a signature with any shape of the declared dtype (the
     session loader refuses a feed of another shape, TF2's does not), so a 2-D or
     scalar text batch met the tokenizer and failed deep inside it (DynamicStitch)
-    naming no input. An Assert beside the tokenizer runs too late: each text
-    reaches the tokenizer only through an identity that waits on its check. The
-    rank is counted at run time (entries of the shape that are >= 0): `tf.rank`
-    and Grappler fold it to the declared rank.
+    naming no input. The rank is counted at run time (entries of the shape that
+    are >= 0): `tf.rank` and Grappler fold it to the declared rank, so a check by
+    `tf.rank` never fails. Each text reaches the tokenizer only through an
+    identity that waits on its check, so the order does not rest on tf.function's
+    automatic control dependencies.
 
     Raises (when run):
       tf.errors.InvalidArgumentError: "request input text must be a batch of
