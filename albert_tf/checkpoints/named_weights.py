@@ -193,7 +193,8 @@ def check_float_array(name, value, source):
     """A weight must be a finite float array: an int32 tensor would be cast silently, a
     NaN or Inf would run without error and predict nothing useful."""
     value = np.asarray(value)
-    if not np.issubdtype(value.dtype, np.floating):
+    # bfloat16 (ml_dtypes, what TF and safetensors give) is no np.floating subtype.
+    if not (np.issubdtype(value.dtype, np.floating) or value.dtype.name == "bfloat16"):
         raise ValueError(f"{source}: tensor {name} has dtype {value.dtype}, expected "
                          "floating point weights")
     if not np.isfinite(value).all():

@@ -181,6 +181,19 @@ def test_non_float_or_non_finite_weights_are_refused_naming_the_tensor(
         load_weights(model, str(folder))
 
 
+def test_half_precision_weights_still_load(saved, tmp_path, pretrainer):
+    import ml_dtypes
+
+    for dtype in (np.float16, ml_dtypes.bfloat16):
+        folder = copy(saved, tmp_path / np.dtype(dtype).name, "hf")
+        rewrite_tensor(folder, WORDS, lambda value: value.astype(dtype))
+        model = load_pretrained(str(folder))
+        np.testing.assert_array_equal(
+            model.encoder.embeddings.word_embeddings.numpy(),
+            pretrainer.encoder.embeddings.word_embeddings.numpy().astype(dtype)
+            .astype(np.float32))
+
+
 # ------------------------------------------------------------------ keras-hub
 def test_a_keras_hub_config_of_another_class_says_so(saved, tmp_path):
     folder = copy(saved, tmp_path, "keras_hub")
