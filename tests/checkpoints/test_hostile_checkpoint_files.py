@@ -278,3 +278,24 @@ def test_sizes_in_a_config_are_checked_against_the_weights_before_building(
     assert f"{path} declares {declared}" in str(raised.value)
     assert f"holds {held}" in str(raised.value)
     assert "no model was built" in str(raised.value)
+
+
+def test_albert_convert_refuses_a_shard_outside_the_folder_in_one_line(saved, tmp_path):
+    import pathlib
+    import subprocess
+    import sys
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    folder = sharded(saved, tmp_path)
+    index = write_index(folder, {"weight_map": {WORDS: ".."}})
+    env = dict(os.environ, PYTHONPATH=str(repo), TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("ALBERT_TF_TRACEBACK", None)
+    done = subprocess.run(
+        [sys.executable, str(repo / "convert_checkpoint.py"), f"--input={folder}",
+         f"--output={tmp_path / 'out'}", "--output_format=keras_hub"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"{index}: shard '..' must be the name of a file in {folder}" in errors[0]
+    assert not os.path.exists(tmp_path / "out")
