@@ -342,25 +342,67 @@ def is_hf_directory(path):
     return isinstance(values, dict) and "model_type" in values
 
 
+def _read_safetensors(path):
+    """{name: array} of one safetensors file; a damaged file is refused naming it.
+
+    The header (8-byte little-endian length, then JSON) is checked here first:
+    safetensors' own errors ("HeaderTooLarge", "InvalidHeaderDeserialization")
+    name no file.
+    """
+    from safetensors.numpy import load_file
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else None
+        if length is None or length > size - 8:
+            raise ValueError(
+                f"{path}: not a safetensors file: its header length "
+                f"{'is missing' if length is None else f'({length} bytes) runs past the end'}"
+                f" (the file has {size} bytes); truncated or not safetensors")
+        try:
+            header = json.loads(f.read(length))
+        except ValueError as e:
+            raise ValueError(f"{path}: the safetensors header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the safetensors header must be a JSON object")
+    try:
+        return load_file(path)
+    except Exception as e:  # safetensors raises its own SafetensorError; name the file.
+        raise ValueError(f"{path}: cannot read safetensors tensors ({e}); truncated or "
+                         "damaged file") from None
+
+
+def _shard_path(directory, index, shard):
+    """The file a `weight_map` entry names, which must be a file in `directory`."""
+    path = os.path.join(directory, shard) if isinstance(shard, str) else None
+    if (path is None or os.path.basename(shard) != shard or shard in ("", ".", "..")
+            or os.path.dirname(os.path.realpath(path)) != os.path.realpath(directory)):
+        raise ValueError(f"{index}: shard {shard!r} must be the name of a file in "
+                         f"{directory}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{index}: shard {shard!r} does not exist in {directory}")
+    return path
+
+
 def _read_state(directory):
     single = os.path.join(directory, SAFETENSORS_FILE)
     index = os.path.join(directory, SAFETENSORS_INDEX_FILE)
     if os.path.isfile(single):
-        from safetensors.numpy import load_file
-
-        return load_file(single)
+        return _read_safetensors(single)
     if os.path.isfile(index):
-        from safetensors.numpy import load_file
-
         with open(index, encoding="utf-8") as f:
-            weight_map = json.load(f).get("weight_map")
+            try:
+                values = json.load(f)
+            except ValueError as e:
+                raise ValueError(f"{index}: not valid JSON ({e})") from None
+        weight_map = values.get("weight_map") if isinstance(values, dict) else None
         if not isinstance(weight_map, dict):
-            raise ValueError(f"{index}: no 'weight_map' object")
+            raise ValueError(f"{index}: expected an object with a 'weight_map' object "
+                             "{tensor name: shard file name}")
         state = {}
-        for shard in sorted(set(weight_map.values())):
-            if os.path.basename(shard) != shard:
-                raise ValueError(f"{index}: shard {shard!r} must be a file name in {directory}")
-            state.update(load_file(os.path.join(directory, shard)))
+        for shard in sorted(set(map(str, weight_map.values()))):
+            state.update(_read_safetensors(_shard_path(directory, index, shard)))
         return state
     legacy = os.path.join(directory, PYTORCH_FILE)
     if os.path.isfile(legacy):

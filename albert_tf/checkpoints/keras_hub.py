@@ -250,7 +250,13 @@ def _read_vars(h5, path, source, count):
         raise ValueError(f"{source}: no {path}/vars (not an AlbertBackbone weights file?)")
     if len(group) != count:
         raise ValueError(f"{source}: {path}/vars holds {len(group)} arrays, expected {count}")
-    return [np.asarray(group[str(i)]) for i in range(count)]
+    arrays = []
+    for i in range(count):
+        dataset = group.get(str(i))
+        if not hasattr(dataset, "shape"):  # Absent, or a group where an array belongs.
+            raise ValueError(f"{source}: {path}/vars/{i} is not an array (dataset)")
+        arrays.append(np.asarray(dataset))
+    return arrays
 
 
 def _write_vars(h5, path, arrays, layer_name=None):
@@ -266,24 +272,25 @@ def is_keras_hub_directory(path):
     config = os.path.join(str(path), CONFIG_FILE)
     if not (os.path.isfile(config) and os.path.isfile(os.path.join(str(path), WEIGHTS_FILE))):
         return False
+    # Any serialized class: `read_keras_hub` then refuses one that is not an
+    # AlbertBackbone naming it, where a BertBackbone preset would otherwise be
+    # looked for as an official checkpoint ("no checkpoint found").
     try:
         with open(config, encoding="utf-8") as f:
-            return json.load(f).get("class_name") == BACKBONE_CLASS
-    except (OSError, ValueError, AttributeError):
+            return "class_name" in json.load(f)
+    except (OSError, ValueError, TypeError):
         return False
 
 
 def read_keras_hub(directory):
     """`NamedWeights` from a keras-hub ALBERT preset directory."""
-    import h5py
-
     directory = str(directory)
     source = os.path.join(directory, CONFIG_FILE)
     _, values = _read_serialized(source, (BACKBONE_CLASS,))
     config = albert_config_from_backbone(values, source)
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     weights = {}
-    with h5py.File(weights_path, "r") as h5:
+    with _open_h5(weights_path) as h5:
         _check_layer_names(h5, config, weights_path)
         for name, (path, kind) in _layer_keys(config).items():
             count = 1 if kind == "embedding" else 2
@@ -316,10 +323,18 @@ def read_keras_hub(directory):
                         label_list=label_list)
 
 
-def _read_task_head(path, task_class, task_values, config):
+def _open_h5(path):
+    """An h5py file, or an error naming it (h5py's "file signature not found" does not)."""
     import h5py
 
-    with h5py.File(path, "r") as h5:
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable .weights.h5 (HDF5) file ({e})") from None
+
+
+def _read_task_head(path, task_class, task_values, config):
+    with _open_h5(path) as h5:
         if task_class == "AlbertTextClassifier":
             if task_values.get("activation") not in (None, "linear"):
                 logging.warning("%s: the classifier applies %r to its logits; the official "

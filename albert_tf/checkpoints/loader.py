@@ -43,6 +43,7 @@ from albert_tf.checkpoints import keras_hub as keras_hub_format
 from albert_tf.checkpoints import labels
 from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.named_weights import (PRETRAINING_HEADS, TASKS, NamedWeights,
+                                                 check_declared_shapes, check_float_array,
                                                  from_model, task_of_model, task_of_weights)
 from albert_tf.checkpoints.official import (CONFIG_NAME, is_trainer_checkpoint,
                                             list_official_variables, load_reader,
@@ -239,21 +240,20 @@ def read_pretrained(path, config=None, task=None):
     config = _as_config(config)
     kind = detect_format(path)
     if kind == "keras":
-        import keras
-
-        # safe_mode (the default) refuses lambdas and other code in the file.
-        return from_model(keras.saving.load_model(str(path), safe_mode=True))
+        return from_model(_load_keras_file(path))
     if kind in ("hf", "keras_hub"):
         reader = hf_format.read_hf if kind == "hf" else keras_hub_format.read_keras_hub
         named = reader(path)
         if config is not None and _architecture(config) != _architecture(named.config):
             raise ValueError(f"{path}: its config {named.config} differs from the given "
                              f"config {config}")
+        check_declared_shapes(named, os.path.join(str(path), hf_format.CONFIG_FILE))
         return named
     prefix, config_path = resolve_checkpoint(path)
     if config is None and config_path is None and kind == "trainer":
         run_config = os.path.join(os.path.dirname(os.path.dirname(prefix)), CONFIG_NAME)
         config_path = run_config if tf.io.gfile.exists(run_config) else None
+    config_path = None if config is not None else config_path
     if config is None:
         if config_path is None:
             raise FileNotFoundError(f"no config given and no {CONFIG_NAME} beside "
@@ -261,7 +261,30 @@ def read_pretrained(path, config=None, task=None):
         config = AlbertConfig.from_json_file(config_path)
     if kind == "trainer":
         return _read_trainer(prefix, config, task)
-    return _read_official(prefix, config)
+    named = _read_official(prefix, config)
+    if config_path is not None:
+        # A given config is a built model's: `load_weights` reports what does not fit.
+        check_declared_shapes(named, config_path)
+    return named
+
+
+def _load_keras_file(path):
+    """The model of a `.keras` file; Keras' errors for a damaged one ("File is not a zip
+    file", "Unable to synchronously open object") name no file, these do."""
+    import zipfile
+
+    import keras
+
+    path = str(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such .keras file")
+    try:
+        # safe_mode (the default) refuses lambdas and other code in the file.
+        return keras.saving.load_model(path, safe_mode=True)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: cannot load this .keras file (a zip of config.json and "
+                         f"model.weights.h5 saved by albert_tf): {type(e).__name__}: "
+                         f"{e}") from None
 
 
 def _optional_heads(model, match):
@@ -335,7 +358,8 @@ def load_weights(model, checkpoint, init_from_group0=False, new_heads=True,
         raise match.error(named.source, model, errors, unexpected, mismatched)
     loaded = {n: s for n, s in match.plan.items() if n not in skip}
     for name, source in loaded.items():
-        targets[name].assign(np.asarray(named.weights[source]).astype(targets[name].dtype))
+        value = check_float_array(source, named.weights[source], named.source)
+        targets[name].assign(value.astype(targets[name].dtype))
     present = sum(n in loaded for n in heads)
     status = REINITIALISED if skip else LOADED if present == len(heads) else \
         NEW if present == 0 else PARTIAL
@@ -375,9 +399,7 @@ def load_pretrained(path, config=None, task=None, num_choices=4, num_labels=None
     if not isinstance(path, NamedWeights):
         path = resolve_pretrained(path)  # A hub id -> its local folder.
     if task is None and not isinstance(path, NamedWeights) and str(path).endswith(".keras"):
-        import keras
-
-        model = keras.saving.load_model(str(path), safe_mode=True)
+        model = _load_keras_file(path)
         model.spm_model_file = None
         return model
     named = read_pretrained(path, config, task)

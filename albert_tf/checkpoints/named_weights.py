@@ -131,3 +131,74 @@ def check_identity_projection(kernel, bias, source, name):
             "identity; the official ALBERT graph has no embedding->hidden projection then "
             "(embedding_hidden_mapping_in exists only when the widths differ), so these "
             "weights cannot be represented")
+
+
+def declared_shapes(config):
+    """Official name -> the shape `config` declares for it, for every encoder variable
+    and the pretraining heads (task heads' rows are not in the config)."""
+    v, e, h = config.vocab_size, config.embedding_size, config.hidden_size
+    i, p, t = config.intermediate_size, config.max_position_embeddings, config.type_vocab_size
+    shapes = {"bert/embeddings/word_embeddings": (v, e),
+              "bert/embeddings/token_type_embeddings": (t, e),
+              "bert/embeddings/position_embeddings": (p, e),
+              "bert/embeddings/LayerNorm/gamma": (e,), "bert/embeddings/LayerNorm/beta": (e,),
+              "bert/encoder/embedding_hidden_mapping_in/kernel": (e, h),
+              "bert/encoder/embedding_hidden_mapping_in/bias": (h,),
+              "bert/pooler/dense/kernel": (h, h), "bert/pooler/dense/bias": (h,),
+              # The MLM transform maps hidden -> embedding width (tied to the embedding).
+              "cls/predictions/transform/dense/kernel": (h, e),
+              "cls/predictions/transform/dense/bias": (e,),
+              "cls/predictions/transform/LayerNorm/gamma": (e,),
+              "cls/predictions/transform/LayerNorm/beta": (e,),
+              "cls/predictions/output_bias": (v,),
+              "cls/seq_relationship/output_weights": (2, h),
+              "cls/seq_relationship/output_bias": (2,)}
+    layer = {"attention_1/self/query": (h, h), "attention_1/self/key": (h, h),
+             "attention_1/self/value": (h, h), "attention_1/output/dense": (h, h),
+             "ffn_1/intermediate/dense": (h, i), "ffn_1/intermediate/output/dense": (i, h)}
+    for g in range(config.num_hidden_groups):
+        for k in range(config.inner_group_num):
+            scope = f"bert/encoder/transformer/group_{g}/inner_group_{k}"
+            for name, kernel in layer.items():
+                shapes[f"{scope}/{name}/kernel"] = kernel
+                shapes[f"{scope}/{name}/bias"] = kernel[1:]
+            for norm in ("LayerNorm", "LayerNorm_1"):
+                shapes[f"{scope}/{norm}/gamma"] = (h,)
+                shapes[f"{scope}/{norm}/beta"] = (h,)
+    return shapes
+
+
+def check_declared_shapes(named, config_source):
+    """Refuses a checkpoint whose config declares other sizes than its tensors hold,
+    before any model of that config is built: a `config.json` saying vocab_size
+    10**12 would otherwise be allocated first (and checked never)."""
+    held = named.variable_shapes()
+    layers = named.config.num_hidden_groups * named.config.inner_group_num
+    if layers * 16 > len(held):  # 16 variables per layer: a bound before listing them.
+        raise ValueError(
+            f"{config_source}: declares {named.config.num_hidden_groups} groups of "
+            f"{named.config.inner_group_num} layers ({layers * 16} variables), but "
+            f"{named.source} holds {len(held)} variables")
+    wrong = [f"{name}: {config_source} declares {list(shape)}, {named.source} holds "
+             f"{list(held[name])}"
+             for name, shape in declared_shapes(named.config).items()
+             if name in held and tuple(held[name]) != tuple(shape)]
+    if wrong:
+        raise ValueError("the config does not fit the weights (no model was built): "
+                         + "; ".join(wrong[:5])
+                         + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else ""))
+
+
+def check_float_array(name, value, source):
+    """A weight must be a finite float array: an int32 tensor would be cast silently, a
+    NaN or Inf would run without error and predict nothing useful."""
+    value = np.asarray(value)
+    # bfloat16 (ml_dtypes, what TF and safetensors give) is no np.floating subtype.
+    if not (np.issubdtype(value.dtype, np.floating) or value.dtype.name == "bfloat16"):
+        raise ValueError(f"{source}: tensor {name} has dtype {value.dtype}, expected "
+                         "floating point weights")
+    if not np.isfinite(value).all():
+        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+        raise ValueError(f"{source}: tensor {name} holds {bad} NaN or Inf values of "
+                         f"{value.size}; refusing to load non-finite weights")
+    return value

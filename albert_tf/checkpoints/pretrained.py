@@ -18,7 +18,7 @@ from albert_tf.checkpoints import hf as hf_format
 from albert_tf.checkpoints import keras_hub as keras_hub_format
 from albert_tf.checkpoints import labels
 from albert_tf.checkpoints.loader import OFFICIAL_SPM, read_pretrained
-from albert_tf.checkpoints.named_weights import from_model
+from albert_tf.checkpoints.named_weights import check_float_array, from_model
 from albert_tf.checkpoints.official import BEST_CHECKPOINT, CONFIG_NAME
 
 FORMATS = ("official", "hf", "keras_hub")
@@ -103,6 +103,8 @@ def convert_checkpoint(input_path, output_path, output_format, spm_model_file=No
     if os.path.abspath(str(output_path)) == os.path.abspath(str(input_path)):
         raise ValueError(f"--output ({output_path}) must differ from --input")
     named = read_pretrained(input_path, config)
+    for name in named.weights:  # Once each, as `load_weights` checks what it assigns.
+        check_float_array(name, named.weights[name], named.source)
     if spm_model_file:
         named.spm_model_file = spm_model_file
     dropped = write_named(named, output_path, output_format, do_lower_case=do_lower_case)

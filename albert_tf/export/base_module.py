@@ -29,6 +29,8 @@ here is the same kind of object (`AutoTrackable`), so that it can also carry
 TF Hub's `variables` / `trainable_variables` lists.
 """
 
+import inspect
+
 import tensorflow as tf
 
 from albert_tf.data import padding
@@ -127,6 +129,54 @@ def _in_range(where, name, values, high, high_text):
     return tf.debugging.Assert(
         ok, [f"{where} {name} must be in [0, {high_text}); got min", smallest, "max", largest],
         name=f"check_{name}")
+
+
+def check_text_shapes(python_function, input_signature, where="request input"):
+    """`python_function` with each string input refused unless of its declared shape.
+
+    The TF2 loader calls a signature with any shape of the declared dtype (the
+    session loader refuses a feed of another shape, TF2's does not), so a 2-D or
+    scalar text batch met the tokenizer and failed deep inside it (DynamicStitch)
+    naming no input. The rank is counted at run time (entries of the shape that
+    are >= 0): `tf.rank` and Grappler fold it to the declared rank, so a check by
+    `tf.rank` never fails. Each text reaches the tokenizer only through an
+    identity that waits on its check, so the order does not rest on tf.function's
+    automatic control dependencies.
+
+    Raises (when run):
+      tf.errors.InvalidArgumentError: "request input text must be a batch of
+      strings of shape [batch]; got shape] [2 2]".
+    """
+    parameters = inspect.signature(python_function)
+    names = list(parameters.parameters)
+
+    def checked(*args):
+        gated = []
+        for name, spec, value in zip(names, input_signature, args):
+            if spec.dtype != tf.string:
+                gated.append(value)
+                continue
+            dims = spec.shape.as_list()
+            expected = "[" + ", ".join("batch" if i == 0 else "any" if d is None else str(d)
+                                       for i, d in enumerate(dims)) + "]"
+            shape = tf.shape(value)
+            rank = tf.shape(tf.where(shape >= 0))[0]
+            padded = tf.concat([shape, tf.fill([len(dims)], -1)], 0)[:len(dims)]
+            ok = tf.equal(rank, len(dims))
+            for i, d in enumerate(dims):
+                if d is not None:
+                    ok = tf.logical_and(ok, tf.equal(padded[i], d))
+            check = tf.debugging.Assert(
+                ok, [f"{where} {name} must be a batch of strings of shape {expected}; got "
+                     "shape", shape], name=f"check_{name}_shape")
+            with tf.control_dependencies([check]):
+                gated.append(tf.identity(value))
+        return python_function(*gated)
+
+    # The signature's input names are the wrapped function's argument names.
+    checked.__signature__ = parameters
+    checked.__name__ = python_function.__name__
+    return checked
 
 
 def pack(tokenizer, segments, max_seq_length):
@@ -247,7 +297,10 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
         return self.tokenizer.tokenize(self.preprocess_text(texts), preprocess=False)
 
     def add_signature(self, name, python_function, input_signature):
-        """Wraps `python_function` in a tf.function exported as signature `name`."""
+        """Wraps `python_function` in a tf.function exported as signature `name`
+        (its string inputs checked for their shape first, `check_text_shapes`)."""
+        if any(spec.dtype == tf.string for spec in input_signature):
+            python_function = check_text_shapes(python_function, input_signature)
         function = tf.function(python_function, input_signature=input_signature,
                                autograph=False)
         self._functions.signatures[name] = function

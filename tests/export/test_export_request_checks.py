@@ -137,6 +137,44 @@ def _requests(ctx):
     return calls
 
 
+# Raw-text signatures: a text batch of another shape is refused naming the input
+# before tokenization (before, it failed inside the tokenizer's DynamicStitch).
+_TEXTS = np.array(["a fine film", "dull"], dtype=object)
+TEXT_CASES = {
+    "checks/classifier/serving_default/text_2d": (
+        "classifier", "serving_default", {"text": np.array([["a", "b"], ["c", "d"]], object)},
+        "request input text must be a batch of strings of shape [batch]; got shape] [2 2]"),
+    "checks/classifier/serving_default/text_scalar": (
+        "classifier", "serving_default", {"text": np.array("a fine film", object)},
+        "request input text must be a batch of strings of shape [batch]; got shape] []"),
+    "checks/classifier/serving_pair/text_b_2d": (
+        "classifier", "serving_pair", {"text_a": _TEXTS, "text_b": _TEXTS.reshape(2, 1)},
+        "request input text_b must be a batch of strings of shape [batch]; got shape] [2 1]"),
+    "checks/race/serving_default/options_3": (
+        "race", "serving_default",
+        {"article": _TEXTS, "question": _TEXTS, "options": np.full((2, 3), "x", object)},
+        "request input options must be a batch of strings of shape [batch, 4]; got shape] "
+        "[2 3]"),
+}
+
+
+@serving_requests
+def _text_requests(ctx):
+    return [{"key": key, "export": export, "signature": signature, "inputs": inputs}
+            for key, (export, signature, inputs, _) in TEXT_CASES.items()]
+
+
+def test_a_text_batch_of_another_shape_fails_naming_the_input(served):
+    for key, (_, _, inputs, expected) in TEXT_CASES.items():
+        assert key in served.errors, (key, served.outputs.get(key))
+        assert "InvalidArgumentError" in served.errors[key], (key, served.errors[key][:500])
+        assert expected in served.errors[key], (key, served.errors[key][:800])
+        # The session loader (TF Serving's) refuses the feed itself, naming the input.
+        assert key in served.session_errors, key
+        name = next(n for n, v in inputs.items() if np.shape(v) not in ((2,), (2, 4)))
+        assert name in served.session_errors[key], (key, served.session_errors[key][:500])
+
+
 def test_bad_ids_requests_fail_naming_the_input_in_both_loaders(served):
     for key, (_, _, _, expected) in CASES.items():
         for errors in (served.errors, served.session_errors):

@@ -1,0 +1,301 @@
+"""A damaged or hostile checkpoint file is refused naming the file (and the tensor or
+field) and what was expected, where a user meets it: `load_pretrained`,
+`albert-convert` (`convert_checkpoint`) and a fine-tuning `--init_checkpoint`
+(`load_weights` into a built model)."""
+
+import json
+import os
+import re
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+from albert_tf import AlbertConfig, AlbertPretrainer
+from albert_tf.checkpoints import load_pretrained, load_weights, loader
+from albert_tf.checkpoints.hf import write_hf
+from albert_tf.checkpoints.keras_hub import write_keras_hub
+from albert_tf.checkpoints.named_weights import declared_shapes, from_model
+from albert_tf.checkpoints.official import save_official_checkpoint
+from albert_tf.checkpoints.pretrained import convert_checkpoint
+from albert_tf.checkpoints.variable_names import official_variable_map
+
+CONFIG = dict(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+              num_attention_heads=2, intermediate_size=24, max_position_embeddings=16,
+              type_vocab_size=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+              hidden_act="gelu")
+WORDS = "albert.embeddings.word_embeddings.weight"
+
+
+@pytest.fixture(scope="module")
+def pretrainer():
+    keras.utils.set_random_seed(0)
+    return AlbertPretrainer(AlbertConfig(**CONFIG))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, pretrainer):
+    """One folder of each format, to be copied and damaged by each test."""
+    root = tmp_path_factory.mktemp("saved")
+    named = from_model(pretrainer)
+    for name, write in (("hf", write_hf), ("keras_hub", write_keras_hub)):
+        os.mkdir(root / name)
+        write(named, str(root / name))
+    os.mkdir(root / "official")
+    save_official_checkpoint(pretrainer, str(root / "official" / "model.ckpt-1"))
+    pretrainer.encoder.albert_config.to_json_file(str(root / "official" / "albert_config.json"))
+    pretrainer.save(str(root / "model.keras"))
+    return root
+
+
+def copy(saved, tmp_path, name):
+    target = tmp_path / name
+    if os.path.isdir(saved / name):
+        shutil.copytree(saved / name, target)
+    else:
+        shutil.copyfile(saved / name, target)
+    return target
+
+
+def refused(path, message, error=ValueError, **kwargs):
+    with pytest.raises(error, match=re.escape(message)):
+        load_pretrained(str(path), **kwargs)
+
+
+# ------------------------------------------------------------------ safetensors
+def test_declared_shapes_are_the_shapes_a_built_model_has(pretrainer):
+    built = {n: tuple(v.shape) for n, v in official_variable_map(pretrainer).items()}
+    declared = declared_shapes(pretrainer.encoder.albert_config)
+    assert {n: declared[n] for n in built} == built
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[:5], "its header length is missing (the file has 5 bytes)"),
+    (lambda data: (10 ** 9).to_bytes(8, "little") + data[8:],
+     "its header length (1000000000 bytes) runs past the end"),
+    (lambda data: data[:8] + b"#" * int.from_bytes(data[:8], "little") +
+     data[8 + int.from_bytes(data[:8], "little"):], "the safetensors header is not valid JSON"),
+    (lambda data: data[:-100], "cannot read safetensors tensors"),
+])
+def test_a_damaged_safetensors_file_is_named(saved, tmp_path, damage, message):
+    folder = copy(saved, tmp_path, "hf")
+    path = folder / "model.safetensors"
+    path.write_bytes(damage(path.read_bytes()))
+    refused(folder, f"{path}: ")
+    refused(folder, message)
+
+
+def sharded(saved, tmp_path):
+    folder = copy(saved, tmp_path, "hf")
+    os.rename(folder / "model.safetensors", folder / "model-00001-of-00001.safetensors")
+    return folder
+
+
+def write_index(folder, values):
+    path = folder / "model.safetensors.index.json"
+    path.write_text(values if isinstance(values, str) else json.dumps(values))
+    return path
+
+
+def test_a_sharded_folder_loads(saved, tmp_path, pretrainer):
+    folder = sharded(saved, tmp_path)
+    names = load_file(str(folder / "model-00001-of-00001.safetensors"))
+    write_index(folder, {"weight_map": {n: "model-00001-of-00001.safetensors" for n in names}})
+    model = load_pretrained(str(folder))
+    np.testing.assert_array_equal(model.encoder.embeddings.word_embeddings.numpy(),
+                                  pretrainer.encoder.embeddings.word_embeddings.numpy())
+
+
+@pytest.mark.parametrize("shard", ["..", ".", "/etc/hostname", "../outside.safetensors",
+                                   "sub/model.safetensors", "link.safetensors"])
+def test_a_shard_outside_the_folder_is_refused_naming_it(saved, tmp_path, shard):
+    folder = sharded(saved, tmp_path)
+    shutil.copyfile(folder / "model-00001-of-00001.safetensors",
+                    tmp_path / "outside.safetensors")
+    os.symlink(tmp_path / "outside.safetensors", folder / "link.safetensors")
+    index = write_index(folder, {"weight_map": {WORDS: shard}})
+    refused(folder, f"{index}: shard {shard!r} must be the name of a file in {folder}")
+
+
+@pytest.mark.parametrize("values, message", [
+    ("{not json", "not valid JSON"),
+    ({"metadata": {}}, "expected an object with a 'weight_map' object"),
+    ([1, 2], "expected an object with a 'weight_map' object"),
+])
+def test_a_bad_index_is_refused_naming_it(saved, tmp_path, values, message):
+    folder = sharded(saved, tmp_path)
+    index = write_index(folder, values)
+    refused(folder, f"{index}: {message}")
+
+
+def test_a_missing_shard_is_named(saved, tmp_path):
+    folder = sharded(saved, tmp_path)
+    index = write_index(folder, {"weight_map": {WORDS: "model-00002-of-00002.safetensors"}})
+    refused(folder, f"{index}: shard 'model-00002-of-00002.safetensors' does not exist",
+            error=FileNotFoundError)
+
+
+# ------------------------------------------------------------- tensor values
+def rewrite_tensor(folder, key, change):
+    path = str(folder / "model.safetensors")
+    state = load_file(path)
+    state[key] = change(state[key])
+    save_file(state, path, metadata={"format": "pt"})
+
+
+def int_tensor(value):
+    return value.astype(np.int32)
+
+
+def nan_tensor(value):
+    value = value.copy()
+    value[3, 1] = np.nan
+    return value
+
+
+def inf_tensor(value):
+    value = value.copy()
+    value[0, 0] = -np.inf
+    return value
+
+
+CHANGES = [(int_tensor, "has dtype int32, expected floating point weights"),
+           (nan_tensor, "holds 1 NaN or Inf values of 320"),
+           (inf_tensor, "holds 1 NaN or Inf values of 320")]
+
+
+@pytest.mark.parametrize("change, message", CHANGES)
+def test_non_float_or_non_finite_weights_are_refused_naming_the_tensor(
+        saved, tmp_path, pretrainer, change, message):
+    folder = copy(saved, tmp_path, "hf")
+    rewrite_tensor(folder, WORDS, change)
+    expected = f"{folder}: tensor bert/embeddings/word_embeddings {message}"
+    refused(folder, expected)  # load_pretrained
+    with pytest.raises(ValueError, match=re.escape(expected)):  # albert-convert
+        convert_checkpoint(str(folder), str(tmp_path / "out"), "keras_hub")
+    assert not os.path.exists(tmp_path / "out")
+    model = AlbertPretrainer(AlbertConfig(**CONFIG))  # fine-tuning's --init_checkpoint
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_weights(model, str(folder))
+
+
+def test_half_precision_weights_still_load(saved, tmp_path, pretrainer):
+    import ml_dtypes
+
+    for dtype in (np.float16, ml_dtypes.bfloat16):
+        folder = copy(saved, tmp_path / np.dtype(dtype).name, "hf")
+        rewrite_tensor(folder, WORDS, lambda value: value.astype(dtype))
+        model = load_pretrained(str(folder))
+        np.testing.assert_array_equal(
+            model.encoder.embeddings.word_embeddings.numpy(),
+            pretrainer.encoder.embeddings.word_embeddings.numpy().astype(dtype)
+            .astype(np.float32))
+
+
+# ------------------------------------------------------------------ keras-hub
+def test_a_keras_hub_config_of_another_class_says_so(saved, tmp_path):
+    folder = copy(saved, tmp_path, "keras_hub")
+    path = folder / "config.json"
+    values = json.loads(path.read_text())
+    values.update(class_name="BertBackbone", registered_name="keras_hub>BertBackbone")
+    path.write_text(json.dumps(values))
+    refused(folder, f"{path}: expected a serialized AlbertBackbone, got class_name "
+                    "'BertBackbone'")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: b"not an hdf5 file" * 10, "not a readable .weights.h5 (HDF5) file"),
+    (lambda data: data[:len(data) // 2], ""),
+])
+def test_a_damaged_weights_h5_is_named(saved, tmp_path, damage, message):
+    folder = copy(saved, tmp_path, "keras_hub")
+    path = folder / "model.weights.h5"
+    path.write_bytes(damage(path.read_bytes()))
+    refused(folder, f"{path}: {message}")
+
+
+def test_a_group_where_an_h5_array_belongs_is_named(saved, tmp_path):
+    import h5py
+
+    folder = copy(saved, tmp_path, "keras_hub")
+    path = folder / "model.weights.h5"
+    with h5py.File(path, "r+") as h5:
+        del h5["layers/dense_1/vars/1"]
+        h5.create_group("layers/dense_1/vars/1")
+    refused(folder, f"{path}: layers/dense_1/vars/1 is not an array (dataset)")
+
+
+@pytest.mark.parametrize("damage", [lambda data: b"garbage" * 50,
+                                    lambda data: data[:len(data) // 2]])
+def test_a_damaged_keras_file_is_named(saved, tmp_path, damage):
+    path = copy(saved, tmp_path, "model.keras")
+    path.write_bytes(damage(path.read_bytes()))
+    refused(path, f"{path}: cannot load this .keras file")
+    with pytest.raises(ValueError, match=re.escape(f"{path}: cannot load this .keras file")):
+        convert_checkpoint(str(path), str(tmp_path / "out"), "hf")
+
+
+# ------------------------------------------------------- declared sizes
+def declare(folder, name, field, value):
+    """Sets `field` of the config of the `name` format to `value`; returns the file."""
+    if name == "official":
+        path = folder / "albert_config.json"
+        values = json.loads(path.read_text())
+        values[field] = value
+    else:
+        path = folder / "config.json"
+        values = json.loads(path.read_text())
+        inner = values if name == "hf" else values["config"]
+        inner[{"hf": field}.get(name, {"vocab_size": "vocabulary_size",
+                                        "intermediate_size": "intermediate_dim"}.get(
+            field, field)) if name == "keras_hub" else field] = value
+    path.write_text(json.dumps(values))
+    return path
+
+
+@pytest.fixture
+def no_model_built(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built before the sizes were checked")
+    monkeypatch.setattr(loader, "_new_model", refuse)
+
+
+@pytest.mark.parametrize("name", ["hf", "keras_hub", "official"])
+@pytest.mark.parametrize("field, value, tensor, shapes", [
+    ("vocab_size", 10 ** 12, "bert/embeddings/word_embeddings", ([10 ** 12, 8], [40, 8])),
+    ("intermediate_size", 10 ** 9, "ffn_1/intermediate/dense/kernel",
+     ([16, 10 ** 9], [16, 24])),
+])
+def test_sizes_in_a_config_are_checked_against_the_weights_before_building(
+        saved, tmp_path, no_model_built, name, field, value, tensor, shapes):
+    folder = copy(saved, tmp_path, name)
+    path = declare(folder, name, field, value)
+    declared, held = shapes
+    with pytest.raises(ValueError, match=re.escape(tensor)) as raised:
+        load_pretrained(str(folder))
+    assert f"{path} declares {declared}" in str(raised.value)
+    assert f"holds {held}" in str(raised.value)
+    assert "no model was built" in str(raised.value)
+
+
+def test_albert_convert_refuses_a_shard_outside_the_folder_in_one_line(saved, tmp_path):
+    import pathlib
+    import subprocess
+    import sys
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    folder = sharded(saved, tmp_path)
+    index = write_index(folder, {"weight_map": {WORDS: ".."}})
+    env = dict(os.environ, PYTHONPATH=str(repo), TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("ALBERT_TF_TRACEBACK", None)
+    done = subprocess.run(
+        [sys.executable, str(repo / "convert_checkpoint.py"), f"--input={folder}",
+         f"--output={tmp_path / 'out'}", "--output_format=keras_hub"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"{index}: shard '..' must be the name of a file in {folder}" in errors[0]
+    assert not os.path.exists(tmp_path / "out")
