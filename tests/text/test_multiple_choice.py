@@ -141,8 +141,7 @@ def test_any_checkpoint_format(choice, race_dir, shared_data_dir, tmp_path):
     articles, questions, options, _ = _rows(_passages(shared_data_dir)[:1])
     expected = choice.predict(articles, questions, options, verbose=0)["logits"]
     hf_dir = str(tmp_path / "hf")
-    save_pretrained(choice.model, hf_dir, format="hf",
-                    spm_model_file=os.path.join(race_dir, "30k-clean.model"))
+    save_pretrained(choice, hf_dir, format="hf")  # Its SentencePiece model goes with it.
     from_hf = albert_tf.MultipleChoice.from_pretrained(hf_dir, max_seq_length=MAX_SEQ_LENGTH,
                                                        max_qa_length=MAX_QA_LENGTH)
     np.testing.assert_allclose(from_hf.predict(articles, questions, options,
@@ -202,6 +201,19 @@ def test_fit_and_keras_file_in_a_fresh_process(race_dir, shared_data_dir, tmp_pa
     accuracy = model.evaluate((articles, questions, options), answers, verbose=0,
                               return_dict=True)["accuracy"]
     assert accuracy == pytest.approx(np.mean(out["answer"] == np.array(answers)))
+
+    # Fine-tuned here, exported as run_race.py's checkpoints are: the same answers.
+    fitted = str(tmp_path / "fitted")
+    save_pretrained(model, fitted)
+    export(ExportParams(model_kind="race", export_dir=str(tmp_path / "export"),
+                        init_checkpoint=fitted, max_seq_length=MAX_SEQ_LENGTH,
+                        spm_model_file=os.path.join(fitted, "30k-clean.model"),
+                        max_qa_length=MAX_QA_LENGTH))
+    served = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"](
+        article=tf.constant(articles), question=tf.constant(questions),
+        options=tf.constant(options))
+    np.testing.assert_allclose(served["probabilities"].numpy(), out["probabilities"],
+                               atol=1e-6)
 
     path = str(tmp_path / "race.keras")
     model.save(path)
