@@ -201,6 +201,14 @@ def test_fit_and_keras_file_in_a_fresh_process(race_dir, shared_data_dir, tmp_pa
     accuracy = model.evaluate((articles, questions, options), answers, verbose=0,
                               return_dict=True)["accuracy"]
     assert accuracy == pytest.approx(np.mean(out["answer"] == np.array(answers)))
+    # The same from an unbatched tf.data.Dataset of (inputs dict, answer id).
+    dataset = tf.data.Dataset.from_tensor_slices((
+        {"article": articles, "question": questions, "options": options},
+        model.answer_ids(answers)))
+    assert model.evaluate(dataset, batch_size=3, verbose=0, return_dict=True)[
+        "accuracy"] == pytest.approx(accuracy)
+    np.testing.assert_allclose(model.predict(dataset.map(lambda x, y: x), verbose=0)["logits"],
+                               out["logits"], atol=1e-5)
 
     # Fine-tuned here, exported as run_race.py's checkpoints are: the same answers.
     fitted = str(tmp_path / "fitted")
