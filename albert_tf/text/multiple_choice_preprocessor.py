@@ -21,7 +21,7 @@ def choice_letters(num_choices):
 def split_choices(inputs, num_choices):
     """(articles, questions, options) of `inputs`, checked row by row.
 
-    Accepted: a tuple `(articles, questions, options)` or a dict with the keys
+    Accepted: a TUPLE `(articles, questions, options)` or a dict with the keys
     `article`, `question`, `options` (the RACE SavedModel's inputs): articles and
     questions `[batch]` sequences of str/bytes (one str: a batch of one), options
     `[batch, num_choices]` (a list of `num_choices` option texts per question;
@@ -42,11 +42,14 @@ def split_choices(inputs, num_choices):
             raise ValueError(f"multiple-choice inputs as a dict take the keys "
                              f"{list(INPUT_NAMES)}; missing {missing}, unknown {unknown}")
         articles, questions, options = (inputs[name] for name in INPUT_NAMES)
-    elif isinstance(inputs, (tuple, list)) and len(inputs) == 3:
+    elif isinstance(inputs, tuple) and len(inputs) == 3:
         articles, questions, options = inputs
     else:
-        raise ValueError(f"multiple-choice inputs are (articles, questions, options) or a "
-                         f"dict of {list(INPUT_NAMES)}, got {type(inputs).__name__}")
+        # A list is refused, not guessed at: three articles are not (article, question,
+        # options).
+        raise ValueError(f"multiple-choice inputs are a tuple (articles, questions, "
+                         f"options) or a dict of {list(INPUT_NAMES)}, got "
+                         f"{type(inputs).__name__}")
     if isinstance(articles, (str, bytes)):  # One question.
         questions, options = [questions], [options]
     articles = text_rows(articles, "articles")

@@ -167,6 +167,8 @@ def test_any_checkpoint_format(choice, race_dir, shared_data_dir, tmp_path):
      r"articles\[1\] is NaN, not a str"),
     ((["a"], ["q"], [["1", "2", None, "4"]]), r"options\[0\]\[2\] is None, not a str"),
     ((["a"], ["q"], ["1 2 3 4"]), r"options\[0\] is a str, not a list of 4 option texts"),
+    (["article one", "article two", "article three"],
+     r"inputs are a tuple \(articles, questions, options\) or a dict .* got list"),
     ({"article": ["a"], "question": ["q"], "choices": [["1", "2", "3", "4"]]},
      r"missing \['options'\], unknown \['choices'\]"),
 ])
