@@ -73,7 +73,10 @@ def _register_text_classes():
 
     registry = keras.saving.get_custom_objects()
     for module, name in (("albert_tf.text.text_classifier", "TextClassifier"),
-                         ("albert_tf.text.preprocessor", "AlbertTextPreprocessor")):
+                         ("albert_tf.text.preprocessor", "AlbertTextPreprocessor"),
+                         ("albert_tf.text.multiple_choice", "MultipleChoice"),
+                         ("albert_tf.text.multiple_choice_preprocessor",
+                          "MultipleChoicePreprocessor")):
         registry.setdefault(f"albert_tf>{name}", _RegisteredLater(module, name))
 
 
@@ -81,9 +84,10 @@ _register_text_classes()
 
 
 def __getattr__(name):
-    """`albert_tf.TextClassifier`, imported on first use (it loads TensorFlow Text)."""
-    if name == "TextClassifier":
-        from albert_tf.text import TextClassifier
+    """`albert_tf.TextClassifier` and `albert_tf.MultipleChoice`, imported on first use
+    (they load TensorFlow Text)."""
+    if name in ("TextClassifier", "MultipleChoice"):
+        import albert_tf.text
 
-        return TextClassifier
+        return getattr(albert_tf.text, name)
     raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")

@@ -104,8 +104,8 @@ def from_model(model, spm_model_file=None):
     from albert_tf.checkpoints.variable_names import official_variable_map
 
     source = type(model).__name__
-    if hasattr(model, "preprocessor"):  # A TextClassifier: its AlbertClassifier.
-        model = model.classifier
+    if hasattr(model, "preprocessor"):  # A raw-text model: the task model inside.
+        model = model.classifier if hasattr(model, "classifier") else model.model
     encoder = model if task_of_model(model) == "encoder" else model.encoder
     weights = {name: np.asarray(keras.ops.convert_to_numpy(variable))
                for name, variable in official_variable_map(model).items()}

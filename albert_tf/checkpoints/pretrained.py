@@ -28,8 +28,9 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     """Writes an albert_tf model as a checkpoint directory of `format`.
 
     Args:
-        model: `AlbertPretrainer`, `AlbertEncoder`, a task model or a `TextClassifier`
-            (its SentencePiece model and `do_lower_case` are written with it).
+        model: `AlbertPretrainer`, `AlbertEncoder`, a task model, a `TextClassifier` or
+            a `MultipleChoice` (its SentencePiece model and `do_lower_case` are written
+            with it).
         path: the directory to create (must not exist, or be empty).
         format: "official" (`model.ckpt-best` + `albert_config.json`), "hf"
             (transformers: `AlbertForPreTraining`, `AlbertModel`,
@@ -41,7 +42,7 @@ def save_pretrained(model, path, format="official", spm_model_file=None, do_lowe
     Returns:
         The names of the variables the format cannot hold (left out, with a warning).
     """
-    preprocessor = getattr(model, "preprocessor", None)  # A TextClassifier.
+    preprocessor = getattr(model, "preprocessor", None)  # A raw-text model.
     if preprocessor is not None and spm_model_file is None:
         import tempfile
 

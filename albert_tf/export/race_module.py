@@ -47,6 +47,40 @@ def fill_cloze(questions, options):
                     tf.strings.join([questions, options], separator=" "))
 
 
+@tf.autograph.experimental.do_not_convert
+def pack_choices(tokenizer, preprocess, tokenize, article, question, options, max_seq_length,
+                 max_qa_length):
+    """Raw texts -> `[CLS] article [SEP] qa [SEP]` per option, as official `race_utils`.
+
+    The one packing of the RACE SavedModel and `albert_tf.text.MultipleChoice`.
+
+    Args:
+      tokenizer: `TFTokenizer` (special ids).
+      preprocess: tf.string [n] -> tf.string [n], `preprocess_text`.
+      tokenize: tf.string [n] -> int32 ragged [n, (ids)], preprocessing included.
+      article, question: tf.string [batch]; options: tf.string [batch, num_choices].
+      max_seq_length: Python int, tokens per option with [CLS] and both [SEP]s.
+      max_qa_length: Python int, qa tokens kept, from the end.
+
+    Returns:
+      dict of int32 [batch, num_choices, max_seq_length]: input_ids, input_mask,
+      segment_ids.
+    """
+    num_choices = options.shape[-1]
+    batch = tf.shape(article)[0]
+    flat_options = tf.reshape(options, [-1])
+    flat_questions = tf.repeat(preprocess(question), num_choices)
+    qa_texts = fill_cloze(flat_questions, preprocess(flat_options))
+    qa = keep_last(tokenize(qa_texts), max_qa_length)
+    context = tf.gather(tokenize(article), tf.repeat(tf.range(batch), num_choices))
+    context = keep_first(context, max_seq_length - 3 - qa.row_lengths())
+    # Already cut to fit, so packing truncates nothing; an empty qa still packs
+    # as `[CLS] article [SEP] [SEP]`, as official race_utils does.
+    pair = pack(tokenizer, [context, qa], max_seq_length)
+    shape = [batch, num_choices, max_seq_length]
+    return {name: tf.reshape(pair[name], shape) for name in ENCODER_INPUTS}
+
+
 class AlbertRaceModule(ExportModule):
     """See the module docstring.
 
@@ -77,21 +111,9 @@ class AlbertRaceModule(ExportModule):
         self.add_signature("tokens", self._tokens, [ids] * 3)
 
     def build_inputs(self, article, question, options):
-        """Raw texts -> int32 [batch, 4, max_seq_length] model inputs."""
-        tokenizer = self.tokenizer
-        batch = tf.shape(article)[0]
-        flat_options = tf.reshape(options, [-1])
-        flat_questions = tf.repeat(self.preprocess_text(question), NUM_CHOICES)
-        qa_texts = fill_cloze(flat_questions, self.preprocess_text(flat_options))
-        qa = keep_last(self.tokenize_text(qa_texts), self.max_qa_length)
-        context = tf.gather(self.tokenize_text(article),
-                            tf.repeat(tf.range(batch), NUM_CHOICES))
-        context = keep_first(context, self.max_seq_length - 3 - qa.row_lengths())
-        # Already cut to fit, so packing truncates nothing; an empty qa still packs
-        # as `[CLS] article [SEP] [SEP]`, as official race_utils does.
-        pair = pack(tokenizer, [context, qa], self.max_seq_length)
-        shape = [batch, NUM_CHOICES, self.max_seq_length]
-        return {name: tf.reshape(pair[name], shape) for name in ENCODER_INPUTS}
+        """Raw texts -> int32 [batch, 4, max_seq_length] model inputs (`pack_choices`)."""
+        return pack_choices(self.tokenizer, self.preprocess_text, self.tokenize_text, article,
+                            question, options, self.max_seq_length, self.max_qa_length)
 
     def _predict(self, inputs):
         logits = self.task_logits(inputs)
