@@ -145,7 +145,7 @@ def test_progress_line_and_undecodable_lines(tokenizer, tmp_path, caplog):
     path = tmp_path / "bad.txt"
     path.write_bytes(b"The first sentence is fine.\nThis one has \xff bad bytes.\n"
                      b"The last sentence is fine too.\n\nA second document.\n")
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="absl"):  # whatever set absl's level before
         stats, _ = run(tokenizer, [str(path)], tmp_path, small_config(), names=("o.tf",))
     assert stats.undecodable_lines == 1 and stats.lines == 5 and stats.documents == 2
     assert f"{path}: skipping the line at byte 28" in caplog.text
