@@ -40,6 +40,7 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.run_lock import pid_alive
 from albert_tf.pretraining_data import documents as pretraining_documents
 from albert_tf.pretraining_data import workers as pretraining_workers
 from albert_tf.pretraining_data.config import derive_seed
@@ -102,16 +103,6 @@ def check_output_paths(input_files, output_files):
                              f"refusing to overwrite the corpus")
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temp_files(output_files):
     """Removes `<output>.tmp-<pid>` files of earlier runs that are no longer running.
 
@@ -124,7 +115,7 @@ def remove_stale_temp_files(output_files):
             if not pretraining_documents.is_temp_output_name(temp):
                 continue
             pid = int(temp.rsplit("-", 1)[1])
-            if pid != os.getpid() and not _pid_alive(pid):
+            if pid != os.getpid() and not pid_alive(pid):
                 logging.warning("removing %s, left by a killed run (pid %d)", temp, pid)
                 tf.io.gfile.remove(temp)
 
