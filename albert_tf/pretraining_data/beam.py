@@ -319,12 +319,7 @@ def create_pretraining_data_beam(input_file, output_file, tokenizer, config):
         if fnmatch.fnmatchcase(pretraining_writer.real_path(path), pattern):
             raise ValueError(f"input file {path!r} matches the output shards "
                              f"{output_file}-*-of-{num_shards:05d} that Beam's sink replaces")
-    missing = [name for name in ("cls_id", "sep_id", "mask_id")
-               if getattr(tokenizer, name, None) is None]
-    if missing:
-        raise ValueError(f"{getattr(tokenizer, 'spm_model_file', 'tokenizer')}: "
-                         f"no id for {', '.join(missing)}; the SentencePiece model needs "
-                         f"control symbols [CLS], [SEP], [MASK]")
+    pretraining_writer.check_tokenizer(tokenizer)
     logging.info("Beam %s: %d input file(s), %d bytes, %d output shard(s) %s-SSSSS-of-%05d",
                  config.runner, len(input_files), input_bytes, num_shards, output_file,
                  num_shards)

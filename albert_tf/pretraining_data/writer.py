@@ -103,6 +103,17 @@ def check_output_paths(input_files, output_files):
                              f"refusing to overwrite the corpus")
 
 
+def check_tokenizer(tokenizer):
+    """Raises ValueError naming the SentencePiece model when it lacks [CLS], [SEP] or
+    [MASK] (ALBERT's records need all three)."""
+    missing = [name for name in ("cls_id", "sep_id", "mask_id")
+               if getattr(tokenizer, name, None) is None]
+    if missing:
+        raise ValueError(f"{getattr(tokenizer, 'spm_model_file', 'tokenizer')}: "
+                         f"no id for {', '.join(missing)}; the SentencePiece model needs "
+                         f"control symbols [CLS], [SEP], [MASK]")
+
+
 def remove_stale_temp_files(output_files):
     """Removes `<output>.tmp-<pid>` files of earlier runs that are no longer running.
 
@@ -160,12 +171,7 @@ def create_pretraining_data(input_files, output_files, tokenizer, config,
         if not tf.io.gfile.exists(path):
             raise FileNotFoundError(f"input file not found: {path}")
     check_output_paths(input_files, output_files)
-    missing = [name for name in ("cls_id", "sep_id", "mask_id")
-               if getattr(tokenizer, name, None) is None]
-    if missing:
-        raise ValueError(f"{getattr(tokenizer, 'spm_model_file', 'tokenizer')}: "
-                         f"no id for {', '.join(missing)}; the SentencePiece model needs "
-                         f"control symbols [CLS], [SEP], [MASK]")
+    check_tokenizer(tokenizer)
 
     stats = PretrainingDataStats(input_files=len(input_files))
     read_stats = pretraining_documents.ReadStats()

@@ -22,19 +22,14 @@ from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.text.loading import find_spm_model
 from albert_tf.text.multiple_choice_preprocessor import INPUT_NAMES, \
     MultipleChoicePreprocessor, as_choice_tensors, choice_letters, split_choices
-from albert_tf.training.optimizers import create_optimizer
+from albert_tf.text.raw_text_model import FEATURES, RawTextModel, is_features
 
-FEATURES = padding.SEQUENCE_FEATURES
 # Official run_race.py: 512 tokens; cut to a smaller model's positions.
 DEFAULT_MAX_SEQ_LENGTH = 512
 
 
-def _is_features(inputs):
-    return isinstance(inputs, dict) and "input_ids" in inputs
-
-
 @keras.saving.register_keras_serializable(package="albert_tf")
-class MultipleChoice(keras.Model):
+class MultipleChoice(RawTextModel):
     """Article, question and options in; one logit per option out.
 
     Inputs: `(articles, questions, options)` or a dict `article` / `question` /
@@ -119,15 +114,9 @@ class MultipleChoice(keras.Model):
             max_qa_length=max_qa_length, num_choices=num_choices)
         return cls(model, preprocessor, **kwargs)
 
-    # The AlbertMultipleChoice's attributes, so official_variable_map (and with it
-    # save_official_checkpoint) takes this model too.
     @property
-    def encoder(self):
-        return self.model.encoder
-
-    @property
-    def albert_config(self):
-        return self.model.albert_config
+    def task_model(self):
+        return self.model
 
     @property
     def num_choices(self):
@@ -138,20 +127,12 @@ class MultipleChoice(keras.Model):
         """The answer letters, one per option ("A".."D" for RACE)."""
         return choice_letters(self.num_choices)
 
-    def official_head_variables(self):
-        return self.model.official_head_variables()
-
     # Model.
     def __call__(self, inputs, *args, **kwargs):
         # Keras only takes tensors: lists of str become tf.string tensors.
-        if not _is_features(inputs):
+        if not is_features(inputs):
             inputs = dict(zip(INPUT_NAMES, as_choice_tensors(inputs, self.num_choices)))
         return super().__call__(inputs, *args, **kwargs)
-
-    def call(self, inputs, training=False):
-        features = inputs if _is_features(inputs) else self.preprocessor.preprocess(inputs)
-        features = {name: features[name] for name in FEATURES}
-        return self.model(features, training=training)["logits"]
 
     def compile_official(self, num_train_steps, learning_rate=None, warmup_proportion=None,
                          optimizer="adamw", **kwargs):
@@ -162,14 +143,8 @@ class MultipleChoice(keras.Model):
         then linear decay to 0; softmax cross-entropy over the options.
         **kwargs go to `compile`.
         """
-        num_train_steps = int(num_train_steps)
-        if num_train_steps <= 0:
-            raise ValueError(f"num_train_steps must be positive, got {num_train_steps}")
-        rate = self.learning_rate if learning_rate is None else learning_rate
-        warmup = self.warmup_proportion if warmup_proportion is None else warmup_proportion
-        with self.distribute_strategy.scope():
-            opt = create_optimizer(rate, num_train_steps, int(num_train_steps * warmup),
-                                   optimizer=optimizer)
+        opt = self.official_optimizer(num_train_steps, learning_rate, warmup_proportion,
+                                      optimizer)
         # XLA cannot compile the text ops, and trimmed batches vary in length.
         kwargs.setdefault("jit_compile", False)
         kwargs.setdefault("metrics", [keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
@@ -205,7 +180,7 @@ class MultipleChoice(keras.Model):
 
         def features(*element):
             inputs, rest = element[0], element[1:]
-            if not _is_features(inputs):
+            if not is_features(inputs):
                 inputs = self.preprocessor.preprocess(inputs)
             inputs = padding.trim_padding({name: inputs[name] for name in FEATURES})
             return (inputs,) + rest if rest else inputs

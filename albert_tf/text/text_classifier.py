@@ -19,13 +19,8 @@ from albert_tf.data import padding
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.text.loading import find_spm_model, load_classifier
 from albert_tf.text.preprocessor import AlbertTextPreprocessor, as_text_tensors, split_texts
-from albert_tf.training.optimizers import create_optimizer
+from albert_tf.text.raw_text_model import FEATURES, RawTextModel, is_features
 
-FEATURES = padding.SEQUENCE_FEATURES
-
-
-def _is_features(inputs):
-    return isinstance(inputs, dict) and "input_ids" in inputs
 
 
 def _text_rank(spec):
@@ -35,7 +30,7 @@ def _text_rank(spec):
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class TextClassifier(keras.Model):
+class TextClassifier(RawTextModel):
     """Raw text in, logits out: `AlbertTextPreprocessor` + `AlbertClassifier`.
 
     Inputs, one form (`preprocessor.split_texts`): texts `[batch]` (a sequence of
@@ -128,15 +123,9 @@ class TextClassifier(keras.Model):
                                               do_lower_case=do_lower_case)
         return cls(classifier, preprocessor, **kwargs)
 
-    # The AlbertClassifier's attributes, so official_variable_map (and with it
-    # save_official_checkpoint) takes this model too.
     @property
-    def encoder(self):
-        return self.classifier.encoder
-
-    @property
-    def albert_config(self):
-        return self.classifier.albert_config
+    def task_model(self):
+        return self.classifier
 
     @property
     def num_labels(self):
@@ -151,20 +140,12 @@ class TextClassifier(keras.Model):
     def is_regression(self):
         return self.classifier.num_labels == 1
 
-    def official_head_variables(self):
-        return self.classifier.official_head_variables()
-
     # Model.
     def __call__(self, inputs, *args, **kwargs):
         # Keras only takes tensors positionally: lists of str become tf.string tensors.
-        if not _is_features(inputs):
+        if not is_features(inputs):
             inputs = as_text_tensors(inputs)
         return super().__call__(inputs, *args, **kwargs)
-
-    def call(self, inputs, training=False):
-        features = inputs if _is_features(inputs) else self.preprocessor.preprocess(inputs)
-        features = {name: features[name] for name in FEATURES}
-        return self.classifier(features, training=training)["logits"]
 
     def compile_official(self, num_train_steps, learning_rate=None, warmup_proportion=None,
                          optimizer="adamw", **kwargs):
@@ -176,14 +157,8 @@ class TextClassifier(keras.Model):
         cross-entropy (squared error for regression), as `run_classifier.py`.
         **kwargs go to `compile` (e.g. `metrics`, `jit_compile`).
         """
-        num_train_steps = int(num_train_steps)
-        if num_train_steps <= 0:
-            raise ValueError(f"num_train_steps must be positive, got {num_train_steps}")
-        rate = self.learning_rate if learning_rate is None else learning_rate
-        warmup = self.warmup_proportion if warmup_proportion is None else warmup_proportion
-        with self.distribute_strategy.scope():
-            opt = create_optimizer(rate, num_train_steps, int(num_train_steps * warmup),
-                                   optimizer=optimizer)
+        opt = self.official_optimizer(num_train_steps, learning_rate, warmup_proportion,
+                                      optimizer)
         if self.is_regression:
             loss = keras.losses.MeanSquaredError()
             metrics = []
@@ -225,7 +200,7 @@ class TextClassifier(keras.Model):
 
         def features(*element):
             inputs, rest = element[0], element[1:]
-            if not _is_features(inputs):
+            if not is_features(inputs):
                 inputs = self.preprocessor.preprocess(inputs)
             inputs = padding.trim_padding({name: inputs[name] for name in FEATURES})
             return (inputs,) + rest if rest else inputs
