@@ -48,6 +48,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keras_hub_peer  # noqa: E402  (benchmarks/keras_hub_peer.py; imports keras-hub lazily)
 # As tests/conftest.py: $ALBERT_TF_SHARED_DATA, else ../shared/data beside the checkout.
 SHARED_GLUE = os.path.join(os.environ.get("ALBERT_TF_SHARED_DATA",
                                           os.path.join(os.path.dirname(REPO), "shared", "data")),
@@ -66,6 +68,12 @@ QUICK = dict(
     dupe_factor=1, pretrain_steps=1000, pretrain_batch_size=64, pretrain_learning_rate=0.00176,
     eval_every=250, sst2_full_steps=300, few_steps=200, pair_steps=200, few_rows=1000,
     seeds="1,2", learning_rates="1e-4", corpus_documents=0)
+
+
+ARMS = ("pretrained", "scratch", "pretrained_new_pooler", "keras_hub_pretrained",
+        "keras_hub_scratch")
+# The arms that start from our pretraining checkpoint.
+OUR_PRETRAINED_ARMS = ("pretrained", "pretrained_new_pooler")
 
 
 def parse_args(argv=None):
@@ -91,13 +99,18 @@ def parse_args(argv=None):
     p.add_argument("--settings", default="sst2_few,pair,sst2_full",
                    help="Comma-separated fine-tuning settings to run.")
     p.add_argument("--arms", default="pretrained,scratch",
-                   help="Comma-separated: pretrained, scratch, pretrained_new_pooler (the "
-                        "checkpoint with a freshly initialised pooler: is the SOP-trained "
-                        "pooler in the way?).")
+                   help="Comma-separated: " + ", ".join(ARMS) + ". pretrained_new_pooler: "
+                        "the checkpoint with a freshly initialised pooler (is the "
+                        "SOP-trained pooler in the way?). keras_hub_*: the peer, keras-hub's "
+                        "AlbertMaskedLM pretrained (MLM only) on the same records, and "
+                        "AlbertTextClassifier fine-tuned from it or from scratch.")
     for name, value in DEFAULT.items():
         p.add_argument(f"--{name}", type=type(value), default=None,
                        help=f"default {value} ({QUICK[name]} with --quick)")
     args = p.parse_args(argv)
+    unknown = [a for a in args.arms.split(",") if a not in ARMS]
+    if unknown:
+        p.error(f"--arms: unknown {unknown}; expected some of {list(ARMS)}")
     base = QUICK if args.quick else DEFAULT
     for name, value in base.items():
         if getattr(args, name) is None:
@@ -391,7 +404,45 @@ def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
     return prefix
 
 
-def choose_learning_rate(args, config_path, spm_model, folders, setting, arm, init, work):
+def finetune_arm(args, config_path, config, spm_model, arm, task_name, data_dir, init, seed,
+                 learning_rate, steps, out_dir):
+    """`finetune` (our run_classifier) or, for a keras_hub_* arm, the keras-hub peer's,
+    with the same data folder, seed, steps, batch size, learning rate and dropout."""
+    if arm.startswith("keras_hub_"):
+        return keras_hub_peer.finetune(
+            config, spm_model, task_name, data_dir, init, seed, learning_rate, steps,
+            args.finetune_batch_size, args.max_seq_length, out_dir,
+            jit_compile=args.jit_compile, mixed_precision=args.mixed_precision)
+    return finetune(args, config_path, spm_model, task_name, data_dir, init, seed,
+                    learning_rate, steps, out_dir)
+
+
+def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir):
+    """keras-hub's AlbertMaskedLM pretrained on our records with our steps, batch, peak
+    rate and seed (MLM only: keras-hub has no SOP head), then its loading check."""
+    started = time.time()
+    log(f"keras-hub peer: pretraining {args.pretrain_steps} steps, batch "
+        f"{args.pretrain_batch_size} (MLM only)")
+    weights, record = keras_hub_peer.pretrain(
+        config, train_records, eval_records, out_dir, steps=args.pretrain_steps,
+        batch_size=args.pretrain_batch_size, learning_rate=args.pretrain_learning_rate,
+        eval_every=args.eval_every, max_seq_length=args.max_seq_length,
+        max_predictions_per_seq=args.max_predictions_per_seq, seed=12345,
+        eval_batch_size=64, max_eval_steps=50, jit_compile=args.jit_compile,
+        mixed_precision=args.mixed_precision)
+    report = keras_hub_peer.check_loading(config, spm_model, out_dir)
+    log(f"keras-hub peer: held-out MLM {record['history']}; loading check {report}")
+    if report["missing"] or report["max_abs_difference"] > 1e-6 or not report[
+            "token_embedding_differs_from_fresh"]:
+        raise RuntimeError(f"keras-hub peer: the pretrained backbone did not arrive in the "
+                           f"classifier: {report}")
+    return {"pretraining": dict(record, objective="MLM only (keras-hub has no SOP head)",
+                                minutes=round((time.time() - started) / 60, 1)),
+            "loading_check": report, "backbone_weights": weights}
+
+
+def choose_learning_rate(args, config_path, config, spm_model, folders, setting, arm, init,
+                         work):
     rates = [float(r) for r in str(args.learning_rates).split(",")]
     if len(rates) == 1:
         return rates[0], {}
@@ -399,8 +450,9 @@ def choose_learning_rate(args, config_path, spm_model, folders, setting, arm, in
     scores = {}
     for rate in rates:
         out = os.path.join(work, "lr_choice", setting, arm, f"lr{rate:g}")
-        scores[rate] = finetune(args, config_path, spm_model, task_name, data_dir, init, 0,
-                                rate, steps_for(args, setting), out)["accuracy"]
+        scores[rate] = finetune_arm(args, config_path, config, spm_model, arm, task_name,
+                                    data_dir, init, 0, rate, steps_for(args, setting),
+                                    out)["accuracy"]
     best = max(rates, key=lambda r: scores[r])
     log(f"{setting} {arm}: lr {best:g} chosen on the train split {scores}")
     return best, {f"{r:g}": s for r, s in scores.items()}
@@ -419,24 +471,38 @@ def spread(values):
             "min": min(values), "max": max(values), "n": len(values)}
 
 
+# (column, pretrained arm, scratch arm): a difference column when both arms ran.
+DIFFERENCES = (("difference", "pretrained", "scratch"),
+               ("keras-hub difference", "keras_hub_pretrained", "keras_hub_scratch"))
+
+
 def table(summary):
+    """One row per setting: each arm's dev accuracy in `--arms` order (the first two
+    followed by our difference when they are pretrained, scratch), then the other
+    pretrained - scratch differences."""
     arms = summary["args"]["arms"].split(",")
-    extra = [a for a in arms if a not in ("pretrained", "scratch")]
-    lines = ["| fine-tuning data (steps, lr) | pretrained | scratch | difference | "
-             + "".join(f"{a} | " for a in extra),
-             "|---|---|---|---|" + "---|" * len(extra)]
+    diffs = [d for d in DIFFERENCES if d[1] in arms and d[2] in arms]
+    columns = list(arms)
+    if arms[:2] == ["pretrained", "scratch"]:
+        columns.insert(2, diffs.pop(0))
+    columns += diffs
+    lines = ["| fine-tuning data (steps, lr) | "
+             + "".join(f"{c if isinstance(c, str) else c[0]} | " for c in columns),
+             "|---|" + "---|" * len(columns)]
     for setting, row in summary["finetune"].items():
         cells = []
-        for arm in ["pretrained", "scratch"] + extra:
-            s = row[arm]["spread"]
-            cells.append(f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} "
-                         f"({100 * s['min']:.1f}-{100 * s['max']:.1f})")
-        diff = 100 * (row["pretrained"]["spread"]["mean"] - row["scratch"]["spread"]["mean"])
+        for column in columns:
+            if isinstance(column, str):
+                s = row[column]["spread"]
+                cells.append(f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f} "
+                             f"({100 * s['min']:.1f}-{100 * s['max']:.1f})")
+            else:
+                _, pre, scratch = column
+                cells.append(f"{100 * (row[pre]['spread']['mean'] - row[scratch]['spread']['mean']):+.1f}")
         name = SETTING_NAMES[setting].format(few=summary["args"]["few_rows"],
                                              pair=summary["args"]["pair_task"])
-        lr = "/".join(f"{row[a]['learning_rate']:g}" for a in ("pretrained", "scratch"))
-        lines.append(f"| {name} ({row['steps']}, {lr}) | {cells[0]} | {cells[1]} | "
-                     f"{diff:+.1f} | " + "".join(f"{c} | " for c in cells[2:]))
+        lr = "/".join(f"{row[a]['learning_rate']:g}" for a in arms)
+        lines.append(f"| {name} ({row['steps']}, {lr}) | " + "".join(f"{c} | " for c in cells))
     return "\n".join(lines)
 
 
@@ -445,12 +511,19 @@ def plot(summary, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    history = summary["pretraining"]["history"]
+    history = (summary.get("pretraining") or {}).get("history", [])
     steps = [h["global_step"] for h in history]
-    left.plot(steps, [h["masked_lm_accuracy"] for h in history], "o-", label="MLM accuracy")
-    left.plot(steps, [h["sentence_order_accuracy"] for h in history], "s-",
-              label="SOP accuracy" if summary["args"]["ablation"] != "nsp" else "NSP accuracy")
-    balance = summary["pretraining"].get("heldout_records")
+    if history:
+        left.plot(steps, [h["masked_lm_accuracy"] for h in history], "o-",
+                  label="MLM accuracy")
+        left.plot(steps, [h["sentence_order_accuracy"] for h in history], "s-",
+                  label="SOP accuracy" if summary["args"]["ablation"] != "nsp"
+                  else "NSP accuracy")
+    peer = (summary.get("keras_hub") or {}).get("pretraining", {}).get("history", [])
+    if peer:
+        left.plot([h["global_step"] for h in peer], [h["masked_lm_accuracy"] for h in peer],
+                  "^--", color="tab:green", label="keras-hub MLM accuracy (MLM only)")
+    balance = (summary.get("pretraining") or {}).get("heldout_records")
     if balance:
         share = balance["label_1_share"]
         left.axhline(max(share, 1 - share), color="tab:orange", linestyle=":",
@@ -463,7 +536,8 @@ def plot(summary, path):
     settings = list(summary["finetune"])
     arms = summary["args"]["arms"].split(",")
     width = 0.8 / len(arms)
-    colours = {"pretrained": "tab:blue", "scratch": "tab:grey"}
+    colours = {"pretrained": "tab:blue", "scratch": "tab:grey",
+               "keras_hub_pretrained": "tab:green", "keras_hub_scratch": "tab:olive"}
     for k, arm in enumerate(arms):
         offset, colour = (k - (len(arms) - 1) / 2) * width, colours.get(arm, f"C{k + 2}")
         for i, setting in enumerate(settings):
@@ -509,34 +583,43 @@ def main(argv=None):
                             os.path.join(work, "pretrain.tfrecord"), args.dupe_factor)
     eval_records = records(args, text["heldout"], spm_model,
                            os.path.join(work, "heldout.tfrecord"), 1)
-    config_path, summary["config"] = model_config(args, spm_model, work)
-    checkpoint, history, last_train = pretrain(args, config_path, train_records, eval_records,
-                                               os.path.join(work, "pretrain"))
-    summary["pretraining"] = {"history": history, "last_train_metrics": last_train,
-                              "heldout_records": sentence_label_balance(eval_records),
-                              "minutes": round((time.time() - started) / 60, 1)}
-    log(f"held-out pretraining curve: {history}")
+    config_path, config = model_config(args, spm_model, work)
+    summary["config"] = config
+    arms = args.arms.split(",")
     folders = task_folders(args, work)
-    summary["loading_check"] = check_loading(args, config_path, spm_model, folders,
-                                             checkpoint, work)
-    summary["finetune"] = {}
-    inits = {"pretrained": checkpoint, "scratch": None}
-    if "pretrained_new_pooler" in args.arms:
+    inits = {"scratch": None, "keras_hub_scratch": None}
+    history = []
+    if any(arm in OUR_PRETRAINED_ARMS for arm in arms):
+        checkpoint, history, last_train = pretrain(args, config_path, train_records,
+                                                   eval_records, os.path.join(work, "pretrain"))
+        summary["pretraining"] = {"history": history, "last_train_metrics": last_train,
+                                  "heldout_records": sentence_label_balance(eval_records),
+                                  "minutes": round((time.time() - started) / 60, 1)}
+        log(f"held-out pretraining curve: {history}")
+        summary["loading_check"] = check_loading(args, config_path, spm_model, folders,
+                                                 checkpoint, work)
+        inits["pretrained"] = checkpoint
+    if "pretrained_new_pooler" in arms:
         inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
             config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
+    if "keras_hub_pretrained" in arms:
+        summary["keras_hub"] = pretrain_peer(args, config, spm_model, train_records,
+                                             eval_records, os.path.join(work, "keras_hub"))
+        inits["keras_hub_pretrained"] = summary["keras_hub"]["backbone_weights"]
+    summary["finetune"] = {}
     if not args.skip_finetune:
         seeds = [int(s) for s in str(args.seeds).split(",")]
         for setting in args.settings.split(","):
             task_name, data_dir = folders[setting]
             row = {"steps": steps_for(args, setting)}
-            for arm in args.arms.split(","):
+            for arm in arms:
                 init = inits[arm]
-                rate, scores = choose_learning_rate(args, config_path, spm_model, folders,
-                                                    setting, arm, init, work)
-                results = [finetune(args, config_path, spm_model, task_name, data_dir, init,
-                                    seed, rate, row["steps"],
-                                    os.path.join(work, "finetune", setting, arm,
-                                                 f"lr{rate:g}_seed{seed}"))
+                rate, scores = choose_learning_rate(args, config_path, config, spm_model,
+                                                    folders, setting, arm, init, work)
+                results = [finetune_arm(args, config_path, config, spm_model, arm, task_name,
+                                        data_dir, init, seed, rate, row["steps"],
+                                        os.path.join(work, "finetune", setting, arm,
+                                                     f"lr{rate:g}_seed{seed}"))
                            for seed in seeds]
                 accuracies = [r["accuracy"] for r in results]
                 row[arm] = {"learning_rate": rate, "lr_choice_scores": scores,
@@ -551,9 +634,14 @@ def main(argv=None):
     if summary["finetune"]:
         print(table(summary), flush=True)
         plot(summary, os.path.join(work, "transfer.png"))
-    print(f"held-out MLM/SOP accuracy by step: " + ", ".join(
-        f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}/{h['sentence_order_accuracy']:.3f}"
-        for h in history), flush=True)
+    if history:
+        print("held-out MLM/SOP accuracy by step: " + ", ".join(
+            f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}/"
+            f"{h['sentence_order_accuracy']:.3f}" for h in history), flush=True)
+    if "keras_hub" in summary:
+        print("keras-hub peer, held-out MLM accuracy by step: " + ", ".join(
+            f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}"
+            for h in summary["keras_hub"]["pretraining"]["history"]), flush=True)
     log(f"done in {summary['minutes']} min; {work}/results.json")
     return summary
 

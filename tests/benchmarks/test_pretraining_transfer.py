@@ -113,3 +113,122 @@ def test_new_pooler_checkpoint_changes_only_the_pooler(tmp_path):
     assert not np.array_equal(kernel, before.get_tensor("bert/pooler/dense/kernel"))
     assert np.abs(kernel).max() <= 2 * REFERENCE_CONFIG["initializer_range"]
     np.testing.assert_array_equal(after.get_tensor("bert/pooler/dense/bias"), 0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# The keras-hub peer (benchmarks/keras_hub_peer.py).
+
+def test_table_puts_each_pretrained_minus_scratch_difference_beside_the_arms():
+    arms = ["pretrained", "scratch", "keras_hub_pretrained", "keras_hub_scratch"]
+    means = {"pretrained": 0.60, "scratch": 0.55, "keras_hub_pretrained": 0.50,
+             "keras_hub_scratch": 0.52}
+    row = {"steps": 7}
+    for arm, mean in means.items():
+        row[arm] = {"learning_rate": 1e-4, "spread": {"mean": mean, "std": 0.0,
+                                                       "min": mean, "max": mean}}
+    summary = {"args": {"arms": ",".join(arms), "few_rows": 6, "pair_task": "MRPC"},
+               "finetune": {"pair": row}}
+    header, _, line = transfer.table(summary).split("\n")
+    assert header == ("| fine-tuning data (steps, lr) | pretrained | scratch | difference | "
+                      "keras_hub_pretrained | keras_hub_scratch | keras-hub difference | ")
+    # 60 - 55 = +5.0 and 50 - 52 = -2.0.
+    assert line == ("| MRPC (7, 0.0001/0.0001/0.0001/0.0001) | 60.0 ± 0.0 (60.0-60.0) | "
+                    "55.0 ± 0.0 (55.0-55.0) | +5.0 | 50.0 ± 0.0 (50.0-50.0) | "
+                    "52.0 ± 0.0 (52.0-52.0) | -2.0 | ")
+
+
+def test_unknown_arm_is_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        transfer.parse_args(["--output_dir", str(tmp_path), "--arms", "pretrained,keras"])
+
+
+PEER_CONFIG = dict(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+                   num_hidden_groups=1, inner_group_num=1, num_attention_heads=2,
+                   intermediate_size=32, max_position_embeddings=128, type_vocab_size=2,
+                   hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+def test_peer_classifier_starts_from_the_pretrained_backbone(tmp_path, spm_model_file):
+    import keras
+    import numpy as np
+    from synthetic_pretraining_data import write_records
+    peer = transfer.keras_hub_peer
+    records = write_records(tmp_path / "pretrain.tfrecord", 16, vocab_size=60)
+    masked_lm, history, _ = peer.pretrain_masked_lm(
+        PEER_CONFIG, records, records, steps=2, batch_size=4, learning_rate=1e-2,
+        eval_every=2, max_seq_length=32, max_predictions_per_seq=5, seed=7)
+    assert [h["global_step"] for h in history] == [2]
+    pretrained = masked_lm.backbone.token_embedding.embeddings.numpy()
+    weights = str(tmp_path / "backbone.weights.h5")
+    masked_lm.backbone.save_weights(weights)
+    keras.utils.set_random_seed(7)  # the draw pretraining started from
+    initial = peer.backbone_from_config(PEER_CONFIG).token_embedding.embeddings.numpy()
+    assert not np.array_equal(pretrained, initial)  # pretraining moved it
+
+    tuned = peer.build_classifier(PEER_CONFIG, spm_model_file, 2, 32, weights)
+    fresh = peer.build_classifier(PEER_CONFIG, spm_model_file, 2, 32)
+    np.testing.assert_array_equal(tuned.backbone.token_embedding.embeddings.numpy(),
+                                  pretrained)
+    for a, b in zip(tuned.backbone.weights, masked_lm.backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(fresh.backbone.token_embedding.embeddings.numpy(), pretrained)
+
+
+def test_peer_text_reaches_the_preprocessor_as_one_or_two_segments(spm_model_file):
+    import numpy as np
+    from albert_tf.tasks.glue.processors import InputExample
+    peer = transfer.keras_hub_peer
+    classifier = peer.build_classifier(PEER_CONFIG, spm_model_file, 2, 16)
+    sep = classifier.preprocessor.tokenizer.token_to_id("[SEP]")
+    for text_b, separators in ((None, 1), ("the second one", 2)):
+        examples = [InputExample("g", "a first sentence", text_b, "1")] * 3
+        x, y = next(iter(peer.text_dataset(examples, np.array([1, 1, 1])).batch(3)
+                         .map(classifier.preprocess_samples)))
+        assert x["token_ids"].shape == (3, 16) and list(y.numpy()) == [1, 1, 1]
+        assert int(np.sum(x["token_ids"].numpy()[0] == sep)) == separators
+        assert int(x["segment_ids"].numpy()[0].max()) == separators - 1
+
+
+def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_model_file,
+                                                     capsys):
+    from synthetic_pretraining_data import write_records
+    out = tmp_path / "out"
+    out.mkdir()
+    # The harness reuses records already in its folder: tiny ones over the 30k vocabulary.
+    write_records(out / "pretrain.tfrecord", 24, vocab_size=60, seed=0)
+    write_records(out / "heldout.tfrecord", 10, vocab_size=60, seed=1)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"doc {d} line 1\ndoc {d} line 2\n\n" for d in range(4)))
+    summary = transfer.main([
+        f"--output_dir={out}", f"--glue_dir={glue_dir}", f"--corpus={corpus}",
+        "--heldout_documents=1", "--vocab_size=0", f"--spm_model_file={spm_model_file}",
+        "--arms=keras_hub_pretrained,keras_hub_scratch", "--settings=pair",
+        "--few_rows=6", "--seeds=1", "--learning_rates=1e-3", "--embedding_size=8",
+        "--hidden_size=16", "--num_hidden_layers=2", "--num_attention_heads=2",
+        "--intermediate_size=32", "--max_seq_length=32", "--max_predictions_per_seq=5",
+        "--pretrain_steps=4", "--eval_every=2", "--pretrain_batch_size=4", "--few_steps=2",
+        "--pair_steps=2", "--finetune_batch_size=4"])
+    printed = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert results["finetune"] == summary["finetune"]
+    assert "pretraining" not in results  # no arm of ours asked for our pretraining
+    peer = results["keras_hub"]
+    assert [h["global_step"] for h in peer["pretraining"]["history"]] == [2, 4]
+    for h in peer["pretraining"]["history"]:
+        assert 0.0 <= h["masked_lm_accuracy"] <= 1.0 and h["masked_lm_loss"] > 0
+    assert peer["loading_check"]["max_abs_difference"] == 0.0
+    assert peer["loading_check"]["missing"] == []
+    assert peer["loading_check"]["token_embedding_differs_from_fresh"]
+    for setting, dev_rows in (("pair", 10),):
+        row = results["finetune"][setting]
+        assert row["steps"] == 2
+        for arm in ("keras_hub_pretrained", "keras_hub_scratch"):
+            assert row[arm]["learning_rate"] == 1e-3
+            assert len(row[arm]["accuracies"]) == 1
+            # Accuracy over the fixture's dev rows: a multiple of 1 / dev_rows.
+            hits = row[arm]["accuracies"][0] * dev_rows
+            assert abs(hits - round(hits)) < 1e-9
+    assert len(results["finetune"]["pair"]["keras_hub_scratch"]["f1"]) == 1
+    assert "| keras_hub_pretrained | keras_hub_scratch | keras-hub difference |" in printed
+    assert "keras-hub peer, held-out MLM accuracy by step: 2: " in printed
+    assert (out / "transfer.png").stat().st_size > 1000
