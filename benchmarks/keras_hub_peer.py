@@ -35,7 +35,8 @@ def backbone_from_config(config):
     """An `AlbertBackbone` with the sizes of our `albert_config.json` dict.
 
     keras-hub has one dropout knob for the whole encoder; it takes `hidden_dropout_prob`
-    (ours and ALBERT v2's is 0.0, as is `attention_probs_dropout_prob`)."""
+    (ours and ALBERT v2's is 0.0, as is `attention_probs_dropout_prob`). Fixed by
+    keras-hub, not by the config: the tanh GELU and truncated-normal(0.02) initializers."""
     import keras_hub
     if config["hidden_dropout_prob"] != config["attention_probs_dropout_prob"]:
         raise ValueError(
@@ -46,7 +47,7 @@ def backbone_from_config(config):
         vocabulary_size=config["vocab_size"], num_layers=config["num_hidden_layers"],
         num_heads=config["num_attention_heads"], embedding_dim=config["embedding_size"],
         hidden_dim=config["hidden_size"], intermediate_dim=config["intermediate_size"],
-        num_groups=config["num_hidden_groups"],
+        num_groups=config.get("num_hidden_groups", 1),
         num_inner_repetitions=config.get("inner_group_num", 1),
         dropout=config["hidden_dropout_prob"],
         max_sequence_length=config["max_position_embeddings"],
@@ -87,10 +88,18 @@ def masked_lm_dataset(path, batch_size, max_seq_length, max_predictions_per_seq,
     return d.prefetch(tf.data.AUTOTUNE)
 
 
+# Our --mixed_precision values as Keras dtype policies (float32 variables; Keras's
+# compile adds loss scaling under mixed_float16 by itself).
+POLICIES = {"none": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+
+
 def set_precision(mixed_precision):
     import keras
-    keras.config.set_dtype_policy("float32" if mixed_precision in (None, "none", "float32")
-                                  else mixed_precision)
+    key = (mixed_precision or "none").lower()
+    if key not in POLICIES:
+        raise ValueError(f"keras_hub peer: --mixed_precision expected one of "
+                         f"{sorted(POLICIES)}; got {mixed_precision!r}")
+    keras.config.set_dtype_policy(POLICIES[key])
 
 
 def pretrain_masked_lm(config, train_records, eval_records, steps, batch_size, learning_rate,

@@ -26,6 +26,25 @@
    of train (seed 0), never on dev.
 5. `results.json`, a printed table (mean, sample std, min-max over seeds), and
    `transfer.png` (held-out MLM/SOP accuracy over steps; dev accuracy per arm and task).
+6. The keras-hub peer, when `--arms` names `keras_hub_pretrained` / `keras_hub_scratch`
+   (`benchmarks/keras_hub_peer.py`): keras-hub's own `AlbertBackbone` with the same sizes,
+   pretrained as `AlbertMaskedLM` by Keras `fit` on the same records, steps, batch size,
+   peak learning rate and seed (Keras LAMB), held-out MLM on the same held-out records.
+   MLM only: keras-hub has no sentence-order head (so its pooler stays as drawn). Then
+   keras-hub's `AlbertTextClassifier` (its preprocessor from an `AlbertTokenizer` over the
+   same SentencePiece file, the same sequence length) fine-tuned from that backbone and
+   from scratch with the same rows, seeds, steps, batch size, learning-rate rule and
+   dropout (Keras AdamW), scored the same way. Loading check: every backbone variable of
+   a classifier built from the saved weights equals the trained one. Its arms are columns
+   of the table (with a "keras-hub difference"), bars and an MLM curve in the picture,
+   `keras_hub` and `finetune/*/keras_hub_*` in results.json. `--pretrain_steps` must be a
+   multiple of `--eval_every` for the peer. Our pretraining runs only for the arms that
+   need it, and finished runs in `--output_dir` are reused, so the peer can be added to
+   a finished run's folder:
+
+    PYTHONPATH=. .venv/bin/python benchmarks/pretraining_transfer.py --quick \
+        --output_dir=out/transfer_quick \
+        --arms=pretrained,scratch,keras_hub_pretrained,keras_hub_scratch
 
 `--ablation` changes one setting of the model or data, as the paper's ablations:
 `unshared` (one group per layer), `e_eq_h` (embedding_size = hidden_size), `nsp` (the
@@ -498,7 +517,8 @@ def table(summary):
                              f"({100 * s['min']:.1f}-{100 * s['max']:.1f})")
             else:
                 _, pre, scratch = column
-                cells.append(f"{100 * (row[pre]['spread']['mean'] - row[scratch]['spread']['mean']):+.1f}")
+                diff = row[pre]["spread"]["mean"] - row[scratch]["spread"]["mean"]
+                cells.append(f"{100 * diff:+.1f}")
         name = SETTING_NAMES[setting].format(few=summary["args"]["few_rows"],
                                              pair=summary["args"]["pair_task"])
         lr = "/".join(f"{row[a]['learning_rate']:g}" for a in arms)
