@@ -29,7 +29,8 @@
 6. The keras-hub peer, when `--arms` names `keras_hub_pretrained` / `keras_hub_scratch`
    (`benchmarks/keras_hub_peer.py`): keras-hub's own `AlbertBackbone` with the same sizes,
    pretrained as `AlbertMaskedLM` by Keras `fit` on the same records, steps, batch size,
-   peak learning rate and seed (Keras LAMB), held-out MLM on the same held-out records.
+   peak learning rate and seed (Keras AdamW, `--keras_hub_optimizer`), held-out MLM on
+   the same held-out records.
    MLM only: keras-hub has no sentence-order head (so its pooler stays as drawn). Then
    keras-hub's `AlbertTextClassifier` (its preprocessor from an `AlbertTokenizer` over the
    same SentencePiece file, the same sequence length) fine-tuned from that backbone and
@@ -114,6 +115,9 @@ def parse_args(argv=None):
     p.add_argument("--mixed_precision", default="none")
     p.add_argument("--jit_compile", action="store_true")
     p.add_argument("--finetune_batch_size", type=int, default=32)
+    p.add_argument("--keras_hub_optimizer", default="adamw", choices=["adamw", "lamb"],
+                   help="The keras-hub peer's pretraining optimizer (Keras's; its LAMB "
+                        "trust-ratios biases and LayerNorm too: see keras_hub_peer.py).")
     p.add_argument("--skip_finetune", action="store_true")
     p.add_argument("--settings", default="sst2_few,pair,sst2_full",
                    help="Comma-separated fine-tuning settings to run.")
@@ -448,7 +452,7 @@ def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir)
         eval_every=args.eval_every, max_seq_length=args.max_seq_length,
         max_predictions_per_seq=args.max_predictions_per_seq, seed=12345,
         eval_batch_size=64, max_eval_steps=50, jit_compile=args.jit_compile,
-        mixed_precision=args.mixed_precision)
+        mixed_precision=args.mixed_precision, optimizer=args.keras_hub_optimizer)
     report = keras_hub_peer.check_loading(config, spm_model, out_dir)
     log(f"keras-hub peer: held-out MLM {record['history']}; loading check {report}")
     if report["missing"] or report["max_abs_difference"] > 1e-6 or not report[
@@ -456,6 +460,7 @@ def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir)
         raise RuntimeError(f"keras-hub peer: the pretrained backbone did not arrive in the "
                            f"classifier: {report}")
     return {"pretraining": dict(record, objective="MLM only (keras-hub has no SOP head)",
+                                optimizer=f"Keras {args.keras_hub_optimizer}",
                                 minutes=round((time.time() - started) / 60, 1)),
             "loading_check": report, "backbone_weights": weights}
 

@@ -232,3 +232,18 @@ def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_mod
     assert "| keras_hub_pretrained | keras_hub_scratch | keras-hub difference |" in printed
     assert "keras-hub peer, held-out MLM accuracy by step: 2: " in printed
     assert (out / "transfer.png").stat().st_size > 1000
+
+
+def test_peer_refuses_a_folder_pretrained_with_other_settings(tmp_path):
+    settings = dict(steps=4, batch_size=4, learning_rate=1e-3, eval_every=2,
+                    max_seq_length=32, max_predictions_per_seq=5, optimizer="adamw")
+    (tmp_path / "history.json").write_text(json.dumps({
+        "history": [], "last_train_metrics": {},
+        "settings": dict(settings, optimizer="lamb", config=PEER_CONFIG,
+                         train_records="a", eval_records="b")}))
+    with pytest.raises(ValueError, match="pretrained with other settings"):
+        transfer.keras_hub_peer.pretrain(PEER_CONFIG, "a", "b", str(tmp_path), **settings)
+    # The same settings are reused without training.
+    _, done = transfer.keras_hub_peer.pretrain(PEER_CONFIG, "a", "b", str(tmp_path),
+                                               **dict(settings, optimizer="lamb"))
+    assert done["history"] == []
