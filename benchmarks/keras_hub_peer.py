@@ -183,9 +183,9 @@ def pretrain(config, train_records, eval_records, out_dir, **settings):
         keras.backend.clear_session()
     with open(record) as f:
         done = json.load(f)
-    if done["settings"] != json.loads(json.dumps(asked)):
+    if done.get("settings") != json.loads(json.dumps(asked)):
         raise ValueError(f"keras_hub peer: {out_dir} was pretrained with other settings "
-                         f"({done['settings']}); use a new --output_dir")
+                         f"({done.get('settings')}); use a new --output_dir")
     return weights, done
 
 

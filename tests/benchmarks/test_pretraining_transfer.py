@@ -247,3 +247,7 @@ def test_peer_refuses_a_folder_pretrained_with_other_settings(tmp_path):
     _, done = transfer.keras_hub_peer.pretrain(PEER_CONFIG, "a", "b", str(tmp_path),
                                                **dict(settings, optimizer="lamb"))
     assert done["history"] == []
+    # A folder that does not say how it was pretrained is not reused either.
+    (tmp_path / "history.json").write_text(json.dumps({"history": []}))
+    with pytest.raises(ValueError, match="pretrained with other settings"):
+        transfer.keras_hub_peer.pretrain(PEER_CONFIG, "a", "b", str(tmp_path), **settings)
