@@ -58,6 +58,7 @@ default budget runs unchanged on a GPU or TPU.
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
@@ -134,6 +135,8 @@ def parse_args(argv=None):
     unknown = [a for a in args.arms.split(",") if a not in ARMS]
     if unknown:
         p.error(f"--arms: unknown {unknown}; expected some of {list(ARMS)}")
+    if "keras_hub_" in args.arms and importlib.util.find_spec("keras_hub") is None:
+        p.error("--arms: the keras_hub_* arms need keras-hub (pip install -e '.[interop]')")
     base = QUICK if args.quick else DEFAULT
     for name, value in base.items():
         if getattr(args, name) is None:

@@ -142,13 +142,20 @@ def test_unknown_arm_is_refused(tmp_path):
         transfer.parse_args(["--output_dir", str(tmp_path), "--arms", "pretrained,keras"])
 
 
+@pytest.fixture
+def keras_hub():
+    """The peer tests need keras-hub (the `interop` extra)."""
+    return pytest.importorskip("keras_hub")
+
+
 PEER_CONFIG = dict(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=2,
                    num_hidden_groups=1, inner_group_num=1, num_attention_heads=2,
                    intermediate_size=32, max_position_embeddings=128, type_vocab_size=2,
                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
-def test_peer_classifier_starts_from_the_pretrained_backbone(tmp_path, spm_model_file):
+def test_peer_classifier_starts_from_the_pretrained_backbone(tmp_path, spm_model_file,
+                                                             keras_hub):
     import keras
     import numpy as np
     from synthetic_pretraining_data import write_records
@@ -174,7 +181,7 @@ def test_peer_classifier_starts_from_the_pretrained_backbone(tmp_path, spm_model
     assert not np.array_equal(fresh.backbone.token_embedding.embeddings.numpy(), pretrained)
 
 
-def test_peer_text_reaches_the_preprocessor_as_one_or_two_segments(spm_model_file):
+def test_peer_text_reaches_the_preprocessor_as_one_or_two_segments(spm_model_file, keras_hub):
     import numpy as np
     from albert_tf.tasks.glue.processors import InputExample
     peer = transfer.keras_hub_peer
@@ -190,7 +197,7 @@ def test_peer_text_reaches_the_preprocessor_as_one_or_two_segments(spm_model_fil
 
 
 def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_model_file,
-                                                     capsys):
+                                                     keras_hub, capsys):
     from synthetic_pretraining_data import write_records
     out = tmp_path / "out"
     out.mkdir()
@@ -234,7 +241,7 @@ def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_mod
     assert (out / "transfer.png").stat().st_size > 1000
 
 
-def test_peer_refuses_a_folder_pretrained_with_other_settings(tmp_path):
+def test_peer_refuses_a_folder_pretrained_with_other_settings(tmp_path, keras_hub):
     settings = dict(steps=4, batch_size=4, learning_rate=1e-3, eval_every=2,
                     max_seq_length=32, max_predictions_per_seq=5, optimizer="adamw")
     (tmp_path / "history.json").write_text(json.dumps({
@@ -251,3 +258,12 @@ def test_peer_refuses_a_folder_pretrained_with_other_settings(tmp_path):
     (tmp_path / "history.json").write_text(json.dumps({"history": []}))
     with pytest.raises(ValueError, match="pretrained with other settings"):
         transfer.keras_hub_peer.pretrain(PEER_CONFIG, "a", "b", str(tmp_path), **settings)
+
+
+def test_peer_arms_without_keras_hub_stop_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(transfer.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit):
+        transfer.parse_args(["--output_dir", str(tmp_path),
+                             "--arms", "pretrained,keras_hub_scratch"])
+    assert "need keras-hub" in capsys.readouterr().err
+    transfer.parse_args(["--output_dir", str(tmp_path), "--arms", "pretrained,scratch"])
