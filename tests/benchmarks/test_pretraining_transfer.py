@@ -196,6 +196,65 @@ def test_peer_text_reaches_the_preprocessor_as_one_or_two_segments(spm_model_fil
         assert int(x["segment_ids"].numpy()[0].max()) == separators - 1
 
 
+def peer_run_flags(out, glue_dir, corpus, spm_model_file, settings):
+    return [f"--output_dir={out}", f"--glue_dir={glue_dir}", f"--corpus={corpus}",
+            "--heldout_documents=1", "--vocab_size=0", f"--spm_model_file={spm_model_file}",
+            "--arms=keras_hub_pretrained,keras_hub_scratch", f"--settings={settings}",
+            "--few_rows=6", "--seeds=1,2", "--learning_rates=1e-3", "--embedding_size=8",
+            "--hidden_size=16", "--num_hidden_layers=2", "--num_attention_heads=2",
+            "--intermediate_size=32", "--max_seq_length=32", "--max_predictions_per_seq=5",
+            "--pretrain_steps=4", "--eval_every=2", "--pretrain_batch_size=4",
+            "--few_steps=2", "--pair_steps=3", "--finetune_batch_size=4"]
+
+
+def test_peer_arms_are_wired_to_the_peer_with_the_harness_settings(tmp_path, glue_dir,
+                                                                   monkeypatch, capsys):
+    """The harness's part, with the peer's training replaced by records of its calls."""
+    peer, calls = transfer.keras_hub_peer, []
+    out, corpus = tmp_path / "out", tmp_path / "corpus.txt"
+    out.mkdir()
+    corpus.write_text("".join(f"doc {d} line 1\ndoc {d} line 2\n\n" for d in range(4)))
+    for name in ("pretrain.tfrecord", "heldout.tfrecord"):
+        (out / name).write_bytes(b"")
+    spm = tmp_path / "spm.model"
+    spm.write_bytes(b"")
+    monkeypatch.setattr(transfer, "model_config", lambda args, spm_model, work: (
+        "config.json", {"vocab_size": 30}))
+    monkeypatch.setattr(peer, "pretrain", lambda config, train, heldout, out_dir, **kw: (
+        calls.append(("pretrain", train, heldout, out_dir, kw)) or (
+            "weights.h5", {"history": [{"global_step": 2, "masked_lm_accuracy": 0.5,
+                                        "masked_lm_loss": 1.0}]})))
+    monkeypatch.setattr(peer, "check_loading", lambda *a: {
+        "missing": [], "max_abs_difference": 0.0, "token_embedding_differs_from_fresh": True})
+
+    def finetune(config, spm_model, task_name, data_dir, init, seed, rate, steps, batch,
+                 seq, out_dir, **kw):
+        calls.append(("finetune", task_name, init, seed, rate, steps, batch, seq))
+        return {"accuracy": 0.5 + seed / 10 + (init is not None) / 100, "f1": 0.1}
+    monkeypatch.setattr(peer, "finetune", finetune)
+    transfer.main(peer_run_flags(out, glue_dir, corpus, spm, "sst2_few,pair"))
+    kw = calls[0][4]
+    assert calls[0][:4] == ("pretrain", str(out / "pretrain.tfrecord"),
+                            str(out / "heldout.tfrecord"), str(out / "keras_hub"))
+    assert (kw["steps"], kw["batch_size"], kw["learning_rate"], kw["eval_every"],
+            kw["seed"], kw["optimizer"]) == (4, 4, 0.00176, 2, 12345, "adamw")
+    assert sorted(map(str, (c[1:] for c in calls[1:]))) == sorted(
+        str((task, init, seed, 1e-3, steps, 4, 32))
+        for task, steps in (("SST-2", 2), ("MRPC", 3)) for init in ("weights.h5", None)
+        for seed in (1, 2))
+    results = json.loads((out / "results.json").read_text())
+    assert "pretraining" not in results and results["keras_hub"]["backbone_weights"] == \
+        "weights.h5"
+    row = results["finetune"]["pair"]
+    assert row["keras_hub_pretrained"]["accuracies"] == [0.61, 0.71]
+    assert row["keras_hub_scratch"]["accuracies"] == [0.6, 0.7]
+    # +1.0: the pretrained arm's 0.01 over scratch, in points.
+    assert "| MRPC (3, 0.001/0.001) | 66.0 ± 7.1 (61.0-71.0) | 65.0 ± 7.1 (60.0-70.0) | +1.0 |" \
+        in capsys.readouterr().out
+    assert (out / "transfer.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
 def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_model_file,
                                                      keras_hub, capsys):
     from synthetic_pretraining_data import write_records
@@ -206,15 +265,9 @@ def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_mod
     write_records(out / "heldout.tfrecord", 10, vocab_size=60, seed=1)
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"doc {d} line 1\ndoc {d} line 2\n\n" for d in range(4)))
-    summary = transfer.main([
-        f"--output_dir={out}", f"--glue_dir={glue_dir}", f"--corpus={corpus}",
-        "--heldout_documents=1", "--vocab_size=0", f"--spm_model_file={spm_model_file}",
-        "--arms=keras_hub_pretrained,keras_hub_scratch", "--settings=pair",
-        "--few_rows=6", "--seeds=1", "--learning_rates=1e-3", "--embedding_size=8",
-        "--hidden_size=16", "--num_hidden_layers=2", "--num_attention_heads=2",
-        "--intermediate_size=32", "--max_seq_length=32", "--max_predictions_per_seq=5",
-        "--pretrain_steps=4", "--eval_every=2", "--pretrain_batch_size=4", "--few_steps=2",
-        "--pair_steps=2", "--finetune_batch_size=4"])
+    # Both settings: one text segment (SST-2) and two (MRPC); argparse keeps the last --seeds.
+    summary = transfer.main(peer_run_flags(out, glue_dir, corpus, spm_model_file,
+                                           "sst2_few,pair") + ["--seeds=1"])
     printed = capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     assert results["finetune"] == summary["finetune"]
@@ -226,9 +279,9 @@ def test_peer_arms_land_in_results_table_and_picture(tmp_path, glue_dir, spm_mod
     assert peer["loading_check"]["max_abs_difference"] == 0.0
     assert peer["loading_check"]["missing"] == []
     assert peer["loading_check"]["token_embedding_differs_from_fresh"]
-    for setting, dev_rows in (("pair", 10),):
+    for setting, dev_rows, steps in (("sst2_few", 20, 2), ("pair", 10, 3)):
         row = results["finetune"][setting]
-        assert row["steps"] == 2
+        assert row["steps"] == steps
         for arm in ("keras_hub_pretrained", "keras_hub_scratch"):
             assert row[arm]["learning_rate"] == 1e-3
             assert len(row[arm]["accuracies"]) == 1
