@@ -119,6 +119,14 @@ def parse_args(argv=None):
     p.add_argument("--keras_hub_optimizer", default="adamw", choices=["adamw", "lamb"],
                    help="The keras-hub peer's pretraining optimizer (Keras's; its LAMB "
                         "trust-ratios biases and LayerNorm too: see keras_hub_peer.py).")
+    p.add_argument("--keras_hub_learning_rate", type=float, default=None,
+                   help="The keras-hub peer's peak pretraining rate (default: "
+                        "--pretrain_learning_rate; AdamW wants less than LAMB).")
+    p.add_argument("--pretrain_optimizer", default="lamb", choices=["lamb", "adamw"],
+                   help="Our run_pretraining --optimizer.")
+    p.add_argument("--dynamic_masking", action="store_true",
+                   help="run_pretraining --dynamic_masking: fresh n-gram masks every epoch "
+                        "(worth it when the steps cover the records several times).")
     p.add_argument("--skip_finetune", action="store_true")
     p.add_argument("--settings", default="sst2_few,pair,sst2_full",
                    help="Comma-separated fine-tuning settings to run.")
@@ -307,6 +315,7 @@ def pretrain(args, config_path, train_records, eval_records, out_dir):
             max_predictions_per_seq=args.max_predictions_per_seq, do_train=True, do_eval=True,
             train_batch_size=args.pretrain_batch_size, eval_batch_size=64,
             learning_rate=args.pretrain_learning_rate, num_train_steps=args.pretrain_steps,
+            optimizer=args.pretrain_optimizer, dynamic_masking=args.dynamic_masking,
             num_warmup_steps=max(1, args.pretrain_steps // 10),
             save_checkpoints_steps=args.eval_every, iterations_per_loop=args.eval_every,
             max_eval_steps=50, runtime=runtime(args, 12345)))
@@ -451,7 +460,8 @@ def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir)
         f"{args.pretrain_batch_size} (MLM only)")
     weights, record = keras_hub_peer.pretrain(
         config, train_records, eval_records, out_dir, steps=args.pretrain_steps,
-        batch_size=args.pretrain_batch_size, learning_rate=args.pretrain_learning_rate,
+        batch_size=args.pretrain_batch_size,
+        learning_rate=args.keras_hub_learning_rate or args.pretrain_learning_rate,
         eval_every=args.eval_every, max_seq_length=args.max_seq_length,
         max_predictions_per_seq=args.max_predictions_per_seq, seed=12345,
         eval_batch_size=64, max_eval_steps=50, jit_compile=args.jit_compile,
