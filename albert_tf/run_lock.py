@@ -9,6 +9,13 @@ convert, pretraining data) therefore takes a lock first:
   <output>.lock                 for an output renamed into place whole (an export
                                 or converted folder, a TFRecord file)
 
+A continuous evaluator (`--do_continuous_eval`) reads the checkpoints a training
+run writes in the same output_dir and writes only the evaluation files, so it
+takes `<output_dir>/albert_tf.eval.lock` instead of the training lock; a run
+that evaluates as it trains, or evaluates alone, takes both. Hence one trainer
+and one evaluator may share an output_dir, two evaluators (or an evaluator and
+a `--do_train --do_eval` run) may not.
+
 The lock is a small JSON file {pid, host, command, started}, created with
 O_CREAT | O_EXCL so that of two runs starting together exactly one gets it. A
 lock whose process is gone (same host, pid no longer running) is taken over
@@ -31,6 +38,7 @@ import socket
 import sys
 
 LOCK_NAME = "albert_tf.lock"
+EVAL_LOCK_NAME = "albert_tf.eval.lock"  # the evaluation files: best checkpoint, eval logs
 
 _held = {}  # lock path -> True, released at exit.
 
@@ -43,10 +51,11 @@ def _is_remote(path):
     return "://" in str(path)
 
 
-def lock_path_for(output, inside=True):
-    """The lock file of `output`: inside it (a directory written in place) or beside it."""
+def lock_path_for(output, inside=True, name=LOCK_NAME):
+    """The lock file of `output`: inside it (a directory written in place: `name`, the
+    training lock by default) or beside it."""
     output = str(output).rstrip("/")
-    return f"{output}/{LOCK_NAME}" if inside else f"{output}.lock"
+    return f"{output}/{name}" if inside else f"{output}.lock"
 
 
 def pid_alive(pid):
@@ -119,7 +128,7 @@ def _remove(path):
         pass
 
 
-def hold(output, inside=True, chief=True):
+def hold(output, inside=True, chief=True, name=LOCK_NAME, what=None):
     """Takes the lock of `output` for this process; returns the lock path (None if
     not `chief`: under multi-worker only the chief holds it).
 
@@ -128,13 +137,15 @@ def hold(output, inside=True, chief=True):
       inside: the lock goes inside `output` (a directory written in place; it is
         created) rather than beside it as `<output>.lock`.
       chief: False on the other workers of a multi-worker run.
+      name: the lock file inside `output` (EVAL_LOCK_NAME: its evaluation files).
+      what: what the refusal says is in use (default: `output`).
 
     Raises:
       OutputInUseError: another live run holds it (one line naming the holder).
     """
     if not chief or not output:
         return None
-    path = lock_path_for(output, inside)
+    path = lock_path_for(output, inside, name)
     directory = os.path.dirname(path)
     if directory:
         if _is_remote(directory):
@@ -165,7 +176,7 @@ def hold(output, inside=True, chief=True):
             continue
         where = "" if same_host else " (another host: its process cannot be checked here)"
         raise OutputInUseError(
-            f"{output} is in use by {_describe(holder)}{where}; wait for that run to end, "
+            f"{what or output} is in use by {_describe(holder)}{where}; wait for that run to end, "
             f"or use another output (if that run is gone, remove {path})")
     else:
         raise OutputInUseError(f"{path}: could not take the lock (other runs kept taking it)")

@@ -12,7 +12,7 @@ PACKAGE = REPO / "albert_tf"
 # Bottom -> top; a module may import from its own row and the rows before it.
 LAYERS = [
     ("albert_tf.settings", "albert_tf.config", "albert_tf.atomic_write", "albert_tf.quiet_logs",
-     "albert_tf.run_lock"),
+     "albert_tf.run_lock", "albert_tf.varint"),
     ("albert_tf.tokenization",),
     ("albert_tf.modeling",),
     ("albert_tf.checkpoints",),

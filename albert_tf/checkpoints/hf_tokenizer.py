@@ -8,6 +8,8 @@ normalisation table from the model's protobuf bytes.
 import json
 import os
 
+from albert_tf.varint import decode_varint, encode_varint
+
 SPM_FILE = "spiece.model"
 
 
@@ -47,20 +49,26 @@ def _precompiled_charsmap(spm_model_file):
     with open(spm_model_file, "rb") as f:
         data = f.read()
 
+    def varint(buffer, i):
+        try:
+            return decode_varint(buffer, i)
+        except ValueError as e:
+            raise ValueError(f"{spm_model_file}: not a SentencePiece model ({e})") from None
+
     def fields(buffer):
         i = 0
         while i < len(buffer):
-            key, i = _varint(buffer, i)
+            key, i = varint(buffer, i)
             number, wire = key >> 3, key & 7
             if wire == 0:
-                _, i = _varint(buffer, i)
+                _, i = varint(buffer, i)
                 value = None
             elif wire == 1:
                 value, i = None, i + 8
             elif wire == 5:
                 value, i = None, i + 4
             elif wire == 2:
-                length, i = _varint(buffer, i)
+                length, i = varint(buffer, i)
                 value, i = buffer[i:i + length], i + length
             else:
                 raise ValueError(f"{spm_model_file}: not a SentencePiece model (wire type {wire})")
@@ -72,17 +80,6 @@ def _precompiled_charsmap(spm_model_file):
                 if inner == 2:
                     return charsmap
     return b""
-
-
-def _varint(buffer, i):
-    result = shift = 0
-    while True:
-        byte = buffer[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, i
 
 
 def _tokenizer_json(spm_model_file, do_lower_case):
@@ -203,11 +200,11 @@ def spm_model_from_tokenizer_json(path):
         else:
             kind = _NORMAL
         body = (_bytes_field(1, piece.encode("utf-8")) + _key(2, 5) + struct.pack("<f", score)
-                + _key(3, 0) + _encode_varint(kind))
+                + _key(3, 0) + encode_varint(kind))
         pieces += _bytes_field(1, body)
-    trainer = _key(3, 0) + _encode_varint(_UNIGRAM)
+    trainer = _key(3, 0) + encode_varint(_UNIGRAM)
     if isinstance(unk_id, int):
-        trainer += _key(40, 0) + _encode_varint(unk_id)
+        trainer += _key(40, 0) + encode_varint(unk_id)
     normalizer = (_bytes_field(1, b"nmt_nfkc" if charsmap else b"identity")
                   + _bytes_field(2, charsmap))
     proto = bytes(pieces) + _bytes_field(2, trainer) + _bytes_field(3, normalizer)
@@ -233,23 +230,9 @@ def find_hf_spm_model(directory):
     return None
 
 
-def _encode_varint(value):
-    if value < 0:
-        value += 1 << 64
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _key(number, wire):
-    return _encode_varint(number << 3 | wire)
+    return encode_varint(number << 3 | wire)
 
 
 def _bytes_field(number, data):
-    return _key(number, 2) + _encode_varint(len(data)) + data
+    return _key(number, 2) + encode_varint(len(data)) + data

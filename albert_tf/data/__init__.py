@@ -1,1 +1,2 @@
-"""tf.data helpers every task shares: dynamic padding, input checks, damaged-record diagnosis."""
+"""tf.data helpers every task shares: dynamic padding, input checks, damaged-record diagnosis,
+opening cached TFRecords."""

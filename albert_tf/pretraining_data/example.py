@@ -18,6 +18,8 @@ import functools
 import operator
 import struct
 
+from albert_tf.varint import encode_varint
+
 INT64 = "int64"
 FLOAT = "float"
 
@@ -36,21 +38,9 @@ def feature_lengths(max_seq_length, max_predictions_per_seq):
     return lengths
 
 
-def _varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 @functools.lru_cache(maxsize=None)
 def _varint_table(size):
-    return tuple(_varint(i) for i in range(size))
+    return tuple(encode_varint(i) for i in range(size))
 
 
 _TABLE_SIZE = 1 << 15  # covers ids of vocabularies up to 32768 pieces
@@ -65,16 +55,16 @@ def _int64_payload(values):
     if max(values) < 0x80:
         return bytes(values)  # all one-byte varints
     if len(values) == 1:
-        return _varint(values[0])
+        return encode_varint(values[0])
     table = _varint_table(_TABLE_SIZE)
     if max(values) < _TABLE_SIZE:
         return b"".join(operator.itemgetter(*values)(table))
-    return b"".join(table[v] if v < _TABLE_SIZE else _varint(v) for v in values)
+    return b"".join(table[v] if v < _TABLE_SIZE else encode_varint(v) for v in values)
 
 
 def _length_delimited(field_tag, payload):
     size = len(payload)
-    prefix = _varint_table(_TABLE_SIZE)[size] if size < _TABLE_SIZE else _varint(size)
+    prefix = _varint_table(_TABLE_SIZE)[size] if size < _TABLE_SIZE else encode_varint(size)
     return field_tag + prefix + payload
 
 

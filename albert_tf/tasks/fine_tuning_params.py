@@ -14,6 +14,16 @@ class FineTuningParams(OutputSettings, ModelFiles, Vocabulary, TrainingLoopParam
 
     do_train: bool = setting(False, "Fine-tune on the train set.")
     do_predict: bool = setting(False, "Write predictions on the test / predict set.")
+    do_continuous_eval: bool = setting(
+        False, "With the evaluation (--do_eval; run_squad: --do_predict on a file with "
+               "answers) and without --do_train: evaluate each checkpoint that a training "
+               "run in the same --output_dir saves, as it appears, until its last step or "
+               "--eval_timeout seconds without a new one (Model Garden's "
+               "mode=continuous_eval). Runs beside that training run; one evaluator per "
+               "--output_dir.")
+    eval_timeout: float = setting(
+        3600.0, "--do_continuous_eval: seconds to wait for a new checkpoint before "
+                "ending.", above=0)
     predict_batch_size: int = setting(8, "Global predict batch size.", min=1)
     dropout_prob: float = setting(
         0.1, "Dropout of the task head (classifiers: on the pooled output; SQuAD v2.0: the "

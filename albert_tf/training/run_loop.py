@@ -247,6 +247,23 @@ class _Run:
             self.model, None if self.scored is None else self.scored[1])
 
 
+def check_continuous_eval(params, continuous):
+    """Continuous evaluation reads another run's checkpoints: refused with --do_train."""
+    if continuous and params.do_train:
+        raise ValueError("--do_continuous_eval evaluates the checkpoints that another run "
+                         "trains into --output_dir: start that run with --do_train and this "
+                         "one without it")
+    if continuous and hasattr(params, "do_eval") and not params.do_eval:
+        raise ValueError("--do_continuous_eval needs --do_eval (it says what to evaluate "
+                         "as each checkpoint appears)")
+
+
+def hold_evaluation(output_dir, chief):
+    """Takes output_dir's evaluation lock (see `run`)."""
+    return run_lock.hold(output_dir, chief=chief, name=run_lock.EVAL_LOCK_NAME,
+                         what=f"the evaluation of {output_dir}")
+
+
 @run_lock.releases_locks
 def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
     """Runs `task` in the `Mode` its params choose; returns `task.results(outcome)`
@@ -255,18 +272,37 @@ def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
 
     Args:
         continuous_eval_timeout: seconds; when set, evaluation alone waits (polling
-            every `poll_seconds`) for the new checkpoints of a training run writing to
-            the same output_dir, and ends at its last step or after this long without
-            a new one.
+            every `poll_seconds`, or more often for a shorter timeout) for the new
+            checkpoints of a training run writing to the same output_dir, and ends at
+            its last step or after this long without a new one. Default: the params'
+            `eval_timeout` when `do_continuous_eval` is set (the command line).
+
+    Locks (`run_lock`): a continuous evaluator holds only the evaluation lock of
+    output_dir, so that it runs beside the training run whose checkpoints it reads;
+    any other run holds the training lock, and the evaluation lock too once it
+    evaluates.
     """
     params = task.params
     check_ranges(params)
     task.validate()
+    if continuous_eval_timeout is None and getattr(params, "do_continuous_eval", False):
+        continuous_eval_timeout = params.eval_timeout
+    continuous = continuous_eval_timeout is not None
+    check_continuous_eval(params, continuous)
     strategy = setup_runtime(params.runtime)
     config = load_config(params.albert_config_file, params.max_seq_length)
     check_output_dir_config(params.output_dir, config, params.albert_config_file)
-    run_lock.hold(params.output_dir, chief=is_chief(strategy))  # One live run per output_dir.
+    chief = is_chief(strategy)
+    if not continuous:
+        run_lock.hold(params.output_dir, chief=chief)  # One live run per output_dir.
+    if continuous or getattr(params, "do_eval", False):
+        hold_evaluation(params.output_dir, chief)
     task.prepare(strategy, config)
+    if task.evaluates:
+        hold_evaluation(params.output_dir, chief)  # SQuAD: known once its data is read
+    elif continuous:
+        raise ValueError("--do_continuous_eval needs an evaluation: --do_eval (run_squad: "
+                         "--do_predict with a --predict_file that has answers)")
     with strategy.scope():
         model = task.build_model(config)
         loaded_step = load_initial_weights(model, params, task.saved_model_first)
@@ -281,7 +317,8 @@ def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
     elif mode is Mode.EVALUATE:
         one.evaluate_saved()
     elif mode is Mode.CONTINUOUS_EVALUATE:
-        one.evaluate_continuously(continuous_eval_timeout, poll_seconds)
+        one.evaluate_continuously(continuous_eval_timeout,
+                                  min(poll_seconds, continuous_eval_timeout))
     if task.evaluates and task.saved_model_first:
         one.use_best()
     if task.wants_prediction():

@@ -98,10 +98,12 @@ FLAGS_BEFORE = {name: set(text.split()) for name, text in {
         albert_config_file do_lower_case input output output_format spm_model_file""",
 }.items()}
 # The training loop is declared once now, so fine-tuning gained pretraining's guard; your
-# own data gained its encoding (issue 24), export its LiteRT format (issue 26).
-ADDED = {"run_classifier": {"loss_bound", "max_rollbacks", "file_encoding"},
-         "run_race": {"loss_bound", "max_rollbacks"},
-         "run_squad": {"loss_bound", "max_rollbacks"},
+# own data gained its encoding (issue 24), export its LiteRT format (issue 26); fine-tuning
+# gained continuous evaluation (Model Garden's mode=continuous_eval, issue 24).
+CONTINUOUS_EVAL = {"do_continuous_eval", "eval_timeout"}
+ADDED = {"run_classifier": {"loss_bound", "max_rollbacks", "file_encoding"} | CONTINUOUS_EVAL,
+         "run_race": {"loss_bound", "max_rollbacks"} | CONTINUOUS_EVAL,
+         "run_squad": {"loss_bound", "max_rollbacks"} | CONTINUOUS_EVAL,
          "export_savedmodel": {"format", "quantization", "representative_data"}}
 
 # Each command's declarations: its params class (runtime flags through its nested

@@ -252,3 +252,60 @@ def test_a_relative_glob_matches_under_beam_as_locally(corpus_dir, monkeypatch):
     assert local and [os.path.basename(p) for p, _ in beam_files] == [
         os.path.basename(p) for p in local]
     assert [size for _, size in beam_files] == [os.path.getsize(p) for p in local]
+
+
+def test_an_uneven_last_window_group_and_shards_keep_every_windows_records(
+        shared_data_dir, tokenizer, tmp_path):
+    """5 windows in groups of 3 (the last group holds 2) and 3 shards for a record count
+    that 3 does not divide: Beam writes exactly the local writer's records, and both hold
+    each (window, dupe round)'s records once, built here window by window."""
+    pytest.importorskip("apache_beam")
+    text = (shared_data_dir / "corpus" / "wikitext2_valid_test.pretrain.txt").read_text(
+        encoding="utf-8")
+    documents = ["\n".join(document.split("\n")[:6]) for document in text.split("\n\n")[:12]]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("\n\n".join(documents[:7]) + "\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("\n\n".join(documents[7:]) + "\n", encoding="utf-8")
+    settings = dict(max_seq_length=SEQ, max_predictions_per_seq=PRED, dupe_factor=2,
+                    random_seed=7, document_window_mb=0.002, interleave_windows=3)
+    config = PretrainingDataConfig(**settings)
+    inputs = pretraining_documents.expand_input_files(f"{corpus}/*.txt")
+    sizes = [os.path.getsize(path) for path in inputs]
+    keys = pretraining_documents.window_keys(sizes, config.window_bytes)
+    assert [file_index for file_index, _ in keys] == [0, 0, 0, 1, 1]
+
+    # The expectation: every window on its own, every round, no grouping involved.
+    pretraining_workers.init_worker(tokenizer, config)
+    expected, per_window = [], {}
+    for file_index, window_index in keys:
+        raw = pretraining_documents.read_window(inputs[file_index], window_index,
+                                                config.window_bytes,
+                                                pretraining_documents.ReadStats())
+        assert raw, f"window {(file_index, window_index)} is empty"
+        window = pretraining_workers.tokenize_task(raw)
+        for dupe_index in range(config.dupe_factor):
+            records = pretraining_workers.instances_task(window, (file_index, window_index),
+                                                         dupe_index)
+            per_window[file_index, window_index, dupe_index] = len(records)
+            expected += records
+    assert min(per_window.values()) > 0
+    expected_hashes = sorted(hashlib.sha256(r).hexdigest() for r in expected)
+    assert len(set(expected_hashes)) == len(expected_hashes)  # a repeat would show
+    assert len(expected) % 3 != 0
+
+    local = tmp_path / "local.tfrecord"
+    stats = pw.create_pretraining_data(inputs, [str(local)], tokenizer,
+                                       PretrainingDataConfig(num_workers=1, **settings))
+    assert stats.records == len(expected) and stats.documents == 12
+    assert record_hashes([str(local)]) == expected_hashes
+
+    beam_config = PretrainingDataConfig(runner="DirectRunner", num_output_shards=3,
+                                        **settings)
+    beam_stats = pb.create_pretraining_data_beam(f"{corpus}/*.txt",
+                                                 str(tmp_path / "beam" / "train.tfrecord"),
+                                                 tokenizer, beam_config)
+    shards = sorted((tmp_path / "beam").iterdir())
+    assert [p.name for p in shards] == [f"train.tfrecord-{i:05d}-of-00003" for i in range(3)]
+    assert record_hashes([str(p) for p in shards]) == expected_hashes
+    assert beam_stats.records == len(expected) and beam_stats.documents == 12

@@ -20,6 +20,7 @@ import tensorflow as tf
 from albert_tf.atomic_write import atomic_path, write_json_atomically
 from albert_tf.data import padding
 from albert_tf.data import record_diagnosis
+from albert_tf.data.record_input import open_record_files
 
 
 @dataclasses.dataclass
@@ -331,12 +332,7 @@ def classifier_dataset(input_file, max_seq_length, batch_size, is_training,
     """
     if drop_remainder is None:
         drop_remainder = is_training
-    record_diagnosis.check_first_records(input_file)
-    dataset = tf.data.TFRecordDataset(input_file)
-    if input_context is not None:
-        dataset = dataset.shard(input_context.num_input_pipelines,
-                                input_context.input_pipeline_id)
-        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    dataset, batch_size = open_record_files(input_file, batch_size, input_context)
     if is_training:
         dataset = dataset.repeat()
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed)

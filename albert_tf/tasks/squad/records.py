@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from albert_tf.atomic_write import atomic_path
 from albert_tf.data import record_diagnosis
+from albert_tf.data.record_input import open_record_files
 from albert_tf.tasks.squad import features as squad_features
 
 FORMAT_VERSION = "albert_tf.squad_features/2"
@@ -91,12 +92,7 @@ def squad_dataset(input_file, seq_length, is_training, batch_size, drop_remainde
       start_positions, end_positions, is_impossible [B].
     """
     spec = feature_spec(seq_length, is_training)
-    record_diagnosis.check_first_records(input_file)
-    dataset = tf.data.TFRecordDataset(input_file)
-    if input_context is not None:
-        dataset = dataset.shard(input_context.num_input_pipelines,
-                                input_context.input_pipeline_id)
-        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    dataset, batch_size = open_record_files(input_file, batch_size, input_context)
     if is_training:
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed)
     if repeat is None:
