@@ -44,8 +44,12 @@ def _is_remote(path):
 
 
 def lock_path_for(output, inside=True):
-    """The lock file of `output`: inside it (a directory written in place) or beside it."""
+    """The lock file of `output`: inside it (a directory written in place) or beside it.
+    A local output is named by its real path, so that a symlink to it (or a path through a
+    symlinked folder) and the path itself are one output with one lock."""
     output = str(output).rstrip("/")
+    if not _is_remote(output):
+        output = os.path.realpath(output)
     return f"{output}/{LOCK_NAME}" if inside else f"{output}.lock"
 
 
