@@ -45,10 +45,16 @@ def latest_complete_checkpoint(directory, repair=False):
     if named is not None and os.path.basename(named) == os.path.basename(newest):
         return named
     if repair:
+        state = tf.train.get_checkpoint_state(directory)
         tf.compat.v1.train.update_checkpoint_state(
             directory, newest, all_model_checkpoint_paths=[found[n] for n in sorted(found)])
-        logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
-                        "stopped while saving); resuming from it", newest, directory)
+        if named is None and state is not None and state.model_checkpoint_path:
+            logging.warning("%s/checkpoint named %s, whose .index is missing; it now names "
+                            "%s, the newest complete one", directory,
+                            state.model_checkpoint_path, newest)
+        else:
+            logging.warning("%s was complete but not recorded in %s/checkpoint (the run "
+                            "was stopped while saving); resuming from it", newest, directory)
     return newest
 
 

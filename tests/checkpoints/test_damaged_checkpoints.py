@@ -238,7 +238,7 @@ def _damage_newest_two(directory):
 
 
 def test_resume_takes_the_newest_intact_of_three_naming_each_damaged(tmp_path, trained_six,
-                                                                     capsys):
+                                                                     capsys, caplog):
     records, original, expected = trained_six
     shutil.copytree(original, tmp_path / "out")
     directory = tmp_path / "out" / "training_checkpoints"
@@ -246,8 +246,13 @@ def test_resume_takes_the_newest_intact_of_three_naming_each_damaged(tmp_path, t
     _damage_newest_two(directory)
     capsys.readouterr()
     resumed, fn = make_trainer(tmp_path / "out", records, num_train_steps=6)
-    resumed.train(fn)
+    with caplog.at_level(logging.WARNING):
+        resumed.train(fn)
     out = capsys.readouterr().out
+    # The state file named ckpt-6: said so (not "stopped while saving").
+    assert (f"{directory}/checkpoint named {directory}/ckpt-6, whose .index is missing"
+            in caplog.text)
+    assert "stopped while saving" not in caplog.text
     assert f"checkpoint {directory}/ckpt-6 is damaged (its .index is missing)" in out
     assert f"checkpoint {directory}/ckpt-4 is truncated or corrupt" in out
     assert (f"resumed from {directory}/ckpt-2 instead of the damaged {directory}/ckpt-6, "
