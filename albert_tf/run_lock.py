@@ -53,8 +53,12 @@ def _is_remote(path):
 
 def lock_path_for(output, inside=True, name=LOCK_NAME):
     """The lock file of `output`: inside it (a directory written in place: `name`, the
-    training lock by default) or beside it."""
+    training lock by default) or beside it. A local output is named by its real path, so
+    that a symlink to it (or a path through a symlinked folder) and the path itself are
+    one output with one lock."""
     output = str(output).rstrip("/")
+    if not _is_remote(output):
+        output = os.path.realpath(output)
     return f"{output}/{name}" if inside else f"{output}.lock"
 
 

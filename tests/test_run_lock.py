@@ -160,3 +160,64 @@ def test_training_run_refuses_a_live_holder_and_takes_over_a_dead_one(
     assert f"taking over the lock of a run that is gone: pid {dead_pid}" in caplog.text
     assert (out / "model.ckpt-1.index").exists()
     assert not (out / run_lock.LOCK_NAME).exists()  # Released when the run returns.
+
+
+def _linked_output(tmp_path):
+    """(the real output, a symlink to it, the output through a symlinked folder)."""
+    real = tmp_path / "real" / "out"
+    real.mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    folder = tmp_path / "folder"
+    folder.symlink_to(tmp_path / "real", target_is_directory=True)
+    return real, link, folder / "out"
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["inside", "beside"])
+def test_a_symlinked_output_and_its_real_path_are_one_output(tmp_path, live_pid, inside):
+    real, link, through_folder = _linked_output(tmp_path)
+    real_lock = real / run_lock.LOCK_NAME if inside else tmp_path / "real" / "out.lock"
+    _write_lock(real_lock, live_pid)
+    for output in (link, through_folder):
+        with pytest.raises(run_lock.OutputInUseError,
+                           match=f"is in use by pid {live_pid} .* remove {real_lock}\\)$"):
+            run_lock.hold(str(output), inside=inside)
+    assert json.loads(real_lock.read_text())["pid"] == live_pid
+    real_lock.unlink()
+    # Held through the link, the lock is the real path's: a run naming that is refused.
+    path = run_lock.hold(str(link), inside=inside)
+    assert path == str(real_lock)
+    assert json.loads(real_lock.read_text())["pid"] == os.getpid()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link", "real"]
+    run_lock.release_output(str(real), inside=inside)
+    assert not real_lock.exists()
+
+
+def test_export_through_a_symlink_is_refused_while_its_real_path_is_held(tmp_path,
+                                                                         live_pid):
+    """What albert-export and albert-convert run (`holding_output`, lock beside)."""
+    import types
+
+    from albert_tf.cli.entry import holding_output
+
+    real, link, through_folder = _linked_output(tmp_path)
+    _write_lock(tmp_path / "real" / "out.lock", live_pid)
+    ran = []
+    export = holding_output(ran.append, "export_dir")
+    for output in (link, through_folder):
+        with pytest.raises(run_lock.OutputInUseError, match=f"in use by pid {live_pid}"):
+            export(types.SimpleNamespace(export_dir=str(output)))
+    assert ran == []
+
+
+def test_training_run_through_a_symlinked_output_dir_is_refused_while_held(tmp_path,
+                                                                           live_pid):
+    from albert_tf.tasks.pretraining.task import run_pretraining
+
+    real, link, _ = _linked_output(tmp_path)
+    params = _pretraining(tmp_path)
+    params.output_dir = str(link)
+    _write_lock(real / run_lock.LOCK_NAME, live_pid)
+    with pytest.raises(run_lock.OutputInUseError, match=f"in use by pid {live_pid}"):
+        run_pretraining(params)
+    assert sorted(p.name for p in real.iterdir()) == [run_lock.LOCK_NAME]

@@ -5,12 +5,14 @@ A checkpoint here is a TF name-based checkpoint (`PREFIX.index` +
 (`bert/embeddings/word_embeddings`, `cls/predictions/output_bias`, ...).
 """
 
+import functools
 import os
 import re
 
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from albert_tf.checkpoints.variable_names import VariableMatch, official_variable_map
 
@@ -96,22 +98,19 @@ def resolve_checkpoint(path):
     `path` is a checkpoint prefix (`.../model.ckpt-best`, `.../ckpt-7`) or a
     directory. A directory means, in this order: its `model.ckpt-best` (the
     released tars; a run's best evaluation), the checkpoint its `checkpoint` state
-    file names, the highest step of its `*.index` files.
+    file names, the highest step of its `*.index` files; the first of them that
+    reads (`checkpoint_damage`), with a warning naming each damaged one before it.
 
     Returns:
         (prefix, config_path or None)
+    Raises:
+        FileNotFoundError when there is no checkpoint; CheckpointCorruptError naming
+        each one when every checkpoint of a directory is damaged.
     """
     path = str(path)
     if tf.io.gfile.isdir(path):
         directory = path
-        best = os.path.join(directory, BEST_CHECKPOINT)
-        prefix = best if tf.io.gfile.exists(best + ".index") else \
-            tf.train.latest_checkpoint(directory)
-        if prefix is None or not tf.io.gfile.exists(prefix + ".index"):
-            indexes = tf.io.gfile.glob(os.path.join(directory, "*.index"))
-            if not indexes:
-                raise FileNotFoundError(f"no checkpoint (*.index) found in directory {directory}")
-            prefix = max((p[:-len(".index")] for p in indexes), key=lambda p: (_step_of(p), p))
+        prefix = _newest_intact(directory)
     else:
         prefix = path[:-len(".index")] if path.endswith(".index") else path
         if not tf.io.gfile.exists(prefix + ".index"):
@@ -119,6 +118,76 @@ def resolve_checkpoint(path):
         directory = os.path.dirname(prefix)
     config_path = os.path.join(directory, CONFIG_NAME)
     return prefix, (config_path if tf.io.gfile.exists(config_path) else None)
+
+
+def _candidates(directory):
+    """A directory's checkpoints in the order `resolve_checkpoint` tries them."""
+    named = []
+    best = os.path.join(directory, BEST_CHECKPOINT)
+    if tf.io.gfile.glob(best + ".*"):
+        named.append(best)
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (tf.errors.OpError, ValueError):  # An unreadable state file names nothing.
+        state = None
+    if state is not None and state.model_checkpoint_path:
+        latest = state.model_checkpoint_path
+        named.append(latest if os.path.isabs(latest) or "://" in latest
+                     else os.path.join(directory, latest))
+    indexed = sorted((p[:-len(".index")] for p in
+                      tf.io.gfile.glob(os.path.join(directory, "*.index"))),
+                     key=lambda p: (_step_of(p), p), reverse=True)
+    candidates = []
+    for prefix in named + indexed:
+        if prefix not in candidates:
+            candidates.append(prefix)
+    return candidates
+
+
+_WARNED = set()  # (directory, prefix used, damaged) already reported
+
+
+def _newest_intact(directory):
+    candidates = _candidates(directory)
+    if not candidates:
+        raise FileNotFoundError(f"no checkpoint (*.index) found in directory {directory}")
+    damaged = []
+    for prefix in candidates:
+        damage = checkpoint_damage(prefix)
+        if damage is None:
+            if damaged and (directory, prefix, tuple(damaged)) not in _WARNED:
+                _WARNED.add((directory, prefix, tuple(damaged)))  # once, not per reader
+                logging.warning("%s: using %s, the newest checkpoint that reads; skipped "
+                                "the damaged: %s", directory, prefix, "; ".join(damaged))
+            return prefix
+        damaged.append(damage)
+    raise CheckpointCorruptError(f"every checkpoint in {directory} is damaged: "
+                                 f"{'; '.join(damaged)}")
+
+
+def checkpoint_damage(prefix):
+    """Why the checkpoint `prefix` cannot be used, naming it (its index missing or
+    unreadable, a tensor cut short or failing its checksum), or None when every tensor
+    reads. The files are read once per version of them (their sizes and times)."""
+    index = prefix + ".index"
+    if not tf.io.gfile.exists(index):
+        return f"checkpoint {prefix}: its index {index} is missing"
+    stamp = tuple((f, stat.length, stat.mtime_nsec) for f, stat in (
+        (f, tf.io.gfile.stat(f)) for f in sorted([index] + tf.io.gfile.glob(prefix +
+                                                                         ".data-*"))))
+    return _damage(prefix, stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _damage(prefix, stamp):
+    del stamp  # the cache key: files rewritten since are read again
+    try:
+        reader = load_reader(prefix)
+        for name in sorted(reader.get_variable_to_shape_map()):
+            read_tensor(reader, prefix, name)
+    except CheckpointCorruptError as e:
+        return str(e)
+    return None
 
 
 def is_trainer_checkpoint(prefix):

@@ -72,7 +72,6 @@ def start(main, doc, module_name, define, required=(), command=None):
     usage text, quietly (see `quiet_logs`); `--help` lists the command's flags first
     (see `help_text`)."""
     define_once(module_name, define)
-    flags.mark_flags_as_required(list(required))
     command = command or os.path.basename(sys.argv[0])
     if _asks_for_help(sys.argv):
         sys.stdout.write(help_text(doc, command, [module_name, RUNTIME_FLAGS_MODULE,
@@ -81,7 +80,33 @@ def start(main, doc, module_name, define, required=(), command=None):
     main_module = sys.modules.get("__main__")
     if main_module is not None:
         main_module.__doc__ = doc.replace(command + " ", invocation(command) + " ")
-    app.run(quietly(_one_line_errors(main)))
+    app.run(quietly(_one_line_errors(_requiring(main, list(required), command))))
+
+
+def missing_flags(required, flag_values=flags.FLAGS):
+    """One line naming each flag of `required` that was not given (None or empty) and what
+    it expects (its help; an enum's help starts with its choices), or None when all were
+    given."""
+    missing = []
+    for name in required:
+        flag = flag_values[name]
+        if flag.value is None or flag.value == "":
+            missing.append(f"--{name} ({flag.help.rstrip('.')})")
+    if not missing:
+        return None
+    return f"missing required flag{'s' if len(missing) > 1 else ''}: " + ", ".join(missing)
+
+
+def _requiring(main, required, command):
+    """`main`, after refusing in one line (`command: error: ...`, exit status 1) a run
+    without every flag of `required`: absl's own check prints a line per flag and a hint,
+    naming only what the flag must not be (None)."""
+    def run_main(argv):
+        message = missing_flags(required)
+        if message:
+            sys.exit(f"{command}: error: {message}")
+        return main(argv)
+    return run_main
 
 
 # What a user's input or flags can cause; every such error of albert_tf names the

@@ -56,6 +56,15 @@ def is_temp_output_name(path):
     return _TEMP_NAME.search(str(path)) is not None
 
 
+def is_unfinished_output(path):
+    """True for a writer's `<name>.tmp-<pid>` file, also when reached through a symlink
+    of another name (a local link is followed to the file it names)."""
+    path = str(path)
+    return is_temp_output_name(path) or (
+        "://" not in path and os.path.islink(path)
+        and is_temp_output_name(os.path.realpath(path)))
+
+
 def split_patterns(input_file):
     """Comma-separated glob patterns -> list of stripped patterns."""
     patterns = [p.strip() for p in str(input_file or "").split(",") if p.strip()]
@@ -82,11 +91,11 @@ def select_matches(pattern, matches):
     TFRecords, our own earlier outputs); one warning names what was skipped; raises
     if nothing is left."""
     matches = sorted(matches)
-    temps = [m for m in matches if is_temp_output_name(m)]
+    temps = [m for m in matches if is_unfinished_output(m)]
     if temps:
         logging.warning("input_file pattern %r: skipping %d unfinished output file(s) "
                         "of a killed run (%s)", pattern, len(temps), ", ".join(temps[:3]))
-        matches = [m for m in matches if not is_temp_output_name(m)]
+        matches = [m for m in matches if m not in set(temps)]
     binary = [m for m in matches if is_binary_file(m)]
     if binary:
         logging.warning("input_file pattern %r: skipping %d binary file(s), not text (e.g. "

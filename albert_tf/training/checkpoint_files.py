@@ -45,10 +45,16 @@ def latest_complete_checkpoint(directory, repair=False):
     if named is not None and os.path.basename(named) == os.path.basename(newest):
         return named
     if repair:
+        state = tf.train.get_checkpoint_state(directory)
         tf.compat.v1.train.update_checkpoint_state(
             directory, newest, all_model_checkpoint_paths=[found[n] for n in sorted(found)])
-        logging.warning("%s was complete but not recorded in %s/checkpoint (the run was "
-                        "stopped while saving); resuming from it", newest, directory)
+        if named is None and state is not None and state.model_checkpoint_path:
+            logging.warning("%s/checkpoint named %s, whose .index is missing; it now names "
+                            "%s, the newest complete one", directory,
+                            state.model_checkpoint_path, newest)
+        else:
+            logging.warning("%s was complete but not recorded in %s/checkpoint (the run "
+                            "was stopped while saving); resuming from it", newest, directory)
     return newest
 
 
@@ -57,42 +63,65 @@ def latest_complete_checkpoint(directory, repair=False):
 # is an OpError "not an sstable" / "file is too short to be an sstable".
 
 
+def unindexed_checkpoints(directory):
+    """{N: prefix} of the `ckpt-N` whose data files are there but whose `.index` is not
+    (lost or deleted): damaged, never restored."""
+    found = {}
+    for data in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.data-*")):
+        prefix = data[:data.rindex(".data-")]
+        number = prefix.rsplit("-", 1)[-1]
+        if number.isdigit() and not tf.io.gfile.exists(prefix + ".index"):
+            found[int(number)] = prefix
+    return found
+
+
 def restore_newest_intact(checkpoint, directory, repair=False):
     """Restores `checkpoint` from the newest checkpoint in `directory` that reads.
 
     A checkpoint whose files are truncated or damaged (a full disk, a copy cut
-    short) is skipped with a warning naming it, and the one before it is tried;
-    the damaged files are left for inspection (the next save of that step replaces
-    them). A checkpoint that reads but does not fit the model still raises.
+    short), or whose index is missing, is skipped with a warning naming it, and the
+    one before it is tried; the damaged files are left for inspection (the next save
+    of that step replaces them). A checkpoint that reads but does not fit the model
+    still raises.
 
     Returns:
         The prefix restored, or None when `directory` holds no checkpoint.
     Raises:
-        ValueError when every checkpoint there is damaged.
+        ValueError naming each one when every checkpoint there is damaged.
     """
+    unindexed = unindexed_checkpoints(directory)
     newest = latest_complete_checkpoint(directory, repair=repair)
-    if newest is None:
+    if newest is None and not unindexed:
         return None
     found = numbered_checkpoints(os.path.join(directory, "ckpt-*.index"))
-    candidates = [newest] + [found[n] for n in sorted(found, reverse=True)
-                             if os.path.basename(found[n]) != os.path.basename(newest)]
+    candidates = ([newest] if newest else []) + [
+        found[n] for n in sorted(found, reverse=True)
+        if newest is None or os.path.basename(found[n]) != os.path.basename(newest)]
     damaged = []
+
+    def skip(prefix, why):
+        damaged.append(prefix)
+        message = f"checkpoint {prefix} is {why}; trying the one before it"
+        logging.warning(message)
+        print(f"WARNING: {message}", flush=True)
+
     for prefix in candidates:
+        for number in sorted(unindexed, reverse=True):  # newer ones without an index
+            if number > int(prefix.rsplit("-", 1)[-1]):
+                skip(unindexed.pop(number), "damaged (its .index is missing)")
         try:
             checkpoint.restore(prefix).assert_existing_objects_matched()
         except (IndexError, tf.errors.OpError) as e:
             if not is_damaged_checkpoint_error(e):
                 raise
-            damaged.append(prefix)
-            message = (f"checkpoint {prefix} is truncated or corrupt "
-                       f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                       "trying the one before it")
-            logging.warning(message)
-            print(f"WARNING: {message}", flush=True)
+            skip(prefix, f"truncated or corrupt ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:200]})")
             continue
         if damaged:
             print(f"WARNING: resumed from {prefix} instead of the damaged "
                   f"{', '.join(damaged)}", flush=True)
         return prefix
+    for number in sorted(unindexed, reverse=True):
+        skip(unindexed.pop(number), "damaged (its .index is missing)")
     raise ValueError(f"every checkpoint in {directory} is truncated or corrupt: "
                      f"{', '.join(damaged)}; move them away to start afresh")

@@ -18,6 +18,8 @@ and prediction files.
 
 import enum
 import os
+import shutil
+import tempfile
 import time
 
 import tensorflow as tf
@@ -135,7 +137,7 @@ class _Run:
         self.task, self.params = task, task.params
         self.strategy, self.model, self.config = strategy, model, config
         self.loaded_step = loaded_step
-        self.chief = is_chief(strategy)
+        self.chief = task.chief
         self.keeper = BestCheckpoint(self.params.output_dir, task.primary_metric,
                                      task.higher_is_better, task.best_record_keys)
         self.summaries = EvalSummaries(self.params.output_dir) if self.chief else None
@@ -297,6 +299,19 @@ def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
         run_lock.hold(params.output_dir, chief=chief)  # One live run per output_dir.
     if continuous or getattr(params, "do_eval", False):
         hold_evaluation(params.output_dir, chief)
+    task.chief = chief
+    task.work_dir = None if chief else tempfile.mkdtemp(prefix="albert_tf_worker_")
+    try:
+        return _run_modes(task, strategy, config, chief, continuous_eval_timeout,
+                          poll_seconds)
+    finally:
+        if task.work_dir is not None:
+            shutil.rmtree(task.work_dir, ignore_errors=True)
+
+
+def _run_modes(task, strategy, config, chief, continuous_eval_timeout, poll_seconds):
+    params = task.params
+    continuous = continuous_eval_timeout is not None
     task.prepare(strategy, config)
     if task.evaluates:
         hold_evaluation(params.output_dir, chief)  # SQuAD: known once its data is read
@@ -306,7 +321,7 @@ def run(task, continuous_eval_timeout=None, poll_seconds=10.0):
     with strategy.scope():
         model = task.build_model(config)
         loaded_step = load_initial_weights(model, params, task.saved_model_first)
-    if is_chief(strategy):
+    if task.chief:
         tf.io.gfile.makedirs(params.output_dir)
         write_text_atomically(os.path.join(params.output_dir, CONFIG_FILE),
                               config.to_json_string())

@@ -7,6 +7,7 @@ minimises) and evaluates through the one path of `evaluation.evaluate`:
 """
 
 import dataclasses
+import os
 
 
 @dataclasses.dataclass
@@ -39,12 +40,22 @@ class Task:
     evaluates = False           # whether checkpoints are scored (set by prepare at latest)
     objective = None            # the Trainer's loss, set by prepare
     num_train_steps = num_warmup_steps = None
+    # Set by `run_loop.run` before `prepare`: False on the workers of a multi-worker run
+    # other than the chief, which write nothing in output_dir; their caches go to their
+    # own temporary `work_dir`, deleted when the run ends.
+    chief = True
+    work_dir = None
 
     def __init__(self, params):
         self.params = params
 
     def validate(self):
         """Task-specific checks that need no files."""
+
+    def cache_path(self, name):
+        """Where a derived input file (a TFRecord cache) goes unless a flag names it:
+        output_dir on the chief, `work_dir` on the other workers."""
+        return os.path.join(self.work_dir or self.params.output_dir, name)
 
     def prepare(self, strategy, config):
         """Reads the data and writes caches (before the model is built); sets

@@ -146,3 +146,21 @@ def test_binary_files_in_the_text_glob_are_skipped_with_one_warning(tmp_path, ca
     assert all(path in warnings[0] for path in outputs)
     with pytest.raises(FileNotFoundError, match=r"only 3 binary file\(s\), never read as text"):
         pd.expand_input_files(f"{tmp_path}/*.tfrecord")
+
+
+def test_symlinked_text_is_read_and_a_link_to_a_temp_output_is_not(tmp_path, caplog):
+    store = tmp_path / "store"
+    store.mkdir()
+    text = write(store / "wiki.txt", b"One sentence.\n")
+    # A killed writer's output (it may even start without a NUL byte).
+    temp = write(store / "out.txt.tmp-4242", b"half a line")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").symlink_to(text)
+    (corpus / "b.txt").symlink_to(temp)
+    with caplog.at_level(logging.WARNING):
+        assert pd.expand_input_files(f"{corpus}/*.txt") == [str(corpus / "a.txt")]
+    assert "skipping 1 unfinished output file(s) of a killed run" in caplog.text
+    assert str(corpus / "b.txt") in caplog.text
+    with pytest.raises(FileNotFoundError, match=r"only 1 unfinished \*.tmp-PID"):
+        pd.expand_input_files(f"{corpus}/b.txt")

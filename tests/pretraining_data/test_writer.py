@@ -238,11 +238,19 @@ def test_output_that_is_an_input_is_refused_before_writing(tokenizer, small_corp
     link = tmp_path / "link.txt"
     link.symlink_to(corpus)
     original = corpus.read_bytes()
-    for output in (corpus, link, tmp_path / "sub" / ".." / "corpus.txt"):
+    folder = tmp_path / "folder"
+    folder.symlink_to(tmp_path, target_is_directory=True)
+    for output in (corpus, link, tmp_path / "sub" / ".." / "corpus.txt",
+                   folder / "corpus.txt"):
         with pytest.raises(ValueError, match=f"output_file '{output}' is the input file"):
             pw.create_pretraining_data([str(corpus)], [str(output)], tokenizer, small_config())
+    # The input given through the links, the output as its real path.
+    for given in (link, folder / "corpus.txt"):
+        with pytest.raises(ValueError, match=f"output_file '{corpus}' is the input file "
+                                             f"'{given}'"):
+            pw.create_pretraining_data([str(given)], [str(corpus)], tokenizer, small_config())
     assert corpus.read_bytes() == original
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "link.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "folder", "link.txt"]
 
 
 def test_same_output_twice_is_refused_and_nothing_is_written(tokenizer, small_corpus,

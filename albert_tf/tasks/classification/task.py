@@ -244,7 +244,7 @@ class SentenceClassificationTask(ClassificationTask):
             if not found:
                 raise ValueError(f"{self.name}: the {split} set is empty")
         tokenizer = FullTokenizer(p.spm_model_file, do_lower_case=p.do_lower_case)
-        cached_dir = p.cached_dir or p.output_dir
+        cached_dir = p.cached_dir or self.work_dir or p.output_dir
         batch_sizes = {"dev": p.eval_batch_size, "test": p.predict_batch_size}
         self.files, self.total_batches = {}, {}
         for split, found in self.examples.items():
@@ -290,7 +290,8 @@ class SentenceClassificationTask(ClassificationTask):
 
     def predict(self, model, scored):
         examples = self.examples["test"]
-        return self.write_predictions(examples, self.outputs_of(model, "test")["logits"])
+        logits = self.outputs_of(model, "test")["logits"]  # every worker takes part
+        return self.write_predictions(examples, logits) if self.chief else None
 
     def write_predictions(self, examples, logits):
         """Writes the test predictions; returns what `predict` returns."""

@@ -52,7 +52,7 @@ def _expand_pattern(file_pattern):
         if not pattern:
             continue
         matches = sorted(tf.io.gfile.glob(pattern))
-        temps = [m for m in matches if pretraining_documents.is_temp_output_name(m)]
+        temps = [m for m in matches if pretraining_documents.is_unfinished_output(m)]
         if temps:
             # A killed writer's unfinished file may even end on a record boundary.
             logging.warning("file_pattern %r: skipping %d unfinished output(s) of a killed "

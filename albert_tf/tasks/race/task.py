@@ -118,7 +118,7 @@ class RaceTask(ClassificationTask):
             if batch_size:
                 records = classifier_features.pad_to_batch_multiple(records, batch_size)
                 self.total_batches[split] = len(records) // batch_size
-            self.files[split] = path or os.path.join(p.output_dir, default_name)
+            self.files[split] = path or self.cache_path(default_name)
             race_features.ensure_race_tfrecord(records, p.max_seq_length, tokenizer,
                                                self.files[split], p.max_qa_length)
         self.plan_training(strategy, classification_objective.MultipleChoiceObjective(),
@@ -167,6 +167,8 @@ class RaceTask(ClassificationTask):
         outputs = self.outputs_of(model, "test")
         test_metrics, logits = self.score(outputs, "test", None), outputs["logits"]
         run_loop.print_results("test RACE", test_metrics)
+        if not self.chief:
+            return None
         write_json_atomically(os.path.join(p.output_dir, "test_results.json"), test_metrics)
         write_text_atomically(
             os.path.join(p.output_dir, "predict_results.txt"),

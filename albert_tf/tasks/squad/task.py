@@ -143,10 +143,10 @@ def _has_gold(examples, version_2_with_negative):
     return bool(examples) and all(e.answers for e in examples)
 
 
-def _features(params, tokenizer, examples, is_training):
+def _features(params, tokenizer, examples, is_training, cache_path):
     default = "train.tf_record" if is_training else "predict.tf_record"
     feature_file = ((params.train_feature_file if is_training else params.predict_feature_file)
-                    or os.path.join(params.output_dir, default))
+                    or cache_path(default))
     features = squad_records.load_or_create_squad_features(
         examples, tokenizer, feature_file, is_training, max_seq_length=params.max_seq_length,
         doc_stride=params.doc_stride, max_query_length=params.max_query_length)
@@ -220,7 +220,8 @@ class SquadTask(Task):
                 logging.info("The predict data has no gold answers: writing predictions only")
                 gold = None
             self.gold = gold
-            self.predict_features = _features(p, tokenizer, self.predict_examples, False)
+            self.predict_features = _features(p, tokenizer, self.predict_examples, False,
+                                              self.cache_path)
             self.evaluates = gold is not None
         self.num_train_steps = self.num_warmup_steps = None
         if p.do_train:
@@ -234,7 +235,7 @@ class SquadTask(Task):
                         "data needs --version_2_with_negative")
             # Official: pre-shuffle the questions so the small shuffle buffer suffices.
             random.Random(p.runtime.seed).shuffle(examples)
-            self.train_features = _features(p, tokenizer, examples, True)
+            self.train_features = _features(p, tokenizer, examples, True, self.cache_path)
             self.num_train_steps, self.num_warmup_steps = num_train_steps_for(p, len(examples))
             print(f"Training {p.version}: {len(examples)} questions, "
                   f"{self.train_features.num_features} windows, {self.num_train_steps} steps "
