@@ -33,6 +33,13 @@ def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
     return int(layer_idx / num_hidden_layers * num_hidden_groups)
 
 
+def layer_list(indices, shown=10):
+    """`indices` for a message: the first `shown`, then how many more."""
+    indices = list(indices)
+    more = f" and {len(indices) - shown} more" if len(indices) > shown else ""
+    return f"{indices[:shown]}{more}"
+
+
 def used_groups(num_hidden_layers, num_hidden_groups):
     """Sorted indices of the groups at least one layer runs."""
     return sorted({layer_group(i, num_hidden_layers, num_hidden_groups)

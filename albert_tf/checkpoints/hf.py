@@ -22,9 +22,10 @@ import numpy as np
 
 from albert_tf.checkpoints.hf_tokenizer import find_hf_spm_model
 from albert_tf.checkpoints.labels import check_label_list
-from albert_tf.checkpoints.named_weights import (NamedWeights, check_identity_projection,
+from albert_tf.checkpoints.named_weights import (NamedWeights, check_declared_sizes,
+                                                 check_identity_projection, held_sizes,
                                                  identity_projection)
-from albert_tf.config import AlbertConfig, layer_group
+from albert_tf.config import AlbertConfig, layer_group, layer_list
 
 CONFIG_FILE = "config.json"
 SAFETENSORS_FILE = "model.safetensors"
@@ -89,8 +90,8 @@ def check_group_rule(config, source):
     if differ:
         raise ValueError(
             f"{source}: with num_hidden_layers={layers} and num_hidden_groups={groups} "
-            f"transformers runs layers {differ} from other groups than the official "
-            f"int(i / L * G) rule (its int(i / (L / G)) rounds differently), so the model "
+            f"transformers runs layers {layer_list(differ)} from other groups than the "
+            f"official int(i / L * G) rule (its int(i / (L / G)) rounds differently), so the model "
             "would compute something else")
 
 
@@ -342,15 +343,26 @@ def is_hf_directory(path):
     return isinstance(values, dict) and "model_type" in values
 
 
-def _read_safetensors(path):
-    """{name: array} of one safetensors file; a damaged file is refused naming it.
+# Field -> (transformers name without `albert.`, axis); a torch weight is [out, in].
+_LAYER_0 = "encoder.albert_layer_groups.0.albert_layers.0"
+SIZE_TENSORS = {
+    "vocab_size": ("embeddings.word_embeddings.weight", 0),
+    "embedding_size": ("embeddings.word_embeddings.weight", 1),
+    "max_position_embeddings": ("embeddings.position_embeddings.weight", 0),
+    "type_vocab_size": ("embeddings.token_type_embeddings.weight", 0),
+    "hidden_size": (f"{_LAYER_0}.attention.query.weight", 0),
+    "intermediate_size": (f"{_LAYER_0}.ffn.weight", 0),
+}
 
-    The header (8-byte little-endian length, then JSON) is checked here first:
+
+def _safetensors_header(path):
+    """The JSON header of one safetensors file ({name: {dtype, shape, data_offsets}});
+    a damaged file is refused naming it.
+
+    The header (8-byte little-endian length, then JSON) is checked here:
     safetensors' own errors ("HeaderTooLarge", "InvalidHeaderDeserialization")
     name no file.
     """
-    from safetensors.numpy import load_file
-
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
@@ -366,6 +378,29 @@ def _read_safetensors(path):
             raise ValueError(f"{path}: the safetensors header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: the safetensors header must be a JSON object")
+    return header
+
+
+def _safetensors_shapes(path):
+    """{name: shape} of one safetensors file, from its header alone."""
+    shapes = {}
+    for name, entry in _safetensors_header(path).items():
+        if name == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                                and d >= 0 for d in shape)):
+            raise ValueError(f"{path}: the safetensors header gives tensor {name} the shape "
+                             f"{shape!r}, expected a list of sizes")
+        shapes[name] = shape
+    return shapes
+
+
+def _read_safetensors(path):
+    """{name: array} of one safetensors file; a damaged file is refused naming it."""
+    from safetensors.numpy import load_file
+
+    _safetensors_header(path)
     try:
         return load_file(path)
     except Exception as e:  # safetensors raises its own SafetensorError; name the file.
@@ -385,11 +420,13 @@ def _shard_path(directory, index, shard):
     return path
 
 
-def _read_state(directory):
+def _weight_files(directory):
+    """(the weights file or index for messages, [safetensors files] or None for a
+    pytorch_model.bin)."""
     single = os.path.join(directory, SAFETENSORS_FILE)
     index = os.path.join(directory, SAFETENSORS_INDEX_FILE)
     if os.path.isfile(single):
-        return _read_safetensors(single)
+        return single, [single]
     if os.path.isfile(index):
         with open(index, encoding="utf-8") as f:
             try:
@@ -400,15 +437,43 @@ def _read_state(directory):
         if not isinstance(weight_map, dict):
             raise ValueError(f"{index}: expected an object with a 'weight_map' object "
                              "{tensor name: shard file name}")
-        state = {}
-        for shard in sorted(set(map(str, weight_map.values()))):
-            state.update(_read_safetensors(_shard_path(directory, index, shard)))
-        return state
+        return index, [_shard_path(directory, index, shard)
+                       for shard in sorted(set(map(str, weight_map.values())))]
     legacy = os.path.join(directory, PYTORCH_FILE)
     if os.path.isfile(legacy):
-        return _read_pytorch_bin(legacy)
+        return legacy, None
     raise FileNotFoundError(f"{directory}: no {SAFETENSORS_FILE}, {SAFETENSORS_INDEX_FILE} "
                             f"or {PYTORCH_FILE}")
+
+
+def _read_state(directory, config, source):
+    """The state dict of a transformers folder, once the sizes `config` (read from
+    `source`) declares are the ones the safetensors headers hold (`held_sizes`)."""
+    where, files = _weight_files(directory)
+    if files is None:  # A pickle has no header: its arrays are read first.
+        state = _read_pytorch_bin(where)
+        shapes = {name: np.shape(value) for name, value in state.items()}
+    else:
+        state, shapes = None, {}
+        for path in files:
+            shapes.update(_safetensors_shapes(path))
+    check_declared_sizes(config, _held_sizes(shapes), source, where)
+    if state is None:
+        state = {}
+        for path in files:
+            state.update(_read_safetensors(path))
+    return state
+
+
+def _held_sizes(shapes):
+    """`held_sizes` of a state dict's shapes, with or without the `albert.` prefix."""
+    names = {}
+    for name in shapes:
+        names.setdefault(name[len("albert."):] if name.startswith("albert.") else name, name)
+    return held_sizes({short: shapes[name] for short, name in names.items()}, SIZE_TENSORS,
+                      r"^encoder\.albert_layer_groups\.(\d+)\.",
+                      r"^encoder\.albert_layer_groups\.0\.albert_layers\.(\d+)\.",
+                      name_of=names.get)
 
 
 def _read_pytorch_bin(path):
@@ -433,7 +498,7 @@ def read_hf(directory):
     with open(source, encoding="utf-8") as f:
         values = json.load(f)
     config, dropout = albert_config_from_hf(values, source)
-    state = _read_state(directory)
+    state = _read_state(directory, config, source)
     architectures = values.get("architectures") or []
     task = None
     for architecture in architectures:

@@ -17,15 +17,17 @@ epsilon 1e-5 in keras-hub (official 1e-12), so its logits differ slightly.
 
 import json
 import os
+import re
 import shutil
 
 from absl import logging
 import numpy as np
 
 from albert_tf.checkpoints import labels
-from albert_tf.checkpoints.named_weights import (NamedWeights, check_identity_projection,
+from albert_tf.checkpoints.named_weights import (NamedWeights, check_declared_sizes,
+                                                 check_identity_projection, held_sizes,
                                                  identity_projection)
-from albert_tf.config import AlbertConfig, layer_group
+from albert_tf.config import AlbertConfig, layer_group, layer_list
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -60,8 +62,8 @@ def check_representable(config, source):
     differ = [i for i in range(layers)
               if keras_hub_group(i, layers, groups) != layer_group(i, layers, groups)]
     if differ:
-        raise ValueError(f"{source}: keras-hub runs layers {differ} from other groups than "
-                         "the official int(i / L * G) rule")
+        raise ValueError(f"{source}: keras-hub runs layers {layer_list(differ)} from other "
+                         "groups than the official int(i / L * G) rule")
     if (config.hidden_act or "linear").lower() not in ("gelu", "gelu_new"):
         raise ValueError(f"{source}: keras-hub's AlbertBackbone always uses the tanh GELU; "
                          f"hidden_act {config.hidden_act!r} cannot be held")
@@ -191,6 +193,37 @@ def _layer_names(config):
     return names
 
 
+# Field -> (h5 dataset of the backbone, axis); the query kernel is [H, heads, head_size].
+_LAYER_0 = "layers/transformer_encoder"
+SIZE_TENSORS = {
+    "vocab_size": ("layers/reversible_embedding/vars/0", 0),
+    "embedding_size": ("layers/reversible_embedding/vars/0", 1),
+    "max_position_embeddings": ("layers/position_embedding/vars/0", 0),
+    "type_vocab_size": ("layers/embedding/vars/0", 0),
+    "hidden_size": (f"{_LAYER_0}/_self_attention_layer/query_dense/vars/0", 0),
+    "intermediate_size": (f"{_LAYER_0}/_feedforward_intermediate_dense/vars/0", 1),
+}
+
+
+def _held_sizes(h5, config):
+    """`held_sizes` of a backbone's weights file: dataset shapes, no array read. Its
+    transformer layers (`transformer_encoder`, `_1`, ...) are the groups' inner layers."""
+    shapes = {}
+    for name, _ in SIZE_TENSORS.values():
+        dataset = h5.get(name)
+        if hasattr(dataset, "shape"):
+            shapes[name] = dataset.shape
+    held = held_sizes(shapes, SIZE_TENSORS, None, None)
+    layers = h5.get("layers")
+    count = 0 if layers is None or not hasattr(layers, "keys") else sum(
+        re.fullmatch(r"transformer_encoder(_\d+)?", name) is not None for name in layers)
+    if count:
+        held.append(("num_hidden_groups", count / config.inner_group_num,
+                     f"{count} transformer_encoder layers (inner_group_num "
+                     f"{config.inner_group_num} per group)"))
+    return held
+
+
 def _check_layer_names(h5, config, source):
     """The positional Keras paths must hold the layers we take them for."""
     for path, expected in _layer_names(config).items():
@@ -291,6 +324,7 @@ def read_keras_hub(directory):
     weights_path = os.path.join(directory, WEIGHTS_FILE)
     weights = {}
     with _open_h5(weights_path) as h5:
+        check_declared_sizes(config, _held_sizes(h5, config), source, weights_path)
         _check_layer_names(h5, config, weights_path)
         for name, (path, kind) in _layer_keys(config).items():
             count = 1 if kind == "embedding" else 2

@@ -43,8 +43,9 @@ from albert_tf.checkpoints import keras_hub as keras_hub_format
 from albert_tf.checkpoints import labels
 from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.named_weights import (PRETRAINING_HEADS, TASKS, NamedWeights,
-                                                 check_declared_shapes, check_float_array,
-                                                 from_model, task_of_model, task_of_weights)
+                                                 check_declared_shapes, check_declared_sizes,
+                                                 check_float_array, from_model, held_sizes,
+                                                 task_of_model, task_of_weights)
 from albert_tf.checkpoints.official import (CONFIG_NAME, is_trainer_checkpoint,
                                             list_official_variables, load_reader,
                                             read_tensor, resolve_checkpoint,
@@ -170,9 +171,39 @@ def _read_official(prefix, config):
                         label_list=label_list)
 
 
-def _read_trainer(prefix, config, task_hint=None):
+# Field -> (name in a Trainer checkpoint, less `model/[encoder/]` and the attribute
+# suffix; axis), for `held_sizes`.
+_TRAINER_LAYER_0 = "transformer/group_0_inner_group_0"
+TRAINER_SIZE_TENSORS = {
+    "vocab_size": ("embeddings/word_embeddings", 0),
+    "embedding_size": ("embeddings/word_embeddings", 1),
+    "max_position_embeddings": ("embeddings/position_embeddings", 0),
+    "type_vocab_size": ("embeddings/token_type_embeddings", 0),
+    "hidden_size": (f"{_TRAINER_LAYER_0}/attention/query/_kernel", 1),
+    "intermediate_size": (f"{_TRAINER_LAYER_0}/intermediate_dense/_kernel", 1),
+}
+_ATTRIBUTE = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def _trainer_held_sizes(shapes):
+    """`held_sizes` of a Trainer checkpoint's variable-to-shape map (its index file)."""
+    names = {}
+    for name in shapes:
+        if not name.endswith(_ATTRIBUTE):
+            continue
+        for head in ("model/encoder/", "model/"):  # A task model's encoder; an encoder.
+            if name.startswith(head):
+                names.setdefault(name[len(head):-len(_ATTRIBUTE)], name)
+                break
+    return held_sizes({short: shapes[name] for short, name in names.items()},
+                      TRAINER_SIZE_TENSORS, r"^transformer/group_(\d+)_inner_group_\d+/",
+                      r"^transformer/group_0_inner_group_(\d+)/", name_of=names.get)
+
+
+def _read_trainer(prefix, config, task_hint=None, config_source="the given config"):
     """Our Trainer's checkpoint, restored into the model its head names."""
     shapes = load_reader(prefix).get_variable_to_shape_map()
+    check_declared_sizes(config, _trainer_held_sizes(shapes), config_source, prefix)
     task = next((t for head, t in TRAINER_HEADS if any(n.startswith(head) for n in shapes)),
                 "encoder")
     if (task, task_hint) == ("classifier", "multiple_choice"):
@@ -260,17 +291,73 @@ def read_pretrained(path, config=None, task=None):
                                     f"checkpoint {prefix}")
         config = AlbertConfig.from_json_file(config_path)
     if kind == "trainer":
-        return _read_trainer(prefix, config, task)
+        return _read_trainer(prefix, config, task, config_path or "the given config")
     named = _read_official(prefix, config)
     if config_path is not None:
         # A given config is a built model's: `load_weights` reports what does not fit.
+        check_declared_sizes(config, held_sizes(named.variable_shapes()), config_path, prefix)
         check_declared_shapes(named, config_path)
     return named
 
 
+# Field -> (name in a .keras file's weights, from the encoder's layer on; axis).
+KERAS_FILE_SIZE_TENSORS = {
+    "vocab_size": ("albert_embeddings/vars/0", 0),
+    "embedding_size": ("albert_embeddings/vars/0", 1),
+    "type_vocab_size": ("albert_embeddings/vars/1", 0),
+    "max_position_embeddings": ("albert_embeddings/vars/2", 0),
+    "hidden_size": ("albert_transformer/group_0_inner_group_0/attention/query/vars/0", 1),
+    "intermediate_size": ("albert_transformer/group_0_inner_group_0/intermediate_dense/vars/0",
+                          1),
+}
+
+
+def _keras_file_sizes(path):
+    """(the AlbertConfig its `config.json` declares, `held_sizes` of its weights), from
+    the zip's config and the h5 dataset shapes alone; None where the file is not one
+    albert_tf saved (Keras' load then reports it)."""
+    import zipfile
+
+    import h5py
+
+    def albert_config(values):
+        if isinstance(values, dict):
+            if values.get("class_name") == "AlbertEncoder" and isinstance(
+                    values.get("config"), dict) and isinstance(values["config"].get("config"),
+                                                               dict):
+                return values["config"]["config"]
+            values = list(values.values())
+        if isinstance(values, list):
+            for value in values:
+                found = albert_config(value)
+                if found is not None:
+                    return found
+        return None
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = albert_config(json.loads(archive.read("config.json")))
+            if declared is None:
+                return None
+            shapes = {}
+            with archive.open("model.weights.h5") as weights, h5py.File(weights, "r") as h5:
+                def visit(name, item):
+                    for layer in ("albert_embeddings/", "albert_transformer/"):
+                        if layer in name and hasattr(item, "shape"):
+                            shapes.setdefault(name[name.index(layer):], item.shape)
+                h5.visititems(visit)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    config = AlbertConfig.from_dict(declared, source=f"{path}: config.json")
+    return config, held_sizes(shapes, KERAS_FILE_SIZE_TENSORS,
+                              r"^albert_transformer/group_(\d+)_inner_group_\d+/",
+                              r"^albert_transformer/group_0_inner_group_(\d+)/")
+
+
 def _load_keras_file(path):
     """The model of a `.keras` file; Keras' errors for a damaged one ("File is not a zip
-    file", "Unable to synchronously open object") name no file, these do."""
+    file", "Unable to synchronously open object") name no file, these do. The sizes its
+    config declares are checked against its weights' shapes first (`held_sizes`)."""
     import zipfile
 
     import keras
@@ -278,6 +365,10 @@ def _load_keras_file(path):
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such .keras file")
+    sizes = _keras_file_sizes(path)
+    if sizes is not None:
+        check_declared_sizes(sizes[0], sizes[1], f"{path}: config.json",
+                             f"{path}: model.weights.h5")
     try:
         # safe_mode (the default) refuses lambdas and other code in the file.
         return keras.saving.load_model(path, safe_mode=True)

@@ -6,6 +6,7 @@ and copies each array exactly.
 """
 
 import dataclasses
+import re
 from typing import List, Mapping, Optional
 
 import numpy as np
@@ -166,6 +167,74 @@ def declared_shapes(config):
                 shapes[f"{scope}/{norm}/gamma"] = (h,)
                 shapes[f"{scope}/{norm}/beta"] = (h,)
     return shapes
+
+
+# Field -> (official name of the tensor whose shape holds it, axis), and the names
+# that count the groups and the inner layers of group 0.
+SIZE_TENSORS = {
+    "vocab_size": ("bert/embeddings/word_embeddings", 0),
+    "embedding_size": ("bert/embeddings/word_embeddings", 1),
+    "max_position_embeddings": ("bert/embeddings/position_embeddings", 0),
+    "type_vocab_size": ("bert/embeddings/token_type_embeddings", 0),
+    "hidden_size": ("bert/encoder/transformer/group_0/inner_group_0/attention_1/self/query/"
+                    "kernel", 1),
+    "intermediate_size": ("bert/encoder/transformer/group_0/inner_group_0/ffn_1/"
+                          "intermediate/dense/kernel", 1),
+}
+GROUP_NAMES = r"^bert/encoder/transformer/group_(\d+)/"
+INNER_GROUP_NAMES = r"^bert/encoder/transformer/group_0/inner_group_(\d+)/"
+
+
+def held_sizes(shapes, tensors=SIZE_TENSORS, groups=GROUP_NAMES, inner_groups=INNER_GROUP_NAMES,
+               name_of=lambda name: name):
+    """What a weights file's header says of the config's sizes, no array read.
+
+    Args:
+        shapes: {tensor name in the file: shape}, from the file's header or index.
+        tensors: field -> (tensor name, axis) in the file's own names (`SIZE_TENSORS`).
+        groups, inner_groups: patterns whose first group is a group's / an inner
+            layer's index: the highest index + 1 is `num_hidden_groups` /
+            `inner_group_num` (the last group always runs, `config.layer_group`);
+            None where the names do not tell.
+        name_of: how a tensor of the file is named in messages.
+
+    Returns:
+        [(field, size held, where)], where e.g. "albert.embeddings.word_embeddings.weight
+        of shape [30000, 128]"; a field whose tensor is absent is left out.
+    """
+    held = []
+    for field, (name, axis) in tensors.items():
+        shape = shapes.get(name)
+        if shape is not None and len(shape) > axis:
+            held.append((field, int(shape[axis]),
+                         f"{name_of(name)} of shape {[int(d) for d in shape]}"))
+    for field, pattern in (("num_hidden_groups", groups), ("inner_group_num", inner_groups)):
+        if pattern is None:
+            continue
+        indices = {int(m.group(1)) for m in map(re.compile(pattern).match, shapes) if m}
+        if indices:
+            held.append((field, max(indices) + 1,
+                         f"tensors of {max(indices) + 1} {field.replace('num_', '')}"))
+    return held
+
+
+def check_declared_sizes(config, held, config_source, weights_source):
+    """Refuses a config whose sizes are not the ones a weights file holds, from the file's
+    header alone: before any array is read and any model built (a `config.json` saying
+    vocab_size 10**12 against a small file would otherwise be allocated first).
+
+    Args:
+        config: the `AlbertConfig` read from `config_source`.
+        held: `held_sizes(...)` of the weights file `weights_source`.
+
+    Raises:
+        ValueError naming each field, its declared value, the file and the tensor.
+    """
+    wrong = [f"{field} is {getattr(config, field)}, but {weights_source} holds {where}"
+             for field, size, where in held if getattr(config, field) != size]
+    if wrong:
+        raise ValueError(f"{config_source}: the config does not fit the weights (nothing "
+                         f"was read or built): " + "; ".join(wrong))
 
 
 def check_declared_shapes(named, config_source):

@@ -53,3 +53,23 @@ def test_unused_group_has_no_variables_and_model_matches_reference(tmp_path):
     np.testing.assert_allclose(np.asarray(got["sequence_output"]), want["sequence_output"],
                                atol=1e-4)
     np.testing.assert_allclose(np.asarray(got["mlm_logits"]), want["mlm_logits"], atol=1e-4)
+
+
+def test_a_refused_group_rule_names_a_few_layers_not_all():
+    """A config of 10**6 layers in 10**6 groups differs from transformers' and keras-hub's
+    rules at hundreds of thousands of layers: the message names ten and counts the rest."""
+    import pytest
+
+    from albert_tf.checkpoints import hf, keras_hub
+
+    config = albert_tf.AlbertConfig(**dict(CFG, num_hidden_layers=10 ** 6,
+                                           num_hidden_groups=10 ** 6))
+    differ = [i for i in range(10 ** 6) if int(i / 10 ** 6 * 10 ** 6) != i]
+    assert len(differ) > 10
+    for check, who in ((hf.check_group_rule, "transformers"),
+                       (keras_hub.check_representable, "keras-hub")):
+        with pytest.raises(ValueError) as raised:
+            check(config, "config.json")
+        message = str(raised.value)
+        assert f"{who} runs layers {differ[:10]} and {len(differ) - 10} more from" in message
+        assert len(message) < 500

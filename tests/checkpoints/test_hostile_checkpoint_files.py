@@ -238,6 +238,11 @@ def test_a_damaged_keras_file_is_named(saved, tmp_path, damage):
 
 
 # ------------------------------------------------------- declared sizes
+KERAS_HUB_FIELDS = {"vocab_size": "vocabulary_size", "intermediate_size": "intermediate_dim",
+                    "hidden_size": "hidden_dim", "num_hidden_groups": "num_groups",
+                    "num_hidden_layers": "num_layers"}
+
+
 def declare(folder, name, field, value):
     """Sets `field` of the config of the `name` format to `value`; returns the file."""
     if name == "official":
@@ -248,9 +253,7 @@ def declare(folder, name, field, value):
         path = folder / "config.json"
         values = json.loads(path.read_text())
         inner = values if name == "hf" else values["config"]
-        inner[{"hf": field}.get(name, {"vocab_size": "vocabulary_size",
-                                        "intermediate_size": "intermediate_dim"}.get(
-            field, field)) if name == "keras_hub" else field] = value
+        inner[KERAS_HUB_FIELDS.get(field, field) if name == "keras_hub" else field] = value
     path.write_text(json.dumps(values))
     return path
 
@@ -262,22 +265,134 @@ def no_model_built(monkeypatch):
     monkeypatch.setattr(loader, "_new_model", refuse)
 
 
-@pytest.mark.parametrize("name", ["hf", "keras_hub", "official"])
-@pytest.mark.parametrize("field, value, tensor, shapes", [
-    ("vocab_size", 10 ** 12, "bert/embeddings/word_embeddings", ([10 ** 12, 8], [40, 8])),
-    ("intermediate_size", 10 ** 9, "ffn_1/intermediate/dense/kernel",
-     ([16, 10 ** 9], [16, 24])),
-])
-def test_sizes_in_a_config_are_checked_against_the_weights_before_building(
-        saved, tmp_path, no_model_built, name, field, value, tensor, shapes):
-    folder = copy(saved, tmp_path, name)
-    path = declare(folder, name, field, value)
-    declared, held = shapes
-    with pytest.raises(ValueError, match=re.escape(tensor)) as raised:
-        load_pretrained(str(folder))
-    assert f"{path} declares {declared}" in str(raised.value)
-    assert f"holds {held}" in str(raised.value)
-    assert "no model was built" in str(raised.value)
+@pytest.fixture
+def no_array_read(monkeypatch):
+    """Every way the readers read a weight's values fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("an array was read before the sizes were checked")
+    import safetensors.numpy
+
+    from albert_tf.checkpoints import keras_hub, official
+
+    monkeypatch.setattr(safetensors.numpy, "load_file", refuse)
+    monkeypatch.setattr(keras_hub, "_read_vars", refuse)
+    monkeypatch.setattr(official, "read_tensor", refuse)
+    monkeypatch.setattr(loader, "read_tensor", refuse)
+    monkeypatch.setattr(loader, "restore_training_checkpoint", refuse)
+
+
+def trainer_checkpoint(saved, pretrainer, tmp_path):
+    """A Trainer `ckpt-1` in `run/training_checkpoints`, its config in `run`."""
+    import tensorflow as tf
+
+    run = tmp_path / "trainer"
+    tf.train.Checkpoint(model=pretrainer).write(str(run / "training_checkpoints" / "ckpt-1"))
+    shutil.copyfile(saved / "official" / "albert_config.json", run / "albert_config.json")
+    return run
+
+
+# Per format: the weights file a message names, and its name of the tensor holding
+# vocab_size / intermediate_size / hidden_size (the first layer's query kernel).
+WEIGHTS = {
+    "hf": ("model.safetensors", {
+        "vocab_size": "albert.embeddings.word_embeddings.weight of shape [40, 8]",
+        "intermediate_size": "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight "
+                             "of shape [24, 16]",
+        "hidden_size": "albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query."
+                       "weight of shape [16, 16]",
+        "num_hidden_groups": "tensors of 1 hidden_groups"}),
+    "keras_hub": ("model.weights.h5", {
+        "vocab_size": "layers/reversible_embedding/vars/0 of shape [40, 8]",
+        "intermediate_size": "layers/transformer_encoder/_feedforward_intermediate_dense/vars/0"
+                             " of shape [16, 24]",
+        "hidden_size": "layers/transformer_encoder/_self_attention_layer/query_dense/vars/0 of "
+                       "shape [16, 2, 8]",
+        "num_hidden_groups": "1 transformer_encoder layers (inner_group_num 1 per group)"}),
+    "official": ("model.ckpt-1", {
+        "vocab_size": "bert/embeddings/word_embeddings of shape [40, 8]",
+        "intermediate_size": "bert/encoder/transformer/group_0/inner_group_0/ffn_1/"
+                             "intermediate/dense/kernel of shape [16, 24]",
+        "hidden_size": "bert/encoder/transformer/group_0/inner_group_0/attention_1/self/query/"
+                       "kernel of shape [16, 16]",
+        "num_hidden_groups": "tensors of 1 hidden_groups"}),
+    "keras": ("model.keras: model.weights.h5", {
+        "vocab_size": "albert_embeddings/vars/0 of shape [40, 8]",
+        "intermediate_size": "albert_transformer/group_0_inner_group_0/intermediate_dense/"
+                             "vars/0 of shape [16, 24]",
+        "hidden_size": "albert_transformer/group_0_inner_group_0/attention/query/vars/0 of "
+                       "shape [16, 16]",
+        "num_hidden_groups": "tensors of 1 hidden_groups"}),
+    "trainer": ("training_checkpoints/ckpt-1", {
+        "vocab_size": "model/encoder/embeddings/word_embeddings/.ATTRIBUTES/VARIABLE_VALUE of "
+                      "shape [40, 8]",
+        "intermediate_size": "model/encoder/transformer/group_0_inner_group_0/"
+                             "intermediate_dense/_kernel/.ATTRIBUTES/VARIABLE_VALUE of shape "
+                             "[16, 24]",
+        "hidden_size": "model/encoder/transformer/group_0_inner_group_0/attention/query/_kernel/"
+                       ".ATTRIBUTES/VARIABLE_VALUE of shape [16, 16]",
+        "num_hidden_groups": "tensors of 1 hidden_groups"}),
+}
+# A field, the value declared and what else the config must change to stay valid.
+HUGE = {"vocab_size": (10 ** 12, {}), "intermediate_size": (10 ** 9, {}),
+        "hidden_size": (2 * 10 ** 9, {}),
+        "num_hidden_groups": (2 ** 20, {"num_hidden_layers": 2 ** 20})}
+
+
+def no_keras_load(*args, **kwargs):
+    raise AssertionError("Keras built the model of a .keras file before its sizes were "
+                         "checked")
+
+
+def declare_in_keras_file(path, changes):
+    """Rewrites the albert config inside a .keras file (a zip) with `changes`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    values = json.loads(members["config.json"])
+    values["config"]["encoder"]["config"]["config"].update(changes)
+    members["config.json"] = json.dumps(values).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("name", ["hf", "keras_hub", "official", "trainer", "keras"])
+@pytest.mark.parametrize("field", list(HUGE))
+def test_sizes_in_a_config_are_checked_against_the_weights_header_first(
+        saved, pretrainer, tmp_path, monkeypatch, no_model_built, no_array_read, name, field):
+    """A config declaring sizes its weights file does not hold is refused from the file's
+    header (safetensors header, h5 dataset shapes, a TF checkpoint's index), naming the
+    field, the config file, the weights file and the tensor: no array is read, no model
+    built, and it takes no longer than reading a small file."""
+    import time
+
+    value, also = HUGE[field]
+    if name == "keras":
+        folder = tmp_path
+        path = copy(saved, tmp_path, "model.keras")
+        declare_in_keras_file(path, dict(also, **{field: value}))
+        monkeypatch.setattr(keras.saving, "load_model", no_keras_load)
+    elif name == "trainer":
+        folder = trainer_checkpoint(saved, pretrainer, tmp_path)
+        path = declare(folder, "official", field, value)
+    else:
+        folder = copy(saved, tmp_path, name)
+        path = declare(folder, name, field, value)
+    for other, other_value in also.items() if name != "keras" else ():
+        declare(folder, "official" if name == "trainer" else name, other, other_value)
+    weights_file, tensors = WEIGHTS[name]
+    start = time.monotonic()
+    with pytest.raises(ValueError) as raised:
+        load_pretrained(str(folder / "training_checkpoints" / "ckpt-1") if name == "trainer"
+                        else str(path) if name == "keras" else str(folder))
+    assert time.monotonic() - start < 10
+    message = str(raised.value)
+    config_file = f"{path}: config.json" if name == "keras" else path
+    assert message.startswith(f"{config_file}: the config does not fit the weights (nothing "
+                              "was read or built)"), message
+    assert f"{field} is {value}, but {folder / weights_file} holds {tensors[field]}" in \
+        message, message
 
 
 def test_albert_convert_refuses_a_shard_outside_the_folder_in_one_line(saved, tmp_path):

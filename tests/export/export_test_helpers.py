@@ -23,7 +23,10 @@ from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.modeling.models.squad import AlbertSquadV1, AlbertSquadV2
 from tiny_config import real_vocabulary_config_dict
 
-CONFIG = real_vocabulary_config_dict()
+# Dropout as in the released v1 configs: a serving function that ran with dropout on
+# would answer at random, and every comparison with the Keras model (training=False)
+# would show it; with rates 0 it would pass unnoticed.
+CONFIG = real_vocabulary_config_dict(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
 MAX_SEQ_LENGTH = 64
 SQUAD_SETTINGS = dict(doc_stride=16, max_query_length=16, max_answer_length=30)
 CLASSIFIER_LABELS = ["contradiction", "entailment", "neutral"]

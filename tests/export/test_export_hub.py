@@ -50,9 +50,17 @@ def test_encoder_of_preprocess_equals_serving_default(loaded, tiny_models):
         assert got.shape == (len(TEXTS), MAX_SEQ_LENGTH, CONFIG["hidden_size"])
         np.testing.assert_allclose(got, want, atol=1e-5)
     np.testing.assert_array_equal(outputs["encoder_outputs"][-1], outputs["sequence_output"])
-    # The training=True trace is there too (no dropout in this config: same numbers).
-    trained = encoder(inputs, training=True)
-    np.testing.assert_allclose(trained["pooled_output"], outputs["pooled_output"], atol=1e-5)
+    # The training=True trace is there too, and applies the config's dropout afresh at
+    # every call (fine-tuning through hub.KerasLayer); training=False never does.
+    assert CONFIG["hidden_dropout_prob"] > 0 and CONFIG["attention_probs_dropout_prob"] > 0
+    again = encoder(inputs, training=False)
+    for name in ("pooled_output", "sequence_output"):
+        np.testing.assert_array_equal(again[name], outputs[name])
+    trained = [encoder(inputs, training=True)["sequence_output"] for _ in range(2)]
+    for output in trained:
+        assert output.shape == outputs["sequence_output"].shape
+        assert np.abs(output - outputs["sequence_output"]).max() > 1e-2
+    assert np.abs(trained[0] - trained[1]).max() > 1e-2
 
 
 def _reference_pack(segments, seq_length):
@@ -102,11 +110,14 @@ def test_hub_keras_layer_loads_and_fine_tunes_both(exports, loaded):
     preprocess = hub.KerasLayer(exports["preprocess"])
     encoder = hub.KerasLayer(exports["encoder"], trainable=True)
     text = tf.constant(strings(TEXTS))
+    served = loaded[0].signatures["serving_default"](text=text)["pooled_output"]
+    np.testing.assert_allclose(encoder(preprocess(text), training=False)["pooled_output"],
+                               served, atol=1e-5)
     with tf.GradientTape() as tape:
         pooled = encoder(preprocess(text), training=True)["pooled_output"]
         loss = tf.reduce_sum(pooled ** 2)
-    served = loaded[0].signatures["serving_default"](text=text)["pooled_output"]
-    np.testing.assert_allclose(pooled, served, atol=1e-5)
+    # Fine-tuning runs the config's dropout.
+    assert np.abs(pooled - served).max() > 1e-2
     # The encoder's weights (not the pretraining heads) are what fine-tuning trains.
     weights = encoder.trainable_weights
     assert len(weights) == len(loaded[0].trainable_variables) > 0
