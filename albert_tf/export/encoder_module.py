@@ -26,6 +26,10 @@ BERT/ALBERT encoders work unchanged:
 With `text_in_graph=False` there are no text signatures, and serving_default
 is `tokens` (ids in): the SavedModel holds no TF Text op.
 
+The ids-in and text signatures run the float32 encoder as `encoder_graph.encode`
+(fusable TensorFlow ops, each weight read once; equal to the Keras model to
+float32 rounding); `__call__`, `mlm` and `sop` trace the Keras model.
+
 `mlm` and `sop` exist only when the checkpoint has the pretraining heads
 (`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
 Text handling is `preprocess_module`'s: long texts are truncated to
@@ -34,6 +38,7 @@ max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
 
 import tensorflow as tf
 
+from albert_tf.export import encoder_graph
 from albert_tf.export.base_module import (ENCODER_INPUTS, HUB_INPUTS, IDS_SPEC, TEXT_SPEC,
                                           ExportModule, check_max_seq_length, tf_variables)
 
@@ -88,6 +93,10 @@ class AlbertEncoderModule(ExportModule):
                 "default": outputs["pooled_output"]}
 
     def _encode(self, inputs):
+        if encoder_graph.supports(self.encoder):
+            sequence_output, pooled_output = encoder_graph.encode(
+                self.encoder, *(inputs[k] for k in ENCODER_INPUTS))
+            return {"sequence_output": sequence_output, "pooled_output": pooled_output}
         outputs = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=False)
         return {"sequence_output": outputs["sequence_output"],
                 "pooled_output": outputs["pooled_output"]}
