@@ -62,18 +62,20 @@ def _affine(x, weights):
     return tf.nn.bias_add(tf.matmul(x, kernel), bias)
 
 
-def _layer_norm(x, weights, ones, zeros):
+def _layer_norm(x, weights):
     """LayerNorm of each row of x [rows, width].
 
     FusedBatchNormV3 in training mode over x viewed as NCHW [1, rows, width, 1]
-    normalises every row by its own mean and (biased) variance; `ones`, `zeros`
-    [rows] are its unit scale and zero offset.
+    normalises every row by its own mean and (biased) variance. Its unit scale
+    and zero offset are made here, per LayerNorm: oneDNN's remapper fuses the
+    pattern only when nothing else reads them.
     """
     gamma, beta, epsilon = weights
     width = x.shape[-1]
     rows = tf.shape(x)[0]
     normalised, _, _ = tf.compat.v1.nn.fused_batch_norm(
-        tf.reshape(x, [1, rows, width, 1]), ones, zeros, epsilon=epsilon,
+        tf.reshape(x, [1, rows, width, 1]), tf.ones([rows]), tf.zeros([rows]),
+        epsilon=epsilon,
         data_format="NCHW", is_training=True)
     return tf.reshape(normalised, [rows, width]) * gamma + beta
 
@@ -103,7 +105,7 @@ def _activate(x, hidden_act):
     return x if activation is None else activation(x)
 
 
-def _transformer_layer(hidden, weights, batch, seq_len, mask_bias, ones, zeros):
+def _transformer_layer(hidden, weights, batch, seq_len, mask_bias):
     """One post-LN block on hidden [batch * seq_len, hidden_size]."""
     heads, head_size = weights.heads, weights.head_size
 
@@ -118,10 +120,10 @@ def _transformer_layer(hidden, weights, batch, seq_len, mask_bias, ones, zeros):
     context = tf.reshape(tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3]),
                          [-1, heads * head_size])
     attention = _layer_norm(_affine(context, weights.attention_output) + hidden,
-                            weights.attention_norm, ones, zeros)
+                            weights.attention_norm)
     intermediate = _activate(_affine(attention, weights.intermediate), weights.hidden_act)
     return _layer_norm(_affine(intermediate, weights.output) + attention,
-                       weights.output_norm, ones, zeros)
+                       weights.output_norm)
 
 
 def encode(encoder, input_ids, input_mask, segment_ids):
@@ -135,14 +137,13 @@ def encode(encoder, input_ids, input_mask, segment_ids):
     shape = tf.shape(input_ids)
     batch, seq_len = shape[0], shape[1]
     rows = batch * seq_len
-    ones, zeros = tf.ones([rows]), tf.zeros([rows])
 
     words = tf.gather(_read(embeddings.word_embeddings), input_ids)
     token_types = tf.gather(_read(embeddings.token_type_embeddings), segment_ids)
     positions = _read(embeddings.position_embeddings)[:seq_len]
     summed = words + token_types + positions[tf.newaxis]
     hidden = _layer_norm(tf.reshape(summed, [rows, config.embedding_size]),
-                         _layer_norm_weights(embeddings.layer_norm), ones, zeros)
+                         _layer_norm_weights(embeddings.layer_norm))
     if encoder.embedding_projection is not None:
         hidden = _affine(hidden, _dense(encoder.embedding_projection))
 
@@ -154,8 +155,7 @@ def encode(encoder, input_ids, input_mask, segment_ids):
     for layer_idx in range(config.num_hidden_layers):
         for weights in groups[layer_group(layer_idx, config.num_hidden_layers,
                                           config.num_hidden_groups)]:
-            hidden = _transformer_layer(hidden, weights, batch, seq_len, mask_bias,
-                                        ones, zeros)
+            hidden = _transformer_layer(hidden, weights, batch, seq_len, mask_bias)
 
     sequence_output = tf.reshape(hidden, [batch, seq_len, config.hidden_size])
     pooled_output = tf.tanh(_affine(sequence_output[:, 0], _dense(encoder.pooler)))
