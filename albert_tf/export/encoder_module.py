@@ -50,13 +50,19 @@ class AlbertEncoderModule(ExportModule):
       model: an `AlbertPretrainer` (all signatures) or an `AlbertEncoder` (no
         mlm / sop).
       tokenizer, max_seq_length, assets: as `ExportModule`.
+      use_encoder_graph: False traces the Keras encoder in every signature (for the
+        LiteRT converter, which has its own fusions and no builtin for the training-mode
+        FusedBatchNormV3 of `encoder_graph`'s LayerNorm).
     """
 
-    def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True):
+    def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True,
+                 use_encoder_graph=True):
         check_max_seq_length(max_seq_length, 2)
         super().__init__(tokenizer, max_seq_length, assets, model=model,
                          text_in_graph=text_in_graph)
         self.has_pretraining_heads = hasattr(model, "masked_lm")
+        self._functions.use_encoder_graph = bool(use_encoder_graph) and \
+            encoder_graph.supports(getattr(model, "encoder", model))
         encoder = getattr(model, "encoder", model)
         # What fine-tuning through `__call__` trains (TF Hub's contract): the
         # encoder's weights, not the pretraining heads (they stay in `variables`
@@ -93,7 +99,7 @@ class AlbertEncoderModule(ExportModule):
                 "default": outputs["pooled_output"]}
 
     def _encode(self, inputs):
-        if encoder_graph.supports(self.encoder):
+        if self._functions.use_encoder_graph:
             sequence_output, pooled_output = encoder_graph.encode(
                 self.encoder, *(inputs[k] for k in ENCODER_INPUTS))
             return {"sequence_output": sequence_output, "pooled_output": pooled_output}
