@@ -26,6 +26,10 @@ BERT/ALBERT encoders work unchanged:
 With `text_in_graph=False` there are no text signatures, and serving_default
 is `tokens` (ids in): the SavedModel holds no TF Text op.
 
+The ids-in and text signatures run the float32 encoder as `encoder_graph.encode`
+(fusable TensorFlow ops, each weight read once; equal to the Keras model to
+float32 rounding); `__call__`, `mlm` and `sop` trace the Keras model.
+
 `mlm` and `sop` exist only when the checkpoint has the pretraining heads
 (`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
 Text handling is `preprocess_module`'s: long texts are truncated to
@@ -34,6 +38,7 @@ max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
 
 import tensorflow as tf
 
+from albert_tf.export import encoder_graph
 from albert_tf.export.base_module import (ENCODER_INPUTS, HUB_INPUTS, IDS_SPEC, TEXT_SPEC,
                                           ExportModule, check_max_seq_length, tf_variables)
 
@@ -45,13 +50,20 @@ class AlbertEncoderModule(ExportModule):
       model: an `AlbertPretrainer` (all signatures) or an `AlbertEncoder` (no
         mlm / sop).
       tokenizer, max_seq_length, assets: as `ExportModule`.
+      use_encoder_graph: False traces the Keras encoder in every signature. LiteRT
+        exports do: the converter runs its own fusions, and their accuracy, size and
+        speed were measured on the Keras graph (`encoder_graph` also converts to
+        builtins only, but is not measured there).
     """
 
-    def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True):
+    def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True,
+                 use_encoder_graph=True):
         check_max_seq_length(max_seq_length, 2)
         super().__init__(tokenizer, max_seq_length, assets, model=model,
                          text_in_graph=text_in_graph)
         self.has_pretraining_heads = hasattr(model, "masked_lm")
+        self._functions.use_encoder_graph = bool(use_encoder_graph) and \
+            encoder_graph.supports(getattr(model, "encoder", model))
         encoder = getattr(model, "encoder", model)
         # What fine-tuning through `__call__` trains (TF Hub's contract): the
         # encoder's weights, not the pretraining heads (they stay in `variables`
@@ -88,6 +100,10 @@ class AlbertEncoderModule(ExportModule):
                 "default": outputs["pooled_output"]}
 
     def _encode(self, inputs):
+        if self._functions.use_encoder_graph:
+            sequence_output, pooled_output = encoder_graph.encode(
+                self.encoder, *(inputs[k] for k in ENCODER_INPUTS))
+            return {"sequence_output": sequence_output, "pooled_output": pooled_output}
         outputs = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=False)
         return {"sequence_output": outputs["sequence_output"],
                 "pooled_output": outputs["pooled_output"]}

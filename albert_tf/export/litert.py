@@ -177,7 +177,8 @@ def export_litert(params):
     try:
         out_dir = os.path.join(work_dir, "out")
         assets = exporter.write_assets(out_dir, ids_params, config_path, model)
-        module = exporter.build_module(ids_params, model, tokenizer, assets)
+        module = exporter.build_module(ids_params, model, tokenizer, assets,
+                                       use_encoder_graph=False)
         keys = tflite_signatures(module)
         saved_dir = os.path.join(work_dir, "saved_model")
         tf.saved_model.save(module, saved_dir, signatures=module.signatures())
