@@ -73,13 +73,17 @@ def test_only_the_chief_holds_it(tmp_path):
 
 
 _TAKE = """
-import sys, time
+import os, sys, time
 from albert_tf import run_lock
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 try:
     run_lock.hold(sys.argv[1])
     print("HELD", flush=True)
-    time.sleep(3)
+    # Held until the test has seen the others end (a slow import under load must
+    # still find it held), at most 120 s.
+    deadline = time.time() + 120
+    while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+        time.sleep(0.05)
 except run_lock.OutputInUseError as e:
     print("REFUSED", e, flush=True)
 """
@@ -90,8 +94,13 @@ def test_of_runs_starting_together_exactly_one_gets_it(tmp_path):
 
     start = str(time.time() + 4)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    runs = [subprocess.Popen([sys.executable, "-c", _TAKE, str(tmp_path), start], env=env,
-                             stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    release = tmp_path / "release"
+    runs = [subprocess.Popen([sys.executable, "-c", _TAKE, str(tmp_path), start, str(release)],
+                             env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    deadline = time.time() + 120
+    while sum(run.poll() is not None for run in runs) < 3 and time.time() < deadline:
+        time.sleep(0.1)
+    release.touch()
     outputs = [run.communicate(timeout=120)[0] for run in runs]
     assert sorted(o.split()[0] for o in outputs) == ["HELD", "REFUSED", "REFUSED", "REFUSED"]
     assert not (tmp_path / run_lock.LOCK_NAME).exists()  # Released at exit.
