@@ -53,7 +53,9 @@ setup(
                  # setuptools 81 removed.
                  "tensorflow-hub>=0.16", "tf-keras>=2.21,<2.22", "setuptools<81",
                  # The --format=tflite tests run the files in LiteRT's own interpreter.
-                 "ai-edge-litert==2.3.0"],
+                 "ai-edge-litert==2.3.0",
+                 # tests/benchmarks check the transfer harness's picture.
+                 "matplotlib>=3.7"],
         "jax": ["jax>=0.6"],
         # --format=tflite files run in LiteRT's own interpreter (tests/export/test_litert.py
         # runs both it and tf.lite.Interpreter); pinned: the version the tests ran with.
@@ -61,6 +63,8 @@ setup(
         # benchmarks/serving_bench.py's peers (with the interop extra's torch and
         # transformers); pinned to the versions of benchmarks/RESULTS.md's figures.
         "serving_bench": ["ai-edge-litert==2.3.0", "onnxruntime==1.32.0", "onnx==1.23.2"],
+        # benchmarks/pretraining_transfer.py's picture (without it: the table and JSON only).
+        "transfer": ["matplotlib>=3.7"],
         # The peers the checkpoint cross-checks (tests/interop) load and save with.
         "interop": ["transformers>=4.40", "torch>=2.2", "keras-hub>=0.20"],
         # create_pretraining_data.py --runner=DirectRunner/DataflowRunner/...; Beam's

@@ -545,7 +545,14 @@ def table(summary):
 
 
 def plot(summary, path):
-    import matplotlib
+    """Draws `path`; without matplotlib (the `transfer` extra) says so and draws nothing:
+    results.json and the printed table hold the same numbers. Returns whether it drew."""
+    try:
+        import matplotlib
+    except ImportError:
+        log(f"matplotlib is not installed (pip install -e '.[transfer]'): no {path}; "
+            "results.json and the table above hold the numbers")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -596,6 +603,7 @@ def plot(summary, path):
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+    return True
 
 
 def machine():

@@ -137,6 +137,15 @@ def test_table_puts_each_pretrained_minus_scratch_difference_beside_the_arms():
                     "52.0 ± 0.0 (52.0-52.0) | -2.0 | ")
 
 
+def test_without_matplotlib_the_picture_is_skipped_not_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    path = tmp_path / "transfer.png"
+    assert transfer.plot({"args": {"arms": "pretrained,scratch"}, "finetune": {}}, str(path)) \
+        is False
+    assert not path.exists()
+    assert "matplotlib is not installed" in capsys.readouterr().out
+
+
 def test_unknown_arm_is_refused(tmp_path):
     with pytest.raises(SystemExit):
         transfer.parse_args(["--output_dir", str(tmp_path), "--arms", "pretrained,keras"])
