@@ -279,6 +279,10 @@ def no_array_read(monkeypatch):
     monkeypatch.setattr(official, "read_tensor", refuse)
     monkeypatch.setattr(loader, "read_tensor", refuse)
     monkeypatch.setattr(loader, "restore_training_checkpoint", refuse)
+    # Choosing a folder's checkpoint reads its tensors to skip damaged ones; that reads
+    # what the file holds (bounded by its size), not what the config declares, so it
+    # is taken as intact here: the rule under test is about the declared sizes.
+    monkeypatch.setattr(official, "checkpoint_damage", lambda prefix: None)
 
 
 def trainer_checkpoint(saved, pretrainer, tmp_path):
@@ -382,11 +386,16 @@ def test_sizes_in_a_config_are_checked_against_the_weights_header_first(
     for other, other_value in also.items() if name != "keras" else ():
         declare(folder, "official" if name == "trainer" else name, other, other_value)
     weights_file, tensors = WEIGHTS[name]
+    if name == "keras_hub":
+        # Its first import (seconds under load) is not what the time bound is about.
+        pytest.importorskip("keras_hub")
     start = time.monotonic()
     with pytest.raises(ValueError) as raised:
         load_pretrained(str(folder / "training_checkpoints" / "ckpt-1") if name == "trainer"
                         else str(path) if name == "keras" else str(folder))
-    assert time.monotonic() - start < 10
+    # A loop per declared layer (2**20 groups) or an allocation would take minutes; the
+    # spies above are the exact guard, this bound a coarse one that holds on a loaded CI.
+    assert time.monotonic() - start < 30
     message = str(raised.value)
     config_file = f"{path}: config.json" if name == "keras" else path
     assert message.startswith(f"{config_file}: the config does not fit the weights (nothing "
