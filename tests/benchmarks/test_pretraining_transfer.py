@@ -246,7 +246,7 @@ def test_peer_arms_are_wired_to_the_peer_with_the_harness_settings(tmp_path, glu
     assert calls[0][:4] == ("pretrain", str(out / "pretrain.tfrecord"),
                             str(out / "heldout.tfrecord"), str(out / "keras_hub"))
     assert (kw["steps"], kw["batch_size"], kw["learning_rate"], kw["eval_every"],
-            kw["seed"], kw["optimizer"]) == (4, 4, 0.00176, 2, 12345, "adamw")
+            kw["seed"], kw["optimizer"]) == (4, 4, 0.001, 2, 12345, "adamw")  # its own rate
     assert sorted(map(str, (c[1:] for c in calls[1:]))) == sorted(
         str((task, init, seed, 1e-3, steps, 4, 32))
         for task, steps in (("SST-2", 2), ("MRPC", 3)) for init in ("weights.h5", None)
