@@ -18,6 +18,10 @@
 3. Loading check: one fine-tuning step at a vanishing learning rate from the pretrained
    checkpoint, then every `bert/*` variable of its saved model (pooler included) is compared
    with the pretraining checkpoint. A mismatch is a defect on our path, so it stops the run.
+   Then (`--probe`, on by default) linear probes on the few SST-2 rows: an L2 logistic
+   regression on the frozen pretrained encoder's features ([CLS], pooled, the mean over
+   tokens of each layer), on the same encoder at random weights, and on a bag of words
+   (`benchmarks/transfer_probe.py`): do the weights hold what the task needs?
 4. Fine-tuning by `run_classifier`, from the checkpoint and from scratch (same config,
    seeds, steps, learning rate, dropout): SST-2 full, SST-2 `--few_rows` (a seeded sample of
    train), and `--pair_task` (MRPC or RTE), `--seeds` each. Only the last checkpoint is
@@ -71,6 +75,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras_hub_peer  # noqa: E402  (benchmarks/keras_hub_peer.py; imports keras-hub lazily)
+import transfer_probe  # noqa: E402  (benchmarks/transfer_probe.py: linear probes)
 # As tests/conftest.py: $ALBERT_TF_SHARED_DATA, else ../shared/data beside the checkout.
 SHARED_GLUE = os.path.join(os.environ.get("ALBERT_TF_SHARED_DATA",
                                           os.path.join(os.path.dirname(REPO), "shared", "data")),
@@ -129,6 +134,10 @@ def parse_args(argv=None):
     p.add_argument("--pretrain_optimizer", default="lamb", choices=["lamb", "adamw"],
                    help="Our run_pretraining --optimizer.")
     p.add_argument("--skip_finetune", action="store_true")
+    p.add_argument("--probe", action=argparse.BooleanOptionalAction, default=True,
+                   help="After pretraining, linear probes of the frozen pretrained and "
+                        "random encoders and a bag of words on the few SST-2 rows "
+                        "(benchmarks/transfer_probe.py).")
     p.add_argument("--settings", default="sst2_few,pair,sst2_full",
                    help="Comma-separated fine-tuning settings to run.")
     p.add_argument("--arms", default="pretrained,scratch",
@@ -650,6 +659,10 @@ def main(argv=None):
         summary["loading_check"] = check_loading(args, config_path, spm_model, folders,
                                                  checkpoint, work)
         inits["pretrained"] = checkpoint
+        if args.probe:
+            summary["probe"] = transfer_probe.run_probe(
+                work, [checkpoint], [int(s) for s in str(args.seeds).split(",")],
+                args.max_seq_length)
     if "pretrained_new_pooler" in arms:
         inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
             config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
@@ -689,6 +702,8 @@ def main(argv=None):
         print("held-out MLM/SOP accuracy by step: " + ", ".join(
             f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}/"
             f"{h['sentence_order_accuracy']:.3f}" for h in history), flush=True)
+    if "probe" in summary:
+        print(transfer_probe.table(summary["probe"]), flush=True)
     if "keras_hub" in summary:
         print("keras-hub peer, held-out MLM accuracy by step: " + ", ".join(
             f"{h['global_step']}: {h['masked_lm_accuracy']:.3f}"
