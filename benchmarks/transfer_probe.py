@@ -4,8 +4,9 @@ encoders against the same encoder at random weights and a bag-of-words baseline.
 Issue 27 asks whether pretraining with albert_tf helps fine-tuning and, where it does
 not, whether the pretrained weights hold nothing useful yet or fine-tuning fails to use
 what they hold. A linear probe separates the two: an L2 logistic regression on frozen
-features of the few labelled rows (the harness's seeded SST-2 sample), its L2 strength
-chosen by 5-fold cross-validation on those rows (never dev), scored on dev. Features per encoder:
+features of the labelled rows (the harness's seeded few-row SST-2 sample), its L2
+strength chosen by 5-fold cross-validation on those rows (never dev), scored on dev.
+Features per encoder and sentence:
 
   cls        top layer at [CLS]                        [batch, hidden]
   pooled     tanh pooler of [CLS] (what the classifier reads)
@@ -13,8 +14,12 @@ chosen by 5-fold cross-validation on those rows (never dev), scored on dev. Feat
   mean_l<k>  mean over the text's tokens after layer k (every layer; the last is the top)
 
 and `bow`, the same regression on unigram counts of the SentencePiece ids (what the
-labelled rows give with no encoder). Random encoders: the same config built with the
-model's own initializer (std initializer_range), several seeds.
+labelled rows give with no encoder). On the pair task (MRPC or RTE, all train rows):
+`sep_mean_emb` / `sep_mean_top`, [|u - v|, u * v] of the two sentences encoded apart
+(the sentence-embedding recipe), `joint_cls` / `joint_pooled` of the pair packed as the
+classifier packs it, and `overlap`, five lexical-overlap features, as the baseline.
+Random encoders: the same config built with the model's own initializer (std
+initializer_range), several seeds.
 
   PYTHONPATH=. python benchmarks/transfer_probe.py --work_dir=/tmp/tr/default \
       --checkpoints=/tmp/tr/default/pretrain/model.ckpt-10000
@@ -58,11 +63,27 @@ def read_tsv(path):
 
 
 def sst2_rows(work_dir):
-    """(train, dev) lists of (sentence, label) from the harness's few-row SST-2 folder
+    """(train, dev) lists of ((sentence,), label) from the harness's few-row SST-2 folder
     (`<work_dir>/tasks/sst2_few/SST-2`, the seeded train sample and the dev file)."""
     folder = os.path.join(work_dir, "tasks", "sst2_few", "SST-2")
-    return tuple([(r[0], int(r[1])) for r in read_tsv(os.path.join(folder, f"{split}.tsv"))[1:]]
+    return tuple([((r[0],), int(r[1]))
+                  for r in read_tsv(os.path.join(folder, f"{split}.tsv"))[1:]]
                  for split in ("train", "dev"))
+
+
+def pair_rows(work_dir):
+    """(task name, train, dev) with rows ((sentence_a, sentence_b), label) from the
+    harness's pair-task folder (`<work_dir>/tasks/pair/MRPC` or `.../RTE`)."""
+    (task,) = os.listdir(os.path.join(work_dir, "tasks", "pair"))
+    folder = os.path.join(work_dir, "tasks", "pair", task)
+    rows = {split: read_tsv(os.path.join(folder, f"{split}.tsv"))[1:]
+            for split in ("train", "dev")}
+    if task == "MRPC":  # Quality, #1 ID, #2 ID, #1 String, #2 String
+        return task, *([((r[3], r[4]), int(r[0])) for r in rows[split]]
+                       for split in ("train", "dev"))
+    # RTE: index, sentence1, sentence2, label
+    return task, *([((r[1], r[2]), int(r[3] == "entailment")) for r in rows[split]]
+                   for split in ("train", "dev"))
 
 
 def pack(tokenizer, texts, max_seq_length):
@@ -129,6 +150,25 @@ def bow_probe(tokenizer, train_texts, y_train, dev_texts, y_dev, vocab_size):
                 features=int(kept.sum()))
 
 
+def overlap(tokenizer, pairs):
+    """The classic lexical baselines of a sentence pair, float64 [len(pairs), 5]: the
+    Jaccard index of the two token sets, the share of each set found in the other, the
+    cosine of the count vectors and the length ratio."""
+    rows = []
+    for a, b in pairs:
+        ta, tb = tokenizer.tokenize(a), tokenizer.tokenize(b)
+        sa, sb = set(ta), set(tb)
+        common = len(sa & sb)
+        ca = {t: ta.count(t) for t in sa}
+        cb = {t: tb.count(t) for t in sb}
+        dot = sum(ca[t] * cb.get(t, 0) for t in ca)
+        norm = np.sqrt(sum(v * v for v in ca.values()) * sum(v * v for v in cb.values()))
+        rows.append([common / max(1, len(sa | sb)), common / max(1, len(sa)),
+                     common / max(1, len(sb)), dot / max(norm, 1e-9),
+                     min(len(ta), len(tb)) / max(1, len(ta), len(tb))])
+    return np.array(rows, np.float64)
+
+
 # ------------------------------------------------------------------ logistic regression
 def fit_logistic(x, y, l2, iterations=30):
     """L2 logistic regression by Newton's method on standardised x [n, d]; returns
@@ -175,10 +215,26 @@ def probe(x_train, y_train, x_dev, y_dev, folds=5):
             "l2": best, "cv_accuracy": cv[best]}
 
 
+def pair_features(encoder, a, b):
+    """[|u - v|, u * v] of the two sentences' separate encodings, for the embedding mean
+    and the top layer's mean (`sep_mean_emb`, `sep_mean_top`): [n, 2 * hidden] each."""
+    u, v = features(encoder, *a), features(encoder, *b)
+    top = f"mean_l{sum(name.startswith('mean_l') for name in u)}"
+    return {f"sep_{short}": np.hstack([np.abs(u[name] - v[name]), u[name] * v[name]])
+            for short, name in (("mean_emb", "mean_emb"), ("mean_top", top))}
+
+
 def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=64):
-    """Probes bag of words, random encoders (one per seed) and each checkpoint prefix on
-    the few-row SST-2 folder of `work_dir`; returns (and writes to probe.json)
-    {"results": {encoder: {feature: {"dev_accuracy", ...}}}, ...}."""
+    """Probes a lexical baseline, random encoders (one per seed) and each checkpoint
+    prefix on the harness's few-row SST-2 folder and its pair-task folder in `work_dir`.
+
+    SST-2: each sentence encoded alone; baseline `bow`. The pair task: each sentence
+    encoded alone, the features [|u - v|, u * v] (the sentence-embedding recipe), and
+    the pair encoded together as the classifier sees it (`joint_cls`, `joint_pooled`);
+    baseline `overlap`. Returns (and writes to probe.json) {task: {"results": {encoder:
+    {feature: {"dev_accuracy", ...}}}, "baseline", "train_rows", "dev_rows",
+    "majority_dev"}}.
+    """
     import keras
     from albert_tf.checkpoints import load_pretrained
     from albert_tf.config import AlbertConfig
@@ -189,54 +245,104 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
     config = AlbertConfig.from_json_file(config_path)
     spm_model = sorted(glob.glob(os.path.join(work_dir, "spm*.model")))[0]
     tokenizer = FullTokenizer(spm_model)
-    train, dev = sst2_rows(work_dir)
-    y_train = np.array([label for _, label in train], np.float64)
-    y_dev = np.array([label for _, label in dev], np.float64)
-    packed = {split: pack(tokenizer, [t for t, _ in rows], max_seq_length)
-              for split, rows in (("train", train), ("dev", dev))}
+    pair_task, pair_train, pair_dev = pair_rows(work_dir)
+    tasks = {"sst2_few": ("SST-2",) + sst2_rows(work_dir), "pair": (pair_task, pair_train,
+                                                                    pair_dev)}
+    data, summary = {}, {}
+    for task, (name, train, dev) in tasks.items():
+        texts = {"train": [t for t, _ in train], "dev": [t for t, _ in dev]}
+        labels = {"train": np.array([y for _, y in train], np.float64),
+                  "dev": np.array([y for _, y in dev], np.float64)}
+        if task == "sst2_few":
+            baseline = "bow"
+            result = bow_probe(tokenizer, [t[0] for t in texts["train"]], labels["train"],
+                               [t[0] for t in texts["dev"]], labels["dev"], config.vocab_size)
+            packed = {split: {"single": pack(tokenizer, [t[0] for t in texts[split]],
+                                             max_seq_length)} for split in texts}
+        else:
+            baseline = "overlap"
+            result = probe(overlap(tokenizer, texts["train"]), labels["train"],
+                           overlap(tokenizer, texts["dev"]), labels["dev"])
+            packed = {split: {"a": pack(tokenizer, [t[0] for t in texts[split]],
+                                        max_seq_length),
+                              "b": pack(tokenizer, [t[1] for t in texts[split]],
+                                        max_seq_length),
+                              "joint": pack_pairs(tokenizer, texts[split], max_seq_length)}
+                      for split in texts}
+        data[task] = (labels, packed)
+        summary[task] = {"task": name, "train_rows": len(train), "dev_rows": len(dev),
+                         "majority_dev": float(max(labels["dev"].mean(),
+                                                   1 - labels["dev"].mean())),
+                         "baseline": baseline, "results": {baseline: result}}
+        print(json.dumps({"task": task, "encoder": baseline, **result}), flush=True)
 
-    results = {"bow": bow_probe(tokenizer, [t for t, _ in train], y_train,
-                                [t for t, _ in dev], y_dev, config.vocab_size)}
-    print(json.dumps({"encoder": "bow", **results["bow"]}), flush=True)
     encoders = [(f"random_seed{s}", None, int(s)) for s in random_seeds]
     encoders += [(os.path.basename(c), c, None) for c in checkpoints]
     for name, checkpoint, seed in encoders:
-        start = time.time()
         if checkpoint is None:
             keras.utils.set_random_seed(seed)
             encoder = AlbertEncoder(config)
         else:
             encoder = load_pretrained(checkpoint, config_path, task="encoder")
-        feats = {split: features(encoder, *packed[split]) for split in packed}
-        results[name] = {feature: probe(feats["train"][feature], y_train,
-                                        feats["dev"][feature], y_dev)
-                         for feature in feats["train"]}
-        print(json.dumps({"encoder": name, "seconds": round(time.time() - start, 1),
-                          **{f: round(r["dev_accuracy"], 4)
-                             for f, r in results[name].items()}}), flush=True)
+        for task, (labels, packed) in data.items():
+            start = time.time()
+            if task == "sst2_few":
+                feats = {split: features(encoder, *packed[split]["single"])
+                         for split in packed}
+            else:
+                feats = {}
+                for split in packed:
+                    joint = features(encoder, *packed[split]["joint"])
+                    feats[split] = dict(pair_features(encoder, packed[split]["a"],
+                                                      packed[split]["b"]),
+                                        joint_cls=joint["cls"], joint_pooled=joint["pooled"])
+            summary[task]["results"][name] = {
+                feature: probe(feats["train"][feature], labels["train"],
+                               feats["dev"][feature], labels["dev"])
+                for feature in feats["train"]}
+            print(json.dumps({"task": task, "encoder": name,
+                              "seconds": round(time.time() - start, 1),
+                              **{f: round(r["dev_accuracy"], 4)
+                                 for f, r in summary[task]["results"][name].items()}}),
+                  flush=True)
         keras.backend.clear_session()
-    summary = {"train_rows": len(train), "dev_rows": len(dev),
-               "majority_dev": float(max(y_dev.mean(), 1 - y_dev.mean())),
-               "results": results}
     with open(os.path.join(work_dir, "probe.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
 
 
+def pack_pairs(tokenizer, pairs, max_seq_length):
+    """[CLS] a [SEP] b [SEP] as the classifier packs a pair (the longer text loses its
+    last token first): ids, mask, segment ids int32 [n, max_seq_length]."""
+    ids = np.zeros([len(pairs), max_seq_length], np.int32)
+    mask, segments = np.zeros_like(ids), np.zeros_like(ids)
+    for i, (a, b) in enumerate(pairs):
+        ta, tb = tokenizer.tokenize(a), tokenizer.tokenize(b)
+        while len(ta) + len(tb) > max_seq_length - 3:
+            (ta if len(ta) > len(tb) else tb).pop()
+        pieces = ["[CLS]"] + ta + ["[SEP]"] + tb + ["[SEP]"]
+        ids[i, :len(pieces)] = tokenizer.convert_tokens_to_ids(pieces)
+        mask[i, :len(pieces)] = 1
+        segments[i, len(ta) + 2:len(pieces)] = 1
+    return ids, mask, segments
+
+
 def table(summary):
-    """Markdown: one row per encoder, one column per feature (dev accuracy, %)."""
-    results = summary["results"]
-    names = [n for n in results if n != "bow"]
-    features_ = list(results[names[0]]) if names else []
-    lines = [f"SST-2 dev accuracy of a linear probe on {summary['train_rows']} train rows "
-             f"(bag of words: {100 * results['bow']['dev_accuracy']:.1f}; majority class "
-             f"{100 * summary['majority_dev']:.1f})",
-             "| encoder | " + " | ".join(features_) + " |",
-             "|---" * (len(features_) + 1) + "|"]
-    for name in names:
-        lines.append(f"| {name} | " + " | ".join(
-            f"{100 * results[name][f]['dev_accuracy']:.1f}" for f in features_) + " |")
-    return "\n".join(lines)
+    """Markdown: per task, one row per encoder, one column per feature (dev accuracy, %)."""
+    blocks = []
+    for task in summary.values():
+        results, baseline = task["results"], task["baseline"]
+        names = [n for n in results if n != baseline]
+        columns = list(results[names[0]]) if names else []
+        lines = [f"{task['task']} dev accuracy of a linear probe on {task['train_rows']} "
+                 f"train rows ({baseline}: {100 * results[baseline]['dev_accuracy']:.1f}; "
+                 f"majority class {100 * task['majority_dev']:.1f})",
+                 "| encoder | " + " | ".join(columns) + " |",
+                 "|---" * (len(columns) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(f"{100 * results[name][f]['dev_accuracy']:.1f}"
+                                              for f in columns) + " |" for name in names]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def main(argv=None):

@@ -72,3 +72,52 @@ def test_mean_features_average_only_the_text_tokens():
     np.testing.assert_allclose(feats["cls"], top[:, 0], atol=1e-6)
     np.testing.assert_allclose(feats["pooled"], outputs["pooled_output"], atol=1e-6)
     assert sorted(feats) == ["cls", "mean_emb", "mean_l1", "mean_l2", "pooled"]
+
+
+class WordTokenizer:
+    """Whitespace tokens; ids: [CLS] 2, [SEP] 3, then each new word the next id."""
+
+    def __init__(self):
+        self.ids = {"[CLS]": 2, "[SEP]": 3}
+
+    def tokenize(self, text):
+        return text.split()
+
+    def convert_tokens_to_ids(self, tokens):
+        return [self.ids.setdefault(t, len(self.ids) + 2) for t in tokens]
+
+
+def test_pairs_are_packed_and_truncated_as_the_classifier_packs_them():
+    tokenizer = WordTokenizer()
+    ids, mask, segments = probe.pack_pairs(tokenizer, [("a b c d", "e f"), ("a", "e")], 8)
+    # 6 + 2 words + 3 specials > 8: the longer text loses its last word until 5 fit:
+    # a b c d | e f -> a b c | e f.
+    a, b, c, e, f = tokenizer.convert_tokens_to_ids(["a", "b", "c", "e", "f"])
+    np.testing.assert_array_equal(ids, [[2, a, b, c, 3, e, f, 3], [2, a, 3, e, 3, 0, 0, 0]])
+    np.testing.assert_array_equal(mask, [[1] * 8, [1] * 5 + [0] * 3])
+    np.testing.assert_array_equal(segments, [[0] * 5 + [1] * 3, [0, 0, 0, 1, 1, 0, 0, 0]])
+
+
+def test_overlap_features_by_hand():
+    rows = probe.overlap(WordTokenizer(), [("x x y", "x z"), ("p", "q r")])
+    # Sets {x, y} and {x, z}: 1 common of 3 -> Jaccard 1/3, 1/2 of each set; counts
+    # (x 2, y 1) . (x 1, z 1) = 2, norms sqrt(5) sqrt(2); lengths 3 and 2.
+    np.testing.assert_allclose(rows[0], [1 / 3, 1 / 2, 1 / 2, 2 / np.sqrt(10), 2 / 3])
+    np.testing.assert_allclose(rows[1], [0, 0, 0, 0, 1 / 2])
+
+
+@pytest.mark.parametrize("task", ["MRPC", "RTE"])
+def test_pair_rows_read_the_harness_folder(tmp_path, task):
+    folder = tmp_path / "tasks" / "pair" / task
+    folder.mkdir(parents=True)
+    if task == "MRPC":
+        header, rows = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String", ["1\t7\t8\tA one\tB one",
+                                                                      "0\t9\t10\tA two\tB two"]
+    else:
+        header, rows = "index\tsentence1\tsentence2\tlabel", ["0\tA one\tB one\tentailment",
+                                                           "1\tA two\tB two\tnot_entailment"]
+    for split in ("train", "dev"):
+        (folder / f"{split}.tsv").write_text("\n".join([header] + rows) + "\n")
+    name, train, dev = probe.pair_rows(str(tmp_path))
+    assert name == task
+    assert train == dev == [(("A one", "B one"), 1), (("A two", "B two"), 0)]
