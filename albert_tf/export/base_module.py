@@ -34,6 +34,7 @@ import inspect
 import tensorflow as tf
 
 from albert_tf.data import padding
+from albert_tf.export.variables import tf_variables
 from albert_tf.tokenization import packing
 
 SPM_ASSET = "spm.model"
@@ -215,19 +216,6 @@ def pack_texts(tokenizer, tokenize, texts_a, texts_b, max_seq_length):
 
 class _Untracked:
     """A plain attribute holder that object tracking does not follow."""
-
-
-def tf_variables(variables):
-    """The `tf.Variable`s behind Keras 3 variables (see the module docstring)."""
-    out = []
-    for variable in variables:
-        value = getattr(variable, "value", variable)
-        if not isinstance(value, tf.Variable):
-            raise TypeError(f"variable {variable.path} is backed by a "
-                            f"{type(value).__name__}, not a tf.Variable: export needs "
-                            f"the TensorFlow backend (KERAS_BACKEND=tensorflow)")
-        out.append(value)
-    return out
 
 
 class ExportModule(tf.__internal__.tracking.AutoTrackable):

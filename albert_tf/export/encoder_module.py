@@ -40,7 +40,8 @@ import tensorflow as tf
 
 from albert_tf.export import encoder_graph
 from albert_tf.export.base_module import (ENCODER_INPUTS, HUB_INPUTS, IDS_SPEC, TEXT_SPEC,
-                                          ExportModule, check_max_seq_length, tf_variables)
+                                          ExportModule, check_max_seq_length)
+from albert_tf.export.variables import tf_variables
 
 
 class AlbertEncoderModule(ExportModule):
