@@ -11,7 +11,9 @@ drifts hit both alike; rows are full (seq_len tokens, no padding to trim):
   PYTHONPATH=. python benchmarks/fused_task_bench.py --work_dir=/tmp/fused_task_bench
 
 Prints one JSON line per batch size: each model's median and fastest call, the
-median over repetitions of fused / keras, and the largest logit difference.
+median over repetitions of fused / keras, the same for the process's CPU time
+per call (less sensitive than wall time to other jobs on a shared machine), and
+the largest logit difference.
 """
 
 import argparse
@@ -71,12 +73,15 @@ def measure(args):
                 out = signature(**inputs)["logits"].numpy()
             logits.append(out)
         times = [[] for _ in MODELS]
+        cpu_times = [[] for _ in MODELS]
         for rep in range(reps):
             for i in np.roll(np.arange(len(MODELS)), -rep):
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 tokens[i](**inputs)["logits"].numpy()
                 times[i].append((time.perf_counter() - start) * 1e3)
+                cpu_times[i].append((time.process_time() - cpu_start) * 1e3)
         fused, keras_ms = np.array(times[0]), np.array(times[1])
+        fused_cpu, keras_cpu = np.array(cpu_times[0]), np.array(cpu_times[1])
         print(json.dumps({
             "batch": batch, "seq_len": args.seq_len, "reps": reps, "threads": args.threads,
             **{f"{name}_p50_ms": round(float(np.median(ms)), 1)
@@ -84,6 +89,9 @@ def measure(args):
             **{f"{name}_min_ms": round(float(ms.min()), 1)
                for name, ms in zip(MODELS, (fused, keras_ms))},
             "fused_over_keras_median": round(float(np.median(fused / keras_ms)), 3),
+            "fused_cpu_p50_ms": round(float(np.median(fused_cpu)), 1),
+            "keras_cpu_p50_ms": round(float(np.median(keras_cpu)), 1),
+            "fused_over_keras_cpu_median": round(float(np.median(fused_cpu / keras_cpu)), 3),
             "max_abs_logit_diff": float(np.abs(logits[0] - logits[1]).max())}), flush=True)
 
 
