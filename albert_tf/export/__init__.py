@@ -12,7 +12,9 @@ Kinds and their signatures (details in each module's docstring):
               tokenization_info
 encoder and preprocess also follow TF Hub's TF2 text API (`__call__`,
 `tokenize`, `bert_pack_inputs`). With `text_in_graph=False` (not preprocess)
-only the ids-in signatures exist and serving_default is `tokens`.
+only the ids-in signatures exist and serving_default is `tokens`. Every
+model's serving signatures run the fused encoder graph (`encoder_graph`) with the
+task head on top; LiteRT files convert the Keras graph.
 """
 
 from albert_tf.export import litert

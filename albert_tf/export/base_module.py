@@ -13,6 +13,12 @@ A serving signature is where untrusted input enters: every ids-in signature
 (`tokens`, `mlm`, `sop`, `serving_examples`, a text-free `serving_default`)
 checks its request in the graph (`check_request`) and fails naming the input.
 
+One encoder inference path for every SavedModel export: the serving signatures
+(but the encoder's `mlm`, `sop` and TF Hub `__call__`) run the float32 encoder as `encoder_graph.encode` (TensorFlow ops that Grappler
+fuses, each weight read once) and the task model's `head_outputs` on it
+(`run_encoder`, `task_logits`); `use_encoder_graph=False` (LiteRT) traces the
+Keras model instead.
+
 Loading needs only `tensorflow` and `tensorflow_text` (for the SentencePiece op);
 a `text_in_graph=False` export needs only `tensorflow`.
 
@@ -34,6 +40,8 @@ import inspect
 import tensorflow as tf
 
 from albert_tf.data import padding
+from albert_tf.export import encoder_graph
+from albert_tf.export.variables import tf_variables
 from albert_tf.tokenization import packing
 
 SPM_ASSET = "spm.model"
@@ -217,19 +225,6 @@ class _Untracked:
     """A plain attribute holder that object tracking does not follow."""
 
 
-def tf_variables(variables):
-    """The `tf.Variable`s behind Keras 3 variables (see the module docstring)."""
-    out = []
-    for variable in variables:
-        value = getattr(variable, "value", variable)
-        if not isinstance(value, tf.Variable):
-            raise TypeError(f"variable {variable.path} is backed by a "
-                            f"{type(value).__name__}, not a tf.Variable: export needs "
-                            f"the TensorFlow backend (KERAS_BACKEND=tensorflow)")
-        out.append(value)
-    return out
-
-
 class ExportModule(tf.__internal__.tracking.AutoTrackable):
     """Base of the exported modules.
 
@@ -240,9 +235,15 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
       model: optional Keras model whose variables the SavedModel must hold.
       text_in_graph: False leaves the tokenizer out of the SavedModel (the
         subclasses then add only ids-in signatures).
+      use_encoder_graph: the serving signatures run the encoder as
+        `encoder_graph.encode` (when it `supports` the encoder: float32) and the
+        model's `head_outputs` on it; False traces the Keras model. LiteRT
+        exports pass False: the converter runs its own fusions, and their
+        accuracy, size and speed were measured on the Keras graph.
     """
 
-    def __init__(self, tokenizer, max_seq_length, assets, model=None, text_in_graph=True):
+    def __init__(self, tokenizer, max_seq_length, assets, model=None, text_in_graph=True,
+                 use_encoder_graph=True):
         super().__init__()
         self.text_in_graph = bool(text_in_graph)
         # Python-only state (the Keras model, the tokenizer of a text-free
@@ -251,6 +252,8 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
         # and loading it must not need Keras.
         self._functions = _Untracked()
         self._functions.model = model
+        self._functions.use_encoder_graph = bool(use_encoder_graph) and model is not None \
+            and encoder_graph.supports(self.encoder)
         if self.text_in_graph:
             self.tokenizer = tokenizer
         else:
@@ -279,6 +282,16 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
     def model(self):
         """The Keras model (not part of the SavedModel's object graph)."""
         return self._functions.model
+
+    @property
+    def encoder(self):
+        """The model's Keras `AlbertEncoder` (the model itself when it is one)."""
+        return getattr(self.model, "encoder", self.model)
+
+    @property
+    def uses_encoder_graph(self):
+        """Whether the serving signatures run `encoder_graph` (see `__init__`)."""
+        return self._functions.use_encoder_graph
 
     def tokenizer_for_ids(self):
         """The `TFTokenizer`, whether or not it is in the graph (for special ids)."""
@@ -324,13 +337,36 @@ class ExportModule(tf.__internal__.tracking.AutoTrackable):
                 "do_lower_case": tf.constant(self.tokenizer_for_ids().do_lower_case),
                 "max_seq_length": tf.constant(self.max_seq_length, tf.int32)}
 
+    def run_encoder(self, inputs):
+        """The encoder at inference, as `encoder_graph.encode` or the Keras encoder.
+
+        Args:
+          inputs: dict with int32 input_ids, input_mask, segment_ids [..., seq_len];
+            leading axes (RACE's [batch, choices]) are folded into rows.
+
+        Returns:
+          dict: sequence_output [rows, seq_len, hidden_size], pooled_output
+          [rows, hidden_size].
+        """
+        rows = {k: inputs[k] if inputs[k].shape.rank == 2 else
+                tf.reshape(inputs[k], [-1, tf.shape(inputs[k])[-1]]) for k in ENCODER_INPUTS}
+        if self.uses_encoder_graph:
+            sequence_output, pooled_output = encoder_graph.encode(
+                self.encoder, *(rows[k] for k in ENCODER_INPUTS))
+            return {"sequence_output": sequence_output, "pooled_output": pooled_output}
+        outputs = self.encoder(rows, training=False)
+        return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
+
     def task_logits(self, inputs):
-        """The task model's `logits` for `inputs`' encoder features.
+        """The task model's `logits` for `inputs`' encoder features: its
+        `head_outputs` on `run_encoder` with `uses_encoder_graph`, else the Keras model.
 
         Only the batch's longest text is run in full: its padding columns cannot
         change the logits (`albert_tf.data.padding`).
         """
         inputs = padding.trim_padding({k: inputs[k] for k in ENCODER_INPUTS})
+        if self.uses_encoder_graph:
+            return self.model.head_outputs(self.run_encoder(inputs), training=False)["logits"]
         return self.model(inputs, training=False)["logits"]
 
     def checked(self, inputs, where="request input"):

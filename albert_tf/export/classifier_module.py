@@ -32,16 +32,17 @@ class AlbertClassifierModule(ExportModule):
 
     Args:
       model: an `AlbertClassifier`.
-      tokenizer, max_seq_length, assets: as `ExportModule`.
+      tokenizer, max_seq_length, assets, text_in_graph, use_encoder_graph: as
+        `ExportModule`.
       label_list: label strings, position = label id; None for regression.
       is_regression: the model predicts one float (num_labels 1).
     """
 
     def __init__(self, model, tokenizer, max_seq_length, assets, label_list=None,
-                 is_regression=False, text_in_graph=True):
+                 is_regression=False, text_in_graph=True, use_encoder_graph=True):
         check_max_seq_length(max_seq_length, 2)
         super().__init__(tokenizer, max_seq_length, assets, model=model,
-                         text_in_graph=text_in_graph)
+                         text_in_graph=text_in_graph, use_encoder_graph=use_encoder_graph)
         self.is_regression = bool(is_regression)
         if self.is_regression:
             if model.num_labels != 1:

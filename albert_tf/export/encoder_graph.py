@@ -29,7 +29,7 @@ import math
 import tensorflow as tf
 
 from albert_tf.config import layer_group
-from albert_tf.export.base_module import tf_variables
+from albert_tf.export.variables import tf_variables
 from albert_tf.modeling.activations import get_activation
 
 # `hidden_act` values that are the official tanh-approximated GELU.

@@ -27,8 +27,9 @@ With `text_in_graph=False` there are no text signatures, and serving_default
 is `tokens` (ids in): the SavedModel holds no TF Text op.
 
 The ids-in and text signatures run the float32 encoder as `encoder_graph.encode`
-(fusable TensorFlow ops, each weight read once; equal to the Keras model to
-float32 rounding); `__call__`, `mlm` and `sop` trace the Keras model.
+(`ExportModule.run_encoder`: fusable TensorFlow ops, each weight read once;
+equal to the Keras model to float32 rounding); `__call__`, `mlm` and `sop`
+trace the Keras model.
 
 `mlm` and `sop` exist only when the checkpoint has the pretraining heads
 (`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
@@ -38,9 +39,9 @@ max_seq_length, "" gives `[CLS] [SEP]`, bytes that are not UTF-8 are dropped.
 
 import tensorflow as tf
 
-from albert_tf.export import encoder_graph
-from albert_tf.export.base_module import (ENCODER_INPUTS, HUB_INPUTS, IDS_SPEC, TEXT_SPEC,
-                                          ExportModule, check_max_seq_length, tf_variables)
+from albert_tf.export.base_module import (HUB_INPUTS, IDS_SPEC, TEXT_SPEC, ExportModule,
+                                          check_max_seq_length)
+from albert_tf.export.variables import tf_variables
 
 
 class AlbertEncoderModule(ExportModule):
@@ -49,26 +50,21 @@ class AlbertEncoderModule(ExportModule):
     Args:
       model: an `AlbertPretrainer` (all signatures) or an `AlbertEncoder` (no
         mlm / sop).
-      tokenizer, max_seq_length, assets: as `ExportModule`.
-      use_encoder_graph: False traces the Keras encoder in every signature. LiteRT
-        exports do: the converter runs its own fusions, and their accuracy, size and
-        speed were measured on the Keras graph (`encoder_graph` also converts to
-        builtins only, but is not measured there).
+      tokenizer, max_seq_length, assets, text_in_graph, use_encoder_graph: as
+        `ExportModule` (`encoder_graph` also converts to LiteRT builtins only, but
+        is not measured there).
     """
 
     def __init__(self, model, tokenizer, max_seq_length, assets, text_in_graph=True,
                  use_encoder_graph=True):
         check_max_seq_length(max_seq_length, 2)
         super().__init__(tokenizer, max_seq_length, assets, model=model,
-                         text_in_graph=text_in_graph)
+                         text_in_graph=text_in_graph, use_encoder_graph=use_encoder_graph)
         self.has_pretraining_heads = hasattr(model, "masked_lm")
-        self._functions.use_encoder_graph = bool(use_encoder_graph) and \
-            encoder_graph.supports(getattr(model, "encoder", model))
-        encoder = getattr(model, "encoder", model)
         # What fine-tuning through `__call__` trains (TF Hub's contract): the
         # encoder's weights, not the pretraining heads (they stay in `variables`
         # for the mlm and sop signatures).
-        self.trainable_variables = tf_variables(encoder.trainable_variables)
+        self.trainable_variables = tf_variables(self.encoder.trainable_variables)
         self.add_signature("tokens", self._tokens, [IDS_SPEC] * 3)
         if self.has_pretraining_heads:
             self.add_signature("mlm", self._mlm, [IDS_SPEC] * 4)
@@ -83,11 +79,6 @@ class AlbertEncoderModule(ExportModule):
         for training in (False, True):
             self.__call__.get_concrete_function(specs, training=training)
 
-    @property
-    def encoder(self):
-        """The Keras `AlbertEncoder` (not part of the SavedModel's object graph)."""
-        return getattr(self.model, "encoder", self.model)
-
     @tf.function(autograph=False)
     def __call__(self, inputs, training=False):
         """TF Hub's encoder call; see the module docstring."""
@@ -99,18 +90,10 @@ class AlbertEncoderModule(ExportModule):
                 "encoder_outputs": list(outputs["encoder_outputs"]),
                 "default": outputs["pooled_output"]}
 
-    def _encode(self, inputs):
-        if self._functions.use_encoder_graph:
-            sequence_output, pooled_output = encoder_graph.encode(
-                self.encoder, *(inputs[k] for k in ENCODER_INPUTS))
-            return {"sequence_output": sequence_output, "pooled_output": pooled_output}
-        outputs = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=False)
-        return {"sequence_output": outputs["sequence_output"],
-                "pooled_output": outputs["pooled_output"]}
-
     def _tokens(self, input_ids, input_mask, segment_ids):
-        return self._encode(self.checked({"input_ids": input_ids, "input_mask": input_mask,
-                                          "segment_ids": segment_ids}))
+        return self.run_encoder(self.checked({"input_ids": input_ids,
+                                              "input_mask": input_mask,
+                                              "segment_ids": segment_ids}))
 
     def _pretrainer(self, input_ids, input_mask, segment_ids, mlm_positions):
         inputs = self.checked({"input_ids": input_ids, "input_mask": input_mask,
@@ -131,7 +114,7 @@ class AlbertEncoderModule(ExportModule):
                 "pooled_output": outputs["pooled_output"]}
 
     def _serve(self, inputs):
-        outputs = self._encode(inputs)
+        outputs = self.run_encoder(inputs)
         outputs.update(inputs)
         return outputs
 

@@ -229,14 +229,15 @@ def _squad_version_hint(params, checkpoint_task):
 # ------------------------------------------------------------------ module
 def build_module(params, model, tokenizer, assets, use_encoder_graph=True):
     """Wraps `model` (None for "preprocess") in the module of its kind
-    (`use_encoder_graph`: `AlbertEncoderModule`'s)."""
+    (`use_encoder_graph`: `ExportModule`'s; LiteRT passes False)."""
     kind = params.model_kind
     common = dict(tokenizer=tokenizer, max_seq_length=params.max_seq_length, assets=assets,
                   text_in_graph=params.text_in_graph)
     if kind == "preprocess":
         return AlbertPreprocessModule(**common)
+    common["use_encoder_graph"] = use_encoder_graph
     if kind == "encoder":
-        return AlbertEncoderModule(model, use_encoder_graph=use_encoder_graph, **common)
+        return AlbertEncoderModule(model, **common)
     if kind == "squad":
         return AlbertSquadModule(
             model, version_2_with_negative=params.version_2_with_negative,

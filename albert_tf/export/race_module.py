@@ -86,12 +86,13 @@ class AlbertRaceModule(ExportModule):
 
     Args:
       model: an `AlbertMultipleChoice` with 4 choices.
-      tokenizer, max_seq_length, assets: as `ExportModule`.
+      tokenizer, max_seq_length, assets, text_in_graph, use_encoder_graph: as
+        `ExportModule`.
       max_qa_length: qa tokens kept, from the end (official 128).
     """
 
     def __init__(self, model, tokenizer, max_seq_length, assets, max_qa_length=128,
-                 text_in_graph=True):
+                 text_in_graph=True, use_encoder_graph=True):
         if getattr(model, "num_choices", NUM_CHOICES) != NUM_CHOICES:
             raise ValueError(f"RACE export needs a model with {NUM_CHOICES} choices, got "
                              f"{model.num_choices}")
@@ -99,7 +100,7 @@ class AlbertRaceModule(ExportModule):
             raise ValueError(f"max_qa_length ({max_qa_length}) must be in "
                              f"[1, max_seq_length - 3 = {max_seq_length - 3}]")
         super().__init__(tokenizer, max_seq_length, assets, model=model,
-                         text_in_graph=text_in_graph)
+                         text_in_graph=text_in_graph, use_encoder_graph=use_encoder_graph)
         self.max_qa_length = int(max_qa_length)
         ids = tf.TensorSpec([None, NUM_CHOICES, None], tf.int32)
         if self.text_in_graph:

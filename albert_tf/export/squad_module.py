@@ -51,7 +51,8 @@ class AlbertSquadModule(ExportModule):
 
     Args:
       model: `AlbertSquadV1` or (version_2_with_negative) `AlbertSquadV2`.
-      tokenizer, max_seq_length, assets: as `ExportModule`.
+      tokenizer, max_seq_length, assets, text_in_graph, use_encoder_graph: as
+        `ExportModule`.
       version_2_with_negative: SQuAD v2.0 model and outputs.
       doc_stride, max_query_length, max_answer_length, n_best_size: official
         settings, in tokens (n_best_size: v1.1 starts/ends tried per window).
@@ -60,7 +61,8 @@ class AlbertSquadModule(ExportModule):
 
     def __init__(self, model, tokenizer, max_seq_length, assets, version_2_with_negative=False,
                  doc_stride=128, max_query_length=64, max_answer_length=30, n_best_size=20,
-                 null_score_diff_threshold=0.0, text_in_graph=True, end_n_top=None):
+                 null_score_diff_threshold=0.0, text_in_graph=True, end_n_top=None,
+                 use_encoder_graph=True):
         if max_seq_length <= max_query_length + 3:
             raise ValueError(f"max_seq_length ({max_seq_length}) must be greater than "
                              f"max_query_length ({max_query_length}) + 3")
@@ -82,7 +84,7 @@ class AlbertSquadModule(ExportModule):
             raise ValueError("a SQuAD 2.0 client needs end_n_top (export_config.json)")
         self.end_n_top = end_n_top
         super().__init__(tokenizer, max_seq_length, assets, model=model,
-                         text_in_graph=text_in_graph)
+                         text_in_graph=text_in_graph, use_encoder_graph=use_encoder_graph)
         self.version_2_with_negative = bool(version_2_with_negative)
         self.doc_stride = int(doc_stride)
         self.max_query_length = int(max_query_length)
@@ -101,8 +103,13 @@ class AlbertSquadModule(ExportModule):
         self.add_signature("tokens", tokens, specs)
 
     def _run_model(self, inputs):
-        names = ENCODER_INPUTS + (("p_mask",) if self.version_2_with_negative else ())
-        outputs = self.model({k: inputs[k] for k in names}, training=False)
+        if self.uses_encoder_graph:
+            p_mask = (inputs["p_mask"],) if self.version_2_with_negative else ()
+            outputs = self.model.head_outputs(self.run_encoder(inputs), *p_mask,
+                                              training=False)
+        else:
+            names = ENCODER_INPUTS + (("p_mask",) if self.version_2_with_negative else ())
+            outputs = self.model({k: inputs[k] for k in names}, training=False)
         keys = V2_OUTPUTS if self.version_2_with_negative else ("start_logits", "end_logits")
         return {k: outputs[k] for k in keys}
 

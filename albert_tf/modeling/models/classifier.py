@@ -11,6 +11,13 @@ from albert_tf.modeling.heads import OutputProjection
 HEAD_INITIALIZER_RANGE = 0.02
 
 
+def _head(dropout, classifier, encoder_outputs, training=None):
+    """The model's outputs from the encoder's: the functional graph and `head_outputs`."""
+    pooled_output = encoder_outputs["pooled_output"]
+    logits = ops.cast(classifier(dropout(pooled_output, training=training)), "float32")
+    return {"logits": logits, "pooled_output": pooled_output}
+
+
 @keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertClassifier(keras.Model):
     """Sentence (pair) classification or regression, as official `run_classifier.py`.
@@ -68,11 +75,8 @@ class AlbertClassifier(keras.Model):
 
         # === Functional graph ===
         inputs = encoder_inputs()
-        pooled_output = encoder(inputs)["pooled_output"]
-        logits = ops.cast(classifier(dropout(pooled_output)), "float32")
-        super().__init__(inputs=inputs,
-                         outputs={"logits": logits, "pooled_output": pooled_output},
-                         dtype=dtype, name=name, **kwargs)
+        outputs = _head(dropout, classifier, encoder(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, name=name, **kwargs)
 
         # === State ===
         self.encoder = encoder
@@ -82,6 +86,12 @@ class AlbertClassifier(keras.Model):
         self.num_labels = num_labels
         self.dropout_prob = dropout_prob
         self.label_list = label_list
+
+    def head_outputs(self, encoder_outputs, training=None):
+        """The model's outputs (logits, pooled_output) from the encoder's outputs on its
+        inputs (`pooled_output` [batch, hidden_size]; e.g. another graph of the
+        encoder, as the SavedModel export runs)."""
+        return _head(self.classifier_dropout, self.classifier, encoder_outputs, training)
 
     def official_head_variables(self):
         """{official TF1 name: variable} of the head (`output_weights`, `output_bias`)."""

@@ -11,6 +11,12 @@ from albert_tf.modeling.models.classifier import HEAD_INITIALIZER_RANGE
 INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
 
 
+def _head(dropout, classifier, unfold, encoder_outputs, training=None):
+    """The model's outputs from the encoder's: the functional graph and `head_outputs`."""
+    logits = classifier(dropout(encoder_outputs["pooled_output"], training=training))
+    return {"logits": ops.cast(unfold(logits), "float32")}
+
+
 @keras.saving.register_keras_serializable(package="albert_tf")
 class _FoldChoices(keras.layers.Layer):
     """[batch, num_choices, seq_len] -> [batch * num_choices, seq_len]."""
@@ -94,11 +100,9 @@ class AlbertMultipleChoice(keras.Model):
         # === Functional graph ===
         inputs = {name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)
                   for name in INPUT_NAMES}
-        pooled_output = encoder({name: fold(inputs[name]) for name in INPUT_NAMES})[
-            "pooled_output"]
-        logits = ops.cast(unfold(classifier(dropout(pooled_output))), "float32")
-        super().__init__(inputs=inputs, outputs={"logits": logits}, dtype=dtype, name=name,
-                         **kwargs)
+        outputs = _head(dropout, classifier, unfold,
+                        encoder({name: fold(inputs[name]) for name in INPUT_NAMES}))
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, name=name, **kwargs)
 
         # === State ===
         self.encoder = encoder
@@ -107,6 +111,13 @@ class AlbertMultipleChoice(keras.Model):
         self.albert_config = encoder.albert_config
         self.num_choices = num_choices
         self.dropout_prob = dropout_prob
+
+    def head_outputs(self, encoder_outputs, training=None):
+        """The model's outputs ({"logits": [batch, num_choices]}) from the encoder's
+        outputs on its inputs with the choices folded into the batch (`pooled_output`
+        [batch * num_choices, hidden_size], rows in [batch, num_choices] order)."""
+        return _head(self.classifier_dropout, self.classifier,
+                     self.get_layer("unfold_choices"), encoder_outputs, training)
 
     def official_head_variables(self):
         """{official TF1 name: variable} of the head (`output_weights`, `output_bias`)."""

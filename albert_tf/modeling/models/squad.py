@@ -44,6 +44,13 @@ def _deserialize_encoder(config):
     return config
 
 
+def _span_outputs(span_head, encoder_outputs):
+    """`AlbertSquadV1`'s outputs from the encoder's: its functional graph and
+    `head_outputs`."""
+    start_logits, end_logits = span_head(encoder_outputs["sequence_output"])
+    return {"start_logits": start_logits, "end_logits": end_logits}
+
+
 @keras.saving.register_keras_serializable(package="albert_tf")
 class AlbertSquadV1(keras.Model):
     """ALBERT for SQuAD v1.1 (official `run_squad_v1.py`): `bert/*` + `cls/squad`.
@@ -73,15 +80,20 @@ class AlbertSquadV1(keras.Model):
 
         # === Functional graph ===
         inputs = encoder_inputs()
-        encoded = encoder(inputs)
-        start_logits, end_logits = span_head(encoded["sequence_output"])
-        outputs = {"start_logits": start_logits, "end_logits": end_logits}
+        outputs = _span_outputs(span_head, encoder(inputs))
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, name=name, **kwargs)
 
         # === State ===
         self.encoder = encoder
         self.span_head = span_head
         self.albert_config = config
+
+    def head_outputs(self, encoder_outputs, training=None):
+        """The model's outputs (start_logits, end_logits float32 [batch, seq_len]) from
+        the encoder's outputs on its inputs (`sequence_output` [batch, seq_len,
+        hidden_size]). The head has no dropout: `training` changes nothing."""
+        del training
+        return _span_outputs(self.span_head, encoder_outputs)
 
     def official_head_variables(self):
         """{official TF1 name: variable} of the head: `cls/squad/output_{weights,bias}`."""
@@ -146,9 +158,15 @@ class AlbertSquadV2(keras.Model):
 
     def call(self, inputs, training=None):
         encoded = self.encoder({k: inputs[k] for k in ENCODER_INPUTS}, training=training)
-        return self.squad_head(encoded["sequence_output"], inputs["p_mask"],
-                               start_positions=inputs.get("start_positions"),
-                               training=training)
+        return self.head_outputs(encoded, inputs["p_mask"], inputs.get("start_positions"),
+                                 training=training)
+
+    def head_outputs(self, encoder_outputs, p_mask, start_positions=None, training=None):
+        """The model's outputs (see `AlbertSquadV2Head`) from the encoder's outputs on
+        its inputs (`sequence_output` [batch, seq_len, hidden_size]), p_mask [batch,
+        seq_len] and optional start_positions [batch]."""
+        return self.squad_head(encoder_outputs["sequence_output"], p_mask,
+                               start_positions=start_positions, training=training)
 
     def official_head_variables(self):
         """{official TF1 name: variable} of the head, as `create_v2_model` names them."""
