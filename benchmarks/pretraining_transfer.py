@@ -660,9 +660,9 @@ def main(argv=None):
                                                  checkpoint, work)
         inits["pretrained"] = checkpoint
         if args.probe:
-            summary["probe"] = transfer_probe.run_probe(
-                work, [checkpoint], [int(s) for s in str(args.seeds).split(",")],
-                args.max_seq_length)
+            seeds = [int(s) for s in str(args.seeds).split(",")]
+            summary["probe"] = transfer_probe.run_probe(  # --quick: one random encoder
+                work, [checkpoint], seeds[:1] if args.quick else seeds, args.max_seq_length)
     if "pretrained_new_pooler" in arms:
         inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
             config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))

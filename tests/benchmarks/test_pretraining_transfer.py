@@ -88,10 +88,9 @@ def test_quick_run_prints_the_table(tmp_path, shared_data_dir):
     assert results["loading_check"]["pooler_included"]
     assert set(results["finetune"]) == {"sst2_few", "pair", "sst2_full"}
     assert len(results["pretraining"]["history"]) == 4
-    # The linear probes ran on both tasks, for the checkpoint and two random encoders.
+    # The linear probes ran on both tasks, for the checkpoint and a random encoder.
     for task in ("sst2_few", "pair"):
-        assert set(results["probe"][task]["results"]) >= {
-            "model.ckpt-1000", "random_seed1", "random_seed2"}
+        assert set(results["probe"][task]["results"]) >= {"model.ckpt-1000", "random_seed1"}
     assert "dev accuracy of a linear probe" in done.stdout
     assert (tmp_path / "transfer.png").stat().st_size > 1000
 
