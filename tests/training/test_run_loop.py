@@ -270,8 +270,41 @@ RUNTIME_FLAGS = ("--distribution_strategy", "--mixed_precision", "--[no]jit_comp
                  "--num_tpu_cores", "--random_seed")
 
 
-def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags():
-    """`--help` (not only --helpfull) of the shims, run as users run them."""
+# One Python imports the commands (TensorFlow) once, then forks a child per command that
+# runs it as its user does (the shim file as __main__, or the console entry point's
+# `run()`), its stdout and stderr into files; prints the children's exit statuses.
+_HELP_RUNNER = r"""
+import importlib, json, os, runpy, sys
+cases = json.loads(sys.argv[1])
+for module in ("run_pretraining", "run_classifier", "run_race", "run_squad",
+               "export_savedmodel", "create_pretraining_data", "train_vocab"):
+    importlib.import_module("albert_tf.cli." + module)
+codes = []
+for argv, entry, out, err in cases:
+    sys.stdout.flush(); sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+        sys.argv = argv
+        try:
+            if entry:
+                importlib.import_module(entry).run()
+            else:
+                runpy.run_path(argv[0], run_name="__main__")
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(code or 0)
+    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+print(json.dumps(codes))
+"""
+
+
+def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags(tmp_path):
+    """`--help` (not only --helpfull) of the shims, each run as users run it (the file as
+    __main__), in a fork of one Python that imported the commands once."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
     scripts = {"run_pretraining.py": ("--input_file", "--masked_lm_budget"),
                "run_classifier.py": ("--task_name", "--[no]do_eval"),
@@ -279,17 +312,19 @@ def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags():
                "run_squad.py": ("--[no]version_2_with_negative", "--predict_feature_left_file"),
                "export_savedmodel.py": ("--model_kind", "--label_list"),
                "create_pretraining_data.py": ("--input_file", "--dupe_factor")}
-    commands = {s: [sys.executable, str(REPO / s), "--help"] for s in scripts}
+    cases = [[[str(REPO / s), "--help"], None] for s in scripts]
     # albert-vocab has no shim: its console entry point, as the installed script calls it.
     scripts["albert-vocab"] = ("--model_prefix", "--vocab_size")
-    commands["albert-vocab"] = [sys.executable, "-c", "import sys; sys.argv[0] = "
-                                "'albert-vocab'; from albert_tf.cli.train_vocab import run; "
-                                "run()", "--help"]
-    runs = {s: subprocess.Popen(commands[s], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for s in scripts}
+    cases.append([["albert-vocab", "--help"], "albert_tf.cli.train_vocab"])
+    for case, script in zip(cases, scripts):
+        case += [str(tmp_path / f"{script}.out"), str(tmp_path / f"{script}.err")]
+    done = subprocess.run([sys.executable, "-c", _HELP_RUNNER, json.dumps(cases)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
     outputs = {}
     for script, own in scripts.items():
-        out, err = runs[script].communicate(timeout=300)
+        out = (tmp_path / f"{script}.out").read_text()
+        err = (tmp_path / f"{script}.err").read_text()
         outputs[script] = out
         assert "flags:" in out, err[-2000:]  # absl exits 1 after --help
         listed = {line.split(":")[0].strip() for line in out.splitlines()
