@@ -10,8 +10,6 @@ import json
 import math
 import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -29,6 +27,7 @@ from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RuntimeParams
 from albert_tf.training.saved_checkpoints import checkpoint_step
 from albert_tf.settings import define_flags, params_from_flags
 from albert_tf.tasks.squad.task import SquadParams, run_squad
+from forked_commands import run_forked
 from synthetic_pretraining_data import write_records
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -270,61 +269,26 @@ RUNTIME_FLAGS = ("--distribution_strategy", "--mixed_precision", "--[no]jit_comp
                  "--num_tpu_cores", "--random_seed")
 
 
-# One Python imports the commands (TensorFlow) once, then forks a child per command that
-# runs it as its user does (the shim file as __main__, or the console entry point's
-# `run()`), its stdout and stderr into files; prints the children's exit statuses.
-_HELP_RUNNER = r"""
-import importlib, json, os, runpy, sys
-cases = json.loads(sys.argv[1])
-for module in ("run_pretraining", "run_classifier", "run_race", "run_squad",
-               "export_savedmodel", "create_pretraining_data", "train_vocab"):
-    importlib.import_module("albert_tf.cli." + module)
-codes = []
-for argv, entry, out, err in cases:
-    sys.stdout.flush(); sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
-        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
-        sys.argv = argv
-        try:
-            if entry:
-                importlib.import_module(entry).run()
-            else:
-                runpy.run_path(argv[0], run_name="__main__")
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        sys.stdout.flush(); sys.stderr.flush()
-        os._exit(code or 0)
-    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-print(json.dumps(codes))
-"""
-
-
-def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags(tmp_path):
+def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags():
     """`--help` (not only --helpfull) of the shims, each run as users run it (the file as
     __main__), in a fork of one Python that imported the commands once."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
     scripts = {"run_pretraining.py": ("--input_file", "--masked_lm_budget"),
                "run_classifier.py": ("--task_name", "--[no]do_eval"),
                "run_race.py": ("--num_keep_checkpoint", "--max_qa_length"),
                "run_squad.py": ("--[no]version_2_with_negative", "--predict_feature_left_file"),
                "export_savedmodel.py": ("--model_kind", "--label_list"),
                "create_pretraining_data.py": ("--input_file", "--dupe_factor")}
-    cases = [[[str(REPO / s), "--help"], None] for s in scripts]
+    commands = [{"argv": [REPO / s, "--help"]} for s in scripts]
     # albert-vocab has no shim: its console entry point, as the installed script calls it.
     scripts["albert-vocab"] = ("--model_prefix", "--vocab_size")
-    cases.append([["albert-vocab", "--help"], "albert_tf.cli.train_vocab"])
-    for case, script in zip(cases, scripts):
-        case += [str(tmp_path / f"{script}.out"), str(tmp_path / f"{script}.err")]
-    done = subprocess.run([sys.executable, "-c", _HELP_RUNNER, json.dumps(cases)], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    commands.append({"argv": ["albert-vocab", "--help"], "entry": "albert_tf.cli.train_vocab"})
+    modules = [f"albert_tf.cli.{m}" for m in ("run_pretraining", "run_classifier", "run_race",
+                                              "run_squad", "export_savedmodel",
+                                              "create_pretraining_data", "train_vocab")]
+    results = run_forked(commands, modules, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                                                     PYTHONPATH=str(REPO)))
     outputs = {}
-    for script, own in scripts.items():
-        out = (tmp_path / f"{script}.out").read_text()
-        err = (tmp_path / f"{script}.err").read_text()
+    for (script, own), (_, out, err) in zip(scripts.items(), results):
         outputs[script] = out
         assert "flags:" in out, err[-2000:]  # absl exits 1 after --help
         listed = {line.split(":")[0].strip() for line in out.splitlines()
