@@ -2,8 +2,8 @@
 
 import os
 import pathlib
-import subprocess
-import sys
+
+from forked_commands import run_forked
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -12,20 +12,21 @@ def test_a_user_mistake_is_one_line_and_the_traceback_is_one_setting_away(tmp_pa
     export_dir = tmp_path / "not_an_export"
     export_dir.mkdir()
     (export_dir / "notes.txt").write_text("mine")
-    argv = [sys.executable, str(REPO / "export_savedmodel.py"), "--model_kind=preprocess",
+    argv = [REPO / "export_savedmodel.py", "--model_kind=preprocess",
             f"--export_dir={export_dir}", "--overwrite",
             f"--spm_model_file={tmp_path / 'none.model'}"]
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("ALBERT_TF_TRACEBACK", None)
-    quiet = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    assert quiet.returncode == 1
-    assert "Traceback" not in quiet.stderr, quiet.stderr[-2000:]
-    errors = [line for line in quiet.stderr.splitlines() if line.startswith("ERROR:")]
+    # As users run it, each run a fork of one Python that imported the command once.
+    (quiet, _, quiet_err), (loud, _, loud_err) = run_forked(
+        [{"argv": argv}, {"argv": argv, "env": {"ALBERT_TF_TRACEBACK": "1"}}],
+        ["albert_tf.cli.export_savedmodel"], env=env)
+    assert quiet == 1
+    assert "Traceback" not in quiet_err, quiet_err[-2000:]
+    errors = [line for line in quiet_err.splitlines() if line.startswith("ERROR:")]
     assert errors == [f"ERROR: export_dir {export_dir} exists and is not a SavedModel (no "
                       f"saved_model.pb); --overwrite only replaces an export "
-                      f"(ALBERT_TF_TRACEBACK=1 shows where)"], quiet.stderr[-2000:]
+                      f"(ALBERT_TF_TRACEBACK=1 shows where)"], quiet_err[-2000:]
     assert (export_dir / "notes.txt").read_text() == "mine"
-    loud = subprocess.run(argv, env=dict(env, ALBERT_TF_TRACEBACK="1"), capture_output=True,
-                          text=True, timeout=300)
-    assert loud.returncode == 1 and "Traceback" in loud.stderr
-    assert "FileExistsError: export_dir" in loud.stderr
+    assert loud == 1 and "Traceback" in loud_err
+    assert "FileExistsError: export_dir" in loud_err

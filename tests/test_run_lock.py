@@ -72,36 +72,46 @@ def test_only_the_chief_holds_it(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+# One Python imports albert_tf (TensorFlow) once and forks four runs that all try to take
+# the lock of argv[1] at one moment; each prints HELD or REFUSED to its file argv[2].<n>. The holder keeps it until the other three have ended (a slow start under
+# load must still find it held), then exits, which releases it.
 _TAKE = """
 import os, sys, time
 from albert_tf import run_lock
-time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-try:
-    run_lock.hold(sys.argv[1])
-    print("HELD", flush=True)
-    # Held until the test has seen the others end (a slow import under load must
-    # still find it held), at most 120 s.
-    deadline = time.time() + 120
-    while not os.path.exists(sys.argv[3]) and time.time() < deadline:
-        time.sleep(0.05)
-except run_lock.OutputInUseError as e:
-    print("REFUSED", e, flush=True)
+folder, output = sys.argv[1], sys.argv[2]
+start = time.time() + 1.0
+release = output + ".release"
+children = []
+for n in range(4):
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(f"{output}.{n}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+        time.sleep(max(0.0, start - time.time()))
+        try:
+            run_lock.hold(folder)
+            print("HELD", flush=True)
+            deadline = time.time() + 120
+            while not os.path.exists(release) and time.time() < deadline:
+                time.sleep(0.05)
+        except run_lock.OutputInUseError as e:
+            print("REFUSED", e, flush=True)
+        sys.exit(0)  # the exit handlers run: the holder releases
+    children.append(pid)
+for ended in range(4):
+    os.waitpid(-1, 0)
+    if ended == 2:
+        open(release, "w").close()
 """
 
 
 def test_of_runs_starting_together_exactly_one_gets_it(tmp_path):
-    import time
-
-    start = str(time.time() + 4)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    release = tmp_path / "release"
-    runs = [subprocess.Popen([sys.executable, "-c", _TAKE, str(tmp_path), start, str(release)],
-                             env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
-    deadline = time.time() + 120
-    while sum(run.poll() is not None for run in runs) < 3 and time.time() < deadline:
-        time.sleep(0.1)
-    release.touch()
-    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    output = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-c", _TAKE, str(tmp_path), str(output)],
+        env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
+        timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = [pathlib.Path(f"{output}.{n}").read_text() for n in range(4)]
     assert sorted(o.split()[0] for o in outputs) == ["HELD", "REFUSED", "REFUSED", "REFUSED"]
     assert not (tmp_path / run_lock.LOCK_NAME).exists()  # Released at exit.
 

@@ -46,7 +46,7 @@ from albert_tf.checkpoints.named_weights import (PRETRAINING_HEADS, TASKS, Named
                                                  check_declared_shapes, check_declared_sizes,
                                                  check_float_array, from_model, held_sizes,
                                                  task_of_model, task_of_weights)
-from albert_tf.checkpoints.official import (CONFIG_NAME, is_trainer_checkpoint,
+from albert_tf.checkpoints.official import (CONFIG_NAME, first_intact, is_trainer_checkpoint,
                                             list_official_variables, load_reader,
                                             read_tensor, resolve_checkpoint,
                                             restore_training_checkpoint)
@@ -67,6 +67,15 @@ def detect_format(path):
     Raises:
         FileNotFoundError when `path` is none of them.
     """
+    kind = _file_format(path)
+    if kind is not None:
+        return kind
+    return "trainer" if is_trainer_checkpoint(resolve_checkpoint(path)[0]) else "official"
+
+
+def _file_format(path):
+    """"keras", "hf" or "keras_hub" by the path alone; None for a TF checkpoint (or
+    a folder of them)."""
     path = str(path)
     if path.endswith(".keras"):
         return "keras"
@@ -75,7 +84,7 @@ def detect_format(path):
             return "keras_hub"
         if hf_format.is_hf_directory(path):
             return "hf"
-    return "trainer" if is_trainer_checkpoint(resolve_checkpoint(path)[0]) else "official"
+    return None
 
 
 def read_config(path):
@@ -269,7 +278,7 @@ def read_pretrained(path, config=None, task=None):
         return path
     path = resolve_pretrained(path)  # A hub id -> its local folder (checkpoints/hub.py).
     config = _as_config(config)
-    kind = detect_format(path)
+    kind = _file_format(path)
     if kind == "keras":
         return from_model(_load_keras_file(path))
     if kind in ("hf", "keras_hub"):
@@ -280,7 +289,24 @@ def read_pretrained(path, config=None, task=None):
                              f"config {config}")
         check_declared_shapes(named, os.path.join(str(path), hf_format.CONFIG_FILE))
         return named
-    prefix, config_path = resolve_checkpoint(path)
+    if os.path.isdir(path):
+        # Each candidate read in full, once; a damaged one gives way to the next.
+        return first_intact(str(path), lambda prefix: _in_memory(
+            _read_checkpoint(prefix, config, task)))[1]
+    return _read_checkpoint(resolve_checkpoint(path)[0], config, task)
+
+
+def _in_memory(named):
+    """`named` with every array read (an official checkpoint's are read when used)."""
+    if isinstance(named.weights, CheckpointArrays):
+        named.weights = {name: named.weights[name] for name in named.weights}
+    return named
+
+
+def _read_checkpoint(prefix, config, task):
+    """`read_pretrained` of one official or Trainer checkpoint `prefix`."""
+    prefix, config_path = resolve_checkpoint(prefix)
+    kind = "trainer" if is_trainer_checkpoint(prefix) else "official"
     if config is None and config_path is None and kind == "trainer":
         run_config = os.path.join(os.path.dirname(os.path.dirname(prefix)), CONFIG_NAME)
         config_path = run_config if tf.io.gfile.exists(run_config) else None
@@ -416,7 +442,8 @@ def load_weights(model, checkpoint, init_from_group0=False, new_heads=True,
     Returns:
         dict with `status` ("loaded": every head variable came from the checkpoint;
         "new": none did; "partial": some; "reinitialised": one had another shape, so
-        the heads are new) and the sorted `loaded`, `missing` and `unused` names.
+        the heads are new), the sorted `loaded`, `missing` and `unused` names, and the
+        `source` read (of a folder of TF checkpoints: the prefix it took).
 
     Raises:
         CheckpointMismatchError listing missing, unexpected and mis-shaped variables,
@@ -448,8 +475,10 @@ def load_weights(model, checkpoint, init_from_group0=False, new_heads=True,
     if errors or unexpected or mismatched:
         raise match.error(named.source, model, errors, unexpected, mismatched)
     loaded = {n: s for n, s in match.plan.items() if n not in skip}
-    for name, source in loaded.items():
-        value = check_float_array(source, named.weights[source], named.source)
+    # Every array read and checked before any is assigned: a bad file changes nothing.
+    values = {name: check_float_array(source, named.weights[source], named.source)
+              for name, source in loaded.items()}
+    for name, value in values.items():
         targets[name].assign(value.astype(targets[name].dtype))
     present = sum(n in loaded for n in heads)
     status = REINITIALISED if skip else LOADED if present == len(heads) else \
@@ -459,7 +488,7 @@ def load_weights(model, checkpoint, init_from_group0=False, new_heads=True,
                  len(match.unused))
     return {"status": status, "loaded": sorted(loaded),
             "missing": sorted(n for n in targets if n not in loaded),
-            "unused": match.unused}
+            "unused": match.unused, "source": named.source}
 
 
 def load_pretrained(path, config=None, task=None, num_choices=4, num_labels=None,

@@ -96,10 +96,10 @@ def resolve_checkpoint(path):
     """Finds the checkpoint prefix and the config file for `path`.
 
     `path` is a checkpoint prefix (`.../model.ckpt-best`, `.../ckpt-7`) or a
-    directory. A directory means, in this order: its `model.ckpt-best` (the
-    released tars; a run's best evaluation), the checkpoint its `checkpoint` state
-    file names, the highest step of its `*.index` files; the first of them that
-    reads (`checkpoint_damage`), with a warning naming each damaged one before it.
+    directory. A directory means the first of its `checkpoint_candidates` whose
+    every tensor reads (`checkpoint_damage`), with a warning naming each damaged one
+    before it. For a path only: a caller that loads it reads it through
+    `first_intact`, once.
 
     Returns:
         (prefix, config_path or None)
@@ -110,7 +110,7 @@ def resolve_checkpoint(path):
     path = str(path)
     if tf.io.gfile.isdir(path):
         directory = path
-        prefix = _newest_intact(directory)
+        prefix, _ = first_intact(directory, _check_intact)
     else:
         prefix = path[:-len(".index")] if path.endswith(".index") else path
         if not tf.io.gfile.exists(prefix + ".index"):
@@ -120,8 +120,10 @@ def resolve_checkpoint(path):
     return prefix, (config_path if tf.io.gfile.exists(config_path) else None)
 
 
-def _candidates(directory):
-    """A directory's checkpoints in the order `resolve_checkpoint` tries them."""
+def checkpoint_candidates(directory):
+    """A directory's checkpoint prefixes in the order they are tried: its
+    `model.ckpt-best` (the released tars; a run's best evaluation), the checkpoint its
+    `checkpoint` state file names, then its `*.index` files, highest step first."""
     named = []
     best = os.path.join(directory, BEST_CHECKPOINT)
     if tf.io.gfile.glob(best + ".*"):
@@ -147,22 +149,52 @@ def _candidates(directory):
 _WARNED = set()  # (directory, prefix used, damaged) already reported
 
 
-def _newest_intact(directory):
-    candidates = _candidates(directory)
+def first_intact(directory, read, candidates=None):
+    """`read(prefix)` of the first of `candidates` (default: `checkpoint_candidates`)
+    that reads: one whose index is missing, or whose `read` fails as damaged
+    (`CheckpointCorruptError`, `is_damaged_checkpoint_error`), is skipped for the
+    next, with one warning naming each skipped. `read` must leave nothing of a
+    damaged checkpoint behind (read all, then assign).
+
+    Returns:
+        (prefix, what `read` returned)
+    Raises:
+        FileNotFoundError when there is no candidate; CheckpointCorruptError naming
+        each one when none reads. Any other error of `read` as is.
+    """
+    candidates = checkpoint_candidates(directory) if candidates is None else candidates
     if not candidates:
         raise FileNotFoundError(f"no checkpoint (*.index) found in directory {directory}")
     damaged = []
     for prefix in candidates:
-        damage = checkpoint_damage(prefix)
-        if damage is None:
-            if damaged and (directory, prefix, tuple(damaged)) not in _WARNED:
-                _WARNED.add((directory, prefix, tuple(damaged)))  # once, not per reader
-                logging.warning("%s: using %s, the newest checkpoint that reads; skipped "
-                                "the damaged: %s", directory, prefix, "; ".join(damaged))
-            return prefix
-        damaged.append(damage)
+        index = prefix + ".index"
+        if not tf.io.gfile.exists(index):
+            damaged.append(f"checkpoint {prefix}: its index {index} is missing")
+            continue
+        try:
+            value = read(prefix)
+        except CheckpointCorruptError as e:
+            damaged.append(str(e))
+            continue
+        except (IndexError, tf.errors.OpError) as e:
+            if not is_damaged_checkpoint_error(e):
+                raise
+            damaged.append(f"checkpoint {prefix}: {_data_files(prefix)}: truncated or "
+                           f"corrupt ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+            continue
+        if damaged and (directory, prefix, tuple(damaged)) not in _WARNED:
+            _WARNED.add((directory, prefix, tuple(damaged)))  # once, not per reader
+            logging.warning("%s: using %s, the newest checkpoint that reads; skipped "
+                            "the damaged: %s", directory, prefix, "; ".join(damaged))
+        return prefix, value
     raise CheckpointCorruptError(f"every checkpoint in {directory} is damaged: "
                                  f"{'; '.join(damaged)}")
+
+
+def _check_intact(prefix):
+    damage = checkpoint_damage(prefix)
+    if damage is not None:
+        raise CheckpointCorruptError(damage)
 
 
 def checkpoint_damage(prefix):
@@ -236,11 +268,21 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
 
     Raises:
         CheckpointMismatchError listing missing variables, unexpected variables and
-        shape mismatches (both shapes), before anything is assigned;
-        CheckpointCorruptError naming the data file and tensor when a file is
-        truncated or damaged (variables read before it are then already assigned).
+        shape mismatches (both shapes); CheckpointCorruptError naming the data file
+        and tensor when a file is truncated or damaged (of a directory: when every
+        checkpoint is). Either way before anything is assigned.
     """
-    prefix, _ = resolve_checkpoint(checkpoint)
+    restore = functools.partial(_restore_official_weights, model,
+                                init_from_group0=init_from_group0,
+                                allow_missing=allow_missing,
+                                allow_unexpected=allow_unexpected, skip=skip)
+    if tf.io.gfile.isdir(str(checkpoint)):
+        return first_intact(str(checkpoint), restore)[1]
+    return restore(resolve_checkpoint(checkpoint)[0])
+
+
+def _restore_official_weights(model, prefix, init_from_group0, allow_missing,
+                              allow_unexpected, skip):
     reader = load_reader(prefix)
     available = list_official_variables(prefix)
     skipped = _as_patterns(skip)
@@ -252,9 +294,11 @@ def restore_official_weights(model, checkpoint, init_from_group0=False, allow_mi
     unexpected = [n for n in match.unused if not any(p.match(n) for p in unexpected_ok)]
     if missing or unexpected or match.mismatched:
         raise match.error(prefix, model, missing, unexpected, list(match.mismatched))
-    for name, source in match.plan.items():
-        value = read_tensor(reader, prefix, source)
-        targets[name].assign(np.asarray(value).astype(targets[name].dtype))
+    # Every tensor read before any is assigned: a damaged file changes nothing.
+    values = {name: np.asarray(read_tensor(reader, prefix, source))
+              for name, source in match.plan.items()}
+    for name, value in values.items():
+        targets[name].assign(value.astype(targets[name].dtype))
     return {"loaded": sorted(match.plan), "missing": sorted(match.missing),
             "unused": match.unused}
 

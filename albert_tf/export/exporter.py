@@ -23,7 +23,7 @@ from absl import logging
 import tensorflow as tf
 
 import albert_tf
-from albert_tf.checkpoints import (CheckpointMismatchError, detect_format, load_pretrained,
+from albert_tf.checkpoints import (CheckpointMismatchError, load_pretrained,
                                    read_pretrained, resolve_checkpoint)
 from albert_tf.checkpoints.labels import checkpoint_directory, read_label_list
 from albert_tf.checkpoints.named_weights import PRETRAINING_HEADS
@@ -210,8 +210,9 @@ def load_model(params):
             raise
         raise CheckpointMismatchError(f"{e}\n{hint}") from None
     config_path = params.albert_config_file
-    if not config_path and detect_format(path) in ("official", "trainer"):
-        config_path = resolve_checkpoint(path)[1]
+    if not config_path and tf.io.gfile.exists(named.source + ".index"):
+        # An official or Trainer checkpoint (of a folder: the one read).
+        config_path = resolve_checkpoint(named.source)[1]
     return model, config_path
 
 

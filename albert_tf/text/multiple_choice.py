@@ -17,12 +17,11 @@ import tensorflow as tf
 
 from albert_tf.checkpoints import load_pretrained
 from albert_tf.checkpoints.hub import resolve_pretrained
-from albert_tf.data import padding
 from albert_tf.modeling.models.multiple_choice import AlbertMultipleChoice
 from albert_tf.text.loading import find_spm_model
 from albert_tf.text.multiple_choice_preprocessor import INPUT_NAMES, \
     MultipleChoicePreprocessor, as_choice_tensors, choice_letters, split_choices
-from albert_tf.text.raw_text_model import FEATURES, RawTextModel, is_features
+from albert_tf.text.raw_text_model import RawTextModel, is_features
 
 # Official run_race.py: 512 tokens; cut to a smaller model's positions.
 DEFAULT_MAX_SEQ_LENGTH = 512
@@ -177,16 +176,7 @@ class MultipleChoice(RawTextModel):
                 dataset = dataset.shuffle(len(articles), seed=seed,
                                           reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size)
-
-        def features(*element):
-            inputs, rest = element[0], element[1:]
-            if not is_features(inputs):
-                inputs = self.preprocessor.preprocess(inputs)
-            inputs = padding.trim_padding({name: inputs[name] for name in FEATURES})
-            return (inputs,) + rest if rest else inputs
-
-        dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return self.packed_dataset(dataset)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
             shuffle=True, steps_per_epoch=None, **kwargs):

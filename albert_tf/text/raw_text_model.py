@@ -2,6 +2,7 @@
 `MultipleChoice`): an albert_tf task model behind an in-graph preprocessor."""
 
 import keras
+import tensorflow as tf
 
 from albert_tf.data import padding
 from albert_tf.training.optimizers import create_optimizer
@@ -39,6 +40,21 @@ class RawTextModel(keras.Model):
         features = inputs if is_features(inputs) else self.preprocessor.preprocess(inputs)
         features = {name: features[name] for name in FEATURES}
         return self.task_model(features, training=training)["logits"]
+
+    def packed_dataset(self, dataset):
+        """Batches of (inputs[, labels]) -> (features[, labels]), prefetched: raw text is
+        packed by the preprocessor (given features pass through), then each batch is cut
+        to its longest input (`[batch, ..., longest]`)."""
+
+        def features(*element):
+            inputs, rest = element[0], element[1:]
+            if not is_features(inputs):
+                inputs = self.preprocessor.preprocess(inputs)
+            inputs = padding.trim_padding({name: inputs[name] for name in FEATURES})
+            return (inputs,) + rest if rest else inputs
+
+        dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
     def official_optimizer(self, num_train_steps, learning_rate=None, warmup_proportion=None,
                            optimizer="adamw"):

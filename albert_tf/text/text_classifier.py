@@ -15,11 +15,10 @@ import tensorflow as tf
 
 from albert_tf.checkpoints.hub import resolve_pretrained
 from albert_tf.checkpoints.labels import checkpoint_directory, check_label_list, read_label_list
-from albert_tf.data import padding
 from albert_tf.modeling.models import AlbertClassifier
 from albert_tf.text.loading import find_spm_model, load_classifier
 from albert_tf.text.preprocessor import AlbertTextPreprocessor, as_text_tensors, split_texts
-from albert_tf.text.raw_text_model import FEATURES, RawTextModel, is_features
+from albert_tf.text.raw_text_model import RawTextModel, is_features
 
 
 
@@ -197,16 +196,7 @@ class TextClassifier(RawTextModel):
                 dataset = dataset.shuffle(len(labels) if y is not None else 1024, seed=seed,
                                           reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size)
-
-        def features(*element):
-            inputs, rest = element[0], element[1:]
-            if not is_features(inputs):
-                inputs = self.preprocessor.preprocess(inputs)
-            inputs = padding.trim_padding({name: inputs[name] for name in FEATURES})
-            return (inputs,) + rest if rest else inputs
-
-        dataset = dataset.map(features, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return self.packed_dataset(dataset)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
             shuffle=True, steps_per_epoch=None, **kwargs):

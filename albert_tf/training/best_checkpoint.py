@@ -14,8 +14,9 @@ import os
 import tensorflow as tf
 
 from albert_tf.atomic_write import write_json_atomically
-from albert_tf.checkpoints import restore_official_weights, save_official_checkpoint
-from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT, record_evaluation
+from albert_tf.checkpoints import save_official_checkpoint
+from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT, load_newest_intact, \
+    record_evaluation
 
 BEST_EVAL_FILE = "best_eval.json"
 
@@ -75,9 +76,9 @@ class BestCheckpoint:
         return improved
 
     def restore_into(self, model):
-        """Loads model.ckpt-best into `model` if it exists; returns whether it did."""
-        prefix = os.path.join(self.output_dir, BEST_CHECKPOINT)
-        if not tf.io.gfile.exists(prefix + ".index"):
-            return False
-        restore_official_weights(model, prefix)
-        return True
+        """Loads model.ckpt-best into `model` if it exists; when it is damaged, the
+        newest intact checkpoint of output_dir instead, with a warning naming it
+        (`load_newest_intact`). Returns the prefix loaded, or None."""
+        if not tf.io.gfile.exists(os.path.join(self.output_dir, BEST_CHECKPOINT + ".index")):
+            return None
+        return load_newest_intact(model, self.output_dir)[1]

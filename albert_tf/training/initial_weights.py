@@ -10,9 +10,11 @@ the official scripts do, and `--init_checkpoint` only when output_dir holds none
 
 import os
 
+import tensorflow as tf
 from absl import logging
 
-from albert_tf.checkpoints import detect_format, load_weights, resolve_checkpoint
+from albert_tf.checkpoints import load_weights
+from albert_tf.checkpoints.official import is_trainer_checkpoint
 from albert_tf.checkpoints.loader import LOADED
 from albert_tf.training.saved_checkpoints import checkpoint_step, load_for_prediction
 from albert_tf.training.trainer import Trainer, latest_complete_checkpoint
@@ -60,9 +62,9 @@ def load_initial_weights(model, params, saved_model_first=True):
     if report["status"] != LOADED and not params.do_train:
         logging.warning("Evaluating/predicting with an untrained task head: %s has no "
                         "(fitting) head for this task", source)
-    kind = detect_format(source)
-    if kind == "official":
-        return checkpoint_step(resolve_checkpoint(source)[0])
-    if kind == "trainer":
-        return int(resolve_checkpoint(source)[0].rsplit("-", 1)[-1])
-    return None
+    prefix = report["source"]  # Of a folder: the checkpoint it took.
+    if not tf.io.gfile.exists(prefix + ".index"):  # Not an official or Trainer one.
+        return None
+    if is_trainer_checkpoint(prefix):
+        return int(prefix.rsplit("-", 1)[-1])
+    return checkpoint_step(prefix)

@@ -35,8 +35,8 @@ from albert_tf.training.optimizers import create_optimizer
 from albert_tf.training.precision import wrap_for_loss_scaling
 from albert_tf.training.runtime import setup_runtime
 from albert_tf.training import evaluation
-from albert_tf.training.saved_checkpoints import evaluate_saved_checkpoints, record_evaluation, \
-    saved_checkpoints, scored_steps, trainer_checkpoint
+from albert_tf.training.saved_checkpoints import BEST_CHECKPOINT, evaluate_saved_checkpoints, \
+    record_evaluation, saved_checkpoints, scored_steps, trainer_checkpoint
 from albert_tf.settings import check_ranges
 from albert_tf.training.strategy import is_chief
 from albert_tf.training.summaries import EvalSummaries
@@ -239,8 +239,13 @@ class _Run:
         if best is None:
             return
         if self.keeper.best_step != (self.scored[0] if self.scored else None):
-            self.keeper.restore_into(self.model)
-            print(f"Using model.ckpt-best (step {self.keeper.best_step})", flush=True)
+            prefix = self.keeper.restore_into(self.model)
+            if prefix is None or prefix == os.path.join(self.params.output_dir,
+                                                        BEST_CHECKPOINT):
+                print(f"Using model.ckpt-best (step {self.keeper.best_step})", flush=True)
+            else:
+                print(f"Using {prefix}: model.ckpt-best (step {self.keeper.best_step}) is "
+                      "damaged", flush=True)
             self.scored = None
         self.outcome["best"] = dict(best)
 

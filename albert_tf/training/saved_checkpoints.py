@@ -17,7 +17,7 @@ from absl import logging
 
 from albert_tf.atomic_write import json_safe
 from albert_tf.checkpoints import restore_official_weights
-from albert_tf.checkpoints.official import restore_training_checkpoint
+from albert_tf.checkpoints.official import first_intact, restore_training_checkpoint
 from albert_tf.training.checkpoint_files import CHECKPOINT_SUBDIR, numbered_checkpoints
 
 BEST_CHECKPOINT = "model.ckpt-best"
@@ -53,32 +53,56 @@ def load_saved(model, checkpoint):
 
 
 def load_for_prediction(model, output_dir, init_checkpoint=None):
-    """Loads `prediction_checkpoint(output_dir)` into `model` when there is one (then
-    `init_checkpoint`, which seeds training only, is not used, as official).
+    """Loads `load_newest_intact(output_dir)` into `model` when output_dir holds a
+    checkpoint (then `init_checkpoint`, which seeds training only, is not used, as
+    official).
 
     Returns:
         Its global step (None when unknown), or False when output_dir holds none.
     """
-    saved = prediction_checkpoint(output_dir)
-    if saved is None:
+    if not prediction_candidates(output_dir):
         return False
     if init_checkpoint:
         logging.info("Using the fine-tuned model in %s, not --init_checkpoint %s (which "
                      "seeds training only, as official)", output_dir, init_checkpoint)
-    load_saved(model, saved)
-    print(f"Loaded the fine-tuned model {saved[1]}", flush=True)
-    kind, prefix = saved
+    kind, prefix = load_newest_intact(model, output_dir)
+    print(f"Loaded the fine-tuned model {prefix}", flush=True)
     return checkpoint_step(prefix) if kind == OFFICIAL else int(prefix.rsplit("-", 1)[-1])
 
 
+def load_newest_intact(model, output_dir):
+    """Loads the first of `prediction_candidates(output_dir)` that reads into `model`:
+    a damaged one (`model.ckpt-best` cut short, say) is skipped with one warning naming
+    it. Every candidate assigns every model variable, so nothing of a damaged one that
+    failed part-way is left.
+
+    Returns:
+        The `(format, prefix)` loaded, or None when output_dir holds none.
+    Raises:
+        CheckpointCorruptError naming each one when none reads.
+    """
+    candidates = prediction_candidates(output_dir)
+    if not candidates:
+        return None
+    kinds = {prefix: kind for kind, prefix in candidates}
+    prefix, _ = first_intact(output_dir, lambda p: load_saved(model, (kinds[p], p)),
+                             candidates=list(kinds))
+    return kinds[prefix], prefix
+
+
 def prediction_checkpoint(output_dir):
-    """`(format, prefix)` to predict with: `model.ckpt-best`, else the newest saved
-    checkpoint; None when output_dir holds none."""
+    """`(format, prefix)` to predict with: the first of `prediction_candidates`, or None."""
+    candidates = prediction_candidates(output_dir)
+    return candidates[0] if candidates else None
+
+
+def prediction_candidates(output_dir):
+    """`(format, prefix)` of output_dir's checkpoints, in the order prediction tries
+    them: `model.ckpt-best`, then the saved checkpoints, newest first."""
     best = os.path.join(output_dir, BEST_CHECKPOINT)
-    if tf.io.gfile.exists(best + ".index"):
-        return OFFICIAL, best
     saved = saved_checkpoints(output_dir)
-    return saved[max(saved)] if saved else None
+    return ([(OFFICIAL, best)] if tf.io.gfile.exists(best + ".index") else []) + [
+        saved[step] for step in sorted(saved, reverse=True)]
 
 
 def trainer_checkpoint(output_dir, step):

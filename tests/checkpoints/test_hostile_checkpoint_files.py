@@ -279,10 +279,6 @@ def no_array_read(monkeypatch):
     monkeypatch.setattr(official, "read_tensor", refuse)
     monkeypatch.setattr(loader, "read_tensor", refuse)
     monkeypatch.setattr(loader, "restore_training_checkpoint", refuse)
-    # Choosing a folder's checkpoint reads its tensors to skip damaged ones; that reads
-    # what the file holds (bounded by its size), not what the config declares, so it
-    # is taken as intact here: the rule under test is about the declared sizes.
-    monkeypatch.setattr(official, "checkpoint_damage", lambda prefix: None)
 
 
 def trainer_checkpoint(saved, pretrainer, tmp_path):

@@ -25,6 +25,7 @@ from albert_tf.tasks.glue.task import ClassifierParams
 from albert_tf.tasks.pretraining.task import PretrainingParams
 from albert_tf.tasks.race.task import RaceParams
 from albert_tf.tasks.squad.task import SquadParams
+from forked_commands import run_forked
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
@@ -256,23 +257,21 @@ def test_a_run_with_no_mode_is_refused():
 
 
 def test_a_command_refuses_a_bad_setting_in_one_line(tmp_path):
-    """Run as users run it: no mode set, then a value out of range; nothing written."""
+    """Run as users run it (the shim, forked after one import): no mode set, then a
+    value out of range; nothing written."""
     out = tmp_path / "out"
-    common = [sys.executable, str(REPO / "run_race.py"), f"--output_dir={out}",
+    common = [REPO / "run_race.py", f"--output_dir={out}",
               f"--albert_config_file={REPO / 'configs' / 'albert_tiny_test.json'}",
               f"--spm_model_file={tmp_path / 'none.model'}"]
-    runs = {"none": subprocess.Popen(common, env=ENV, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True),
-            "range": subprocess.Popen(common + ["--do_eval", "--learning_rate=0"], env=ENV,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True)}
+    runs = {"none": common, "range": common + ["--do_eval", "--learning_rate=0"]}
     expected = {"none": "albert-race: error: nothing to do: set --do_train and/or --do_eval "
                         "and/or --do_predict (each is off unless given, as in the official "
                         "scripts)",
                 "range": "albert-race: error: --learning_rate must be > 0, got 0.0"}
-    for name, process in runs.items():
-        _, err = process.communicate(timeout=600)
-        assert process.returncode == 1, err[-3000:]
+    results = run_forked([{"argv": argv} for argv in runs.values()],
+                         ["albert_tf.cli.run_race"], env=ENV)
+    for name, (status, _, err) in zip(runs, results):
+        assert status == 1, err[-3000:]
         assert "Traceback" not in err
         assert err.strip().splitlines()[-1] == expected[name]
     assert not out.exists()

@@ -2,13 +2,12 @@
 flag and what it expects, exit status 1, no traceback, and writes nothing (every console
 command of setup.py)."""
 
-import json
 import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
+
+from forked_commands import run_forked
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -49,44 +48,13 @@ COMMANDS = {
 }
 CASES = [(command, flag) for command, (_, required) in COMMANDS.items() for flag in required]
 
-# One Python imports the commands (TensorFlow) once, then forks a child per case that runs
-# the console script's `run()` and ends as the interpreter ends on a SystemExit (a string
-# code printed to stderr with status 1; the exit handlers run), less the seconds its
-# clean-up of TensorFlow's modules would take.
-_RUNNER = r"""
-import atexit, importlib, json, os, sys
-cases = json.loads(sys.argv[1])
-modules = {m: importlib.import_module("albert_tf.cli." + m) for m, _, _ in cases}
-results = []
-for module, argv, log in cases:
-    sys.stdout.flush(); sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(fd, 1); os.dup2(fd, 2)
-        sys.argv = argv
-        try:
-            modules[module].run()
-            code = 99  # run() returned: the command did not stop
-        except SystemExit as e:
-            code = e.code
-            if isinstance(code, str):
-                sys.stderr.write(code + "\n")
-                code = 1
-        sys.stdout.flush(); sys.stderr.flush()
-        atexit._run_exitfuncs()
-        os._exit(code or 0)
-    results.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-print(json.dumps(results))
-"""
-
-
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     """{(command, flag): (exit status, output, files written)} of each command started
-    with every required flag but `flag`, each in its own empty folder."""
+    with every required flag but `flag`, each in its own empty folder (each a fork of
+    one Python that imported the commands once: `run_forked`)."""
     root = tmp_path_factory.mktemp("required")
-    runs = []
+    commands = []
     for command, flag in CASES:
         module, required = COMMANDS[command]
         work = root / f"{command}-{flag}"
@@ -96,16 +64,13 @@ def outcomes(tmp_path_factory):
                                                                       "task_name")
                             else f"--{name}={value}"
                             for name, (value, _) in required.items() if name != flag]
-        runs.append((module, argv, str(root / f"{command}-{flag}.log")))
+        commands.append({"argv": argv, "entry": f"albert_tf.cli.{module}"})
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("ALBERT_TF_TRACEBACK", None)
-    done = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(runs)], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=root)
-    assert done.returncode == 0, done.stderr[-3000:]
-    codes = json.loads(done.stdout.strip().splitlines()[-1])
-    return {case: (code, pathlib.Path(log).read_text(),
+    results = run_forked(commands, sorted({c["entry"] for c in commands}), env=env, cwd=root)
+    return {case: (code, out + err,
                    sorted(p.name for p in (root / f"{case[0]}-{case[1]}").iterdir()))
-            for case, code, (_, _, log) in zip(CASES, codes, runs)}
+            for case, (code, out, err) in zip(CASES, results)}
 
 
 @pytest.mark.parametrize("command, flag", CASES)

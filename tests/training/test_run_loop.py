@@ -10,8 +10,6 @@ import json
 import math
 import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -29,6 +27,7 @@ from albert_tf.training.runtime import OFFICIAL_FLAGS_MODULE, RuntimeParams
 from albert_tf.training.saved_checkpoints import checkpoint_step
 from albert_tf.settings import define_flags, params_from_flags
 from albert_tf.tasks.squad.task import SquadParams, run_squad
+from forked_commands import run_forked
 from synthetic_pretraining_data import write_records
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -271,25 +270,25 @@ RUNTIME_FLAGS = ("--distribution_strategy", "--mixed_precision", "--[no]jit_comp
 
 
 def test_help_of_every_entry_point_lists_its_flags_and_the_runtime_flags():
-    """`--help` (not only --helpfull) of the shims, run as users run them."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    """`--help` (not only --helpfull) of the shims, each run as users run it (the file as
+    __main__), in a fork of one Python that imported the commands once."""
     scripts = {"run_pretraining.py": ("--input_file", "--masked_lm_budget"),
                "run_classifier.py": ("--task_name", "--[no]do_eval"),
                "run_race.py": ("--num_keep_checkpoint", "--max_qa_length"),
                "run_squad.py": ("--[no]version_2_with_negative", "--predict_feature_left_file"),
                "export_savedmodel.py": ("--model_kind", "--label_list"),
                "create_pretraining_data.py": ("--input_file", "--dupe_factor")}
-    commands = {s: [sys.executable, str(REPO / s), "--help"] for s in scripts}
+    commands = [{"argv": [REPO / s, "--help"]} for s in scripts]
     # albert-vocab has no shim: its console entry point, as the installed script calls it.
     scripts["albert-vocab"] = ("--model_prefix", "--vocab_size")
-    commands["albert-vocab"] = [sys.executable, "-c", "import sys; sys.argv[0] = "
-                                "'albert-vocab'; from albert_tf.cli.train_vocab import run; "
-                                "run()", "--help"]
-    runs = {s: subprocess.Popen(commands[s], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for s in scripts}
+    commands.append({"argv": ["albert-vocab", "--help"], "entry": "albert_tf.cli.train_vocab"})
+    modules = [f"albert_tf.cli.{m}" for m in ("run_pretraining", "run_classifier", "run_race",
+                                              "run_squad", "export_savedmodel",
+                                              "create_pretraining_data", "train_vocab")]
+    results = run_forked(commands, modules, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                                                     PYTHONPATH=str(REPO)))
     outputs = {}
-    for script, own in scripts.items():
-        out, err = runs[script].communicate(timeout=300)
+    for (script, own), (_, out, err) in zip(scripts.items(), results):
         outputs[script] = out
         assert "flags:" in out, err[-2000:]  # absl exits 1 after --help
         listed = {line.split(":")[0].strip() for line in out.splitlines()

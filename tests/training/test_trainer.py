@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -165,15 +166,34 @@ def last_metrics(output_dir):
         return [json.loads(line) for line in f][-1]
 
 
-def test_sigkill_and_restart_continues_like_an_uninterrupted_run(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_records(tmp_path_factory):
+    """Records of the real 30k vocabulary, for `configs/albert_tiny_test.json`."""
+    return write_records(tmp_path_factory.mktemp("tiny") / "train.tfrecord", 64,
+                         vocab_size=30000)
+
+
+STRAIGHT_STEPS = 12
+
+
+@pytest.fixture(scope="module")
+def straight(tiny_records, tmp_path_factory):
+    """The output_dir of run_pretraining.py run uninterrupted to STRAIGHT_STEPS (read
+    only: a test that changes it works on a copy)."""
+    output = tmp_path_factory.mktemp("straight") / "out"
+    subprocess.run(pretraining_command(tiny_records, output, STRAIGHT_STEPS),
+                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO)),
+                   check=True, capture_output=True, timeout=400)
+    return output
+
+
+def test_sigkill_and_restart_continues_like_an_uninterrupted_run(tmp_path, tiny_records,
+                                                                straight):
     # The tiny config has dropout 0.1 and a 30000 vocabulary: dropout RNG state,
     # optimizer slots, learning rate and the input position must all resume.
-    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
+    records = tiny_records
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
-    steps = 12
-    straight = tmp_path / "straight"
-    subprocess.run(pretraining_command(records, straight, steps), env=env, check=True,
-                   capture_output=True, timeout=400)
+    steps = STRAIGHT_STEPS
 
     killed = tmp_path / "killed"
     process = subprocess.Popen(pretraining_command(records, killed, steps), env=env,
@@ -212,24 +232,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_kill_between_last_checkpoint_and_final_export_is_repaired(tmp_path):
+def test_kill_between_last_checkpoint_and_final_export_is_repaired(tmp_path, tiny_records,
+                                                                   straight):
     """A kill after the last training checkpoint but before output_dir/model.ckpt-N: the
     restart has no step left to run, and still writes the final official export."""
-    records = write_records(tmp_path / "train.tfrecord", 16, vocab_size=30000)
     out = tmp_path / "out"
-    command = pretraining_command(records, out, 4)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
-    exported = {p.name: p.read_bytes() for p in out.glob("model.ckpt-4.*")}
+    shutil.copytree(straight, out)
+    final = f"model.ckpt-{STRAIGHT_STEPS}"
+    exported = {p.name: p.read_bytes() for p in out.glob(f"{final}.*")}
     assert exported
     for name in exported:
         (out / name).unlink()
     (out / "checkpoint").unlink()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(pretraining_command(tiny_records, out, STRAIGHT_STEPS),
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Resumed" in done.stdout
-    assert {p.name: p.read_bytes() for p in out.glob("model.ckpt-4.*")} == exported
-    assert 'model_checkpoint_path: "model.ckpt-4"' in (out / "checkpoint").read_text()
+    assert {p.name: p.read_bytes() for p in out.glob(f"{final}.*")} == exported
+    assert f'model_checkpoint_path: "{final}"' in (out / "checkpoint").read_text()
 
 
 def test_entry_point_dynamic_masking_flags_reach_the_input_pipeline(tmp_path):
@@ -276,10 +297,17 @@ def run_two_local_workers(records, output, steps, extra=(), timeout=400):
     return [(p, *p.communicate(timeout=timeout)) for p in processes]
 
 
-def test_multi_worker_mirrored_two_local_workers(tmp_path):
-    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
-    output = tmp_path / "out"
-    for process, _, err in run_two_local_workers(records, output, 4):
+@pytest.fixture(scope="module")
+def two_workers(tiny_records, tmp_path_factory):
+    """(output_dir, [(process, out, err)]) of 4 steps on two local workers (read only: a
+    test that changes it works on a copy)."""
+    output = tmp_path_factory.mktemp("two_workers") / "out"
+    return output, run_two_local_workers(tiny_records, output, 4)
+
+
+def test_multi_worker_mirrored_two_local_workers(two_workers):
+    output, results = two_workers
+    for process, _, err in results:
         assert process.returncode == 0, err[-3000:]
     # The chief (worker 0) wrote the checkpoints; the other worker left nothing behind.
     assert (output / "training_checkpoints" / "ckpt-4.index").exists()
@@ -288,16 +316,17 @@ def test_multi_worker_mirrored_two_local_workers(tmp_path):
     assert last_metrics(output)["step"] == 4
 
 
-def test_multi_worker_rollback_after_a_resume_is_decided_alike(tmp_path):
+def test_multi_worker_rollback_after_a_resume_is_decided_alike(tmp_path, tiny_records,
+                                                               two_workers):
     """After a restart the non-chief worker's scratch folder is empty; a divergence must
     still roll every worker back to the chief's checkpoint (not stop one of them and
     leave the other waiting in a collective), then stop all alike when rollbacks run out."""
-    records = write_records(tmp_path / "train.tfrecord", 64, vocab_size=30000)
-    output = tmp_path / "out"
-    for process, _, err in run_two_local_workers(records, output, 4, timeout=300):
+    for process, _, err in two_workers[1]:
         assert process.returncode == 0, err[-3000:]
+    output = tmp_path / "out"
+    shutil.copytree(two_workers[0], output)
     # Resumed at step 4 with a bound no loss meets: each loop diverges.
-    results = run_two_local_workers(records, output, 8,
+    results = run_two_local_workers(tiny_records, output, 8,
                                     ["--loss_bound=0.0", "--max_rollbacks=1"], timeout=300)
     for process, _, err in results:
         assert process.returncode != 0

@@ -2,7 +2,10 @@
 predicts with that run's model, not with the --init_checkpoint it is also given (which
 seeds training only, as in the official run_glue.sh)."""
 
+import json
+import logging
 import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -37,15 +40,16 @@ def runs(tmp_path_factory, shared_data_dir, spm_model_file):
                 predict_batch_size=4, learning_rate=1e-2, train_step=6, warmup_step=0,
                 save_checkpoints_steps=3, iterations_per_loop=3, dropout_prob=0.0)
     out = root / "out"
+    # What each set of weights predicts: the fine-tuned model at the end of its training
+    # run, the init one from a fresh output_dir.
     run_classifier(ClassifierParams(**base, output_dir=str(out), init_checkpoint=init,
-                                    do_train=True))
+                                    do_train=True, do_predict=True))
     assert sorted(p.name for p in out.glob("model.ckpt-*.index")) == ["model.ckpt-6.index"]
-    # What each set of weights predicts, each from a fresh output_dir.
-    expected = {}
-    for name, checkpoint in (("fine_tuned", str(out / "model.ckpt-6")), ("init", init)):
-        run_classifier(ClassifierParams(**base, output_dir=str(root / name),
-                                        init_checkpoint=checkpoint, do_predict=True))
-        expected[name] = _probabilities(root / name)
+    expected = {"fine_tuned": _probabilities(out)}
+    (out / "test_results.tsv").unlink()
+    run_classifier(ClassifierParams(**base, output_dir=str(root / "init"), init_checkpoint=init,
+                                    do_predict=True))
+    expected["init"] = _probabilities(root / "init")
     return base, out, init, expected
 
 
@@ -60,3 +64,36 @@ def test_predict_only_uses_the_fine_tuned_model_in_output_dir(runs, capsys):
     np.testing.assert_allclose(predicted, expected["fine_tuned"], atol=1e-6)
     assert not np.allclose(predicted, expected["init"], atol=1e-3)
     assert f"Loaded the fine-tuned model {out}/model.ckpt-6" in capsys.readouterr().out
+
+
+def test_a_damaged_best_gives_way_to_the_newest_intact_checkpoint(runs, tmp_path, capsys,
+                                                                  caplog):
+    """Evaluation and prediction alone, whose output_dir's model.ckpt-best (of other
+    weights) is cut short and whose checkpoints are all scored: the loaded model and the
+    one predicting are model.ckpt-6, each time with a warning naming the damaged best."""
+    base, out, init, expected = runs
+    run = tmp_path / "out"
+    shutil.copytree(out, run)
+    for path in pathlib.Path(init).parent.glob("model.ckpt-0.*"):
+        shutil.copy(path, run / path.name.replace("ckpt-0", "ckpt-best"))
+    data = run / "model.ckpt-best.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:data.stat().st_size // 2])
+    (run / "best_eval.json").write_text(json.dumps({"accuracy": 1.0, "global_step": 6}))
+    (run / "eval_history.jsonl").write_text("".join(
+        json.dumps({"accuracy": 0.5, "global_step": step, "checkpoint": str(prefix)}) + "\n"
+        for step, prefix in ((3, run / "training_checkpoints" / "ckpt-3"),
+                             (6, run / "model.ckpt-6"))))
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        run_classifier(ClassifierParams(**base, output_dir=str(run), init_checkpoint=init,
+                                        do_eval=True, do_predict=True))
+    np.testing.assert_allclose(_probabilities(run), expected["fine_tuned"], atol=1e-6)
+    printed = capsys.readouterr().out
+    assert f"Loaded the fine-tuned model {run}/model.ckpt-6" in printed
+    assert f"Using {run}/model.ckpt-6: model.ckpt-best (step 6) is damaged" in printed
+    warnings = [r.getMessage() for r in caplog.records
+                if "the newest checkpoint that reads" in r.getMessage()]
+    assert warnings and all(
+        w.startswith(f"{run}: using {run}/model.ckpt-6, ") and
+        f"checkpoint {run}/model.ckpt-best: cannot read tensor" in w for w in warnings), \
+        warnings
