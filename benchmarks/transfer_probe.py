@@ -87,14 +87,18 @@ def pair_rows(work_dir):
 
 
 def pack(tokenizer, texts, max_seq_length):
-    """[CLS] text [SEP] ids, mask, segment ids: int32 [n, max_seq_length]."""
-    ids = np.zeros([len(texts), max_seq_length], np.int32)
-    mask = np.zeros_like(ids)
-    for i, text in enumerate(texts):
-        pieces = ["[CLS]"] + tokenizer.tokenize(text)[:max_seq_length - 2] + ["[SEP]"]
-        ids[i, :len(pieces)] = tokenizer.convert_tokens_to_ids(pieces)
-        mask[i, :len(pieces)] = 1
-    return ids, mask, np.zeros_like(ids)
+    """Texts, or (text_a, text_b) pairs, packed as the classifier packs them (its own
+    `truncate_seq_pair` and `build_inputs`): ids, mask, segment ids int32 [n, max_seq_length]."""
+    from albert_tf.tasks.classification.features import build_inputs, truncate_seq_pair
+    rows = []
+    for text in texts:
+        if isinstance(text, tuple):
+            tokens_a, tokens_b = (tokenizer.tokenize(t) for t in text)
+            truncate_seq_pair(tokens_a, tokens_b, max_seq_length - 3)
+        else:
+            tokens_a, tokens_b = tokenizer.tokenize(text)[:max_seq_length - 2], []
+        rows.append(build_inputs(tokens_a, tokens_b, max_seq_length, tokenizer))
+    return tuple(np.array(column, np.int32) for column in zip(*rows))
 
 
 def features(encoder, ids, mask, segments, batch_size=128):
@@ -267,7 +271,7 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
                                         max_seq_length),
                               "b": pack(tokenizer, [t[1] for t in texts[split]],
                                         max_seq_length),
-                              "joint": pack_pairs(tokenizer, texts[split], max_seq_length)}
+                              "joint": pack(tokenizer, texts[split], max_seq_length)}
                       for split in texts}
         data[task] = (labels, packed)
         summary[task] = {"task": name, "train_rows": len(train), "dev_rows": len(dev),
@@ -309,22 +313,6 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
     with open(os.path.join(work_dir, "probe.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
-
-
-def pack_pairs(tokenizer, pairs, max_seq_length):
-    """[CLS] a [SEP] b [SEP] as the classifier packs a pair (the longer text loses its
-    last token first): ids, mask, segment ids int32 [n, max_seq_length]."""
-    ids = np.zeros([len(pairs), max_seq_length], np.int32)
-    mask, segments = np.zeros_like(ids), np.zeros_like(ids)
-    for i, (a, b) in enumerate(pairs):
-        ta, tb = tokenizer.tokenize(a), tokenizer.tokenize(b)
-        while len(ta) + len(tb) > max_seq_length - 3:
-            (ta if len(ta) > len(tb) else tb).pop()
-        pieces = ["[CLS]"] + ta + ["[SEP]"] + tb + ["[SEP]"]
-        ids[i, :len(pieces)] = tokenizer.convert_tokens_to_ids(pieces)
-        mask[i, :len(pieces)] = 1
-        segments[i, len(ta) + 2:len(pieces)] = 1
-    return ids, mask, segments
 
 
 def table(summary):

@@ -77,6 +77,8 @@ def test_mean_features_average_only_the_text_tokens():
 class WordTokenizer:
     """Whitespace tokens; ids: [CLS] 2, [SEP] 3, then each new word the next id."""
 
+    cls_id, sep_id = 2, 3
+
     def __init__(self):
         self.ids = {"[CLS]": 2, "[SEP]": 3}
 
@@ -89,7 +91,7 @@ class WordTokenizer:
 
 def test_pairs_are_packed_and_truncated_as_the_classifier_packs_them():
     tokenizer = WordTokenizer()
-    ids, mask, segments = probe.pack_pairs(tokenizer, [("a b c d", "e f"), ("a", "e")], 8)
+    ids, mask, segments = probe.pack(tokenizer, [("a b c d", "e f"), ("a", "e")], 8)
     # 6 + 2 words + 3 specials > 8: the longer text loses its last word until 5 fit:
     # a b c d | e f -> a b c | e f.
     a, b, c, e, f = tokenizer.convert_tokens_to_ids(["a", "b", "c", "e", "f"])
