@@ -51,7 +51,8 @@ def test_encode_equals_the_keras_encoder(overrides):
 def test_each_weight_is_read_once_in_fusable_patterns():
     """The graph's point: weights shared by all layers are read once per call (the
     Keras trace reads them once per layer), every projection is MatMul + BiasAdd
-    and every LayerNorm a FusedBatchNormV3, the patterns Grappler fuses."""
+    (query, key and value as one) and every LayerNorm a FusedBatchNormV3, the
+    patterns Grappler fuses."""
     encoder = AlbertEncoder(tiny_config(num_hidden_layers=4))
     ids, mask, segments = _inputs()
     function = tf.function(lambda *x: encoder_graph.encode(encoder, *x), autograph=False)
@@ -59,7 +60,10 @@ def test_each_weight_is_read_once_in_fusable_patterns():
         *(tf.TensorSpec([None, None], tf.int32) for _ in range(3))).graph
     op_types = [op.type for op in graph.get_operations()]
     assert op_types.count("ReadVariableOp") == len(encoder.weights)
-    assert op_types.count("BiasAdd") == 4 * 6 + 2  # 6 per layer, projection, pooler
+    # 4 per layer (query-key-value, attention output, FFN in and out), the
+    # embedding projection, the pooler.
+    assert op_types.count("BiasAdd") == 4 * 4 + 2
+    assert op_types.count("Transpose") == 4 * 2  # Heads split once, merged once.
     assert op_types.count("FusedBatchNormV3") == 4 * 2 + 1
 
 
