@@ -21,6 +21,11 @@ UNUSED_OFFICIAL_FIELDS = ("down_scale_factor", "net_structure_type", "gap_size",
 SHAPE_FIELDS = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
                 "num_attention_heads", "intermediate_size", "max_position_embeddings")
 
+# Layers run one after another, and the group rule is checked layer by layer: a
+# declared depth beyond this (the paper's deepest ALBERT has 48 layers) is a typo
+# that would hang the model build or a checkpoint read, so it is refused up front.
+MAX_HIDDEN_LAYERS = 2 ** 20
+
 
 def layer_group(layer_idx, num_hidden_layers, num_hidden_groups):
     """The group whose weights layer `layer_idx` runs: the official float rule.
@@ -103,6 +108,9 @@ class AlbertConfig:
         if self.hidden_size % self.num_attention_heads:
             fail(f"hidden_size ({self.hidden_size}) must be divisible by "
                  f"num_attention_heads ({self.num_attention_heads})")
+        if self.num_hidden_layers > MAX_HIDDEN_LAYERS:
+            fail(f"num_hidden_layers must be at most {MAX_HIDDEN_LAYERS}, got "
+                 f"{self.num_hidden_layers}")
         if self.num_hidden_groups > self.num_hidden_layers:
             fail(f"num_hidden_groups ({self.num_hidden_groups}) must not exceed "
                  f"num_hidden_layers ({self.num_hidden_layers})")

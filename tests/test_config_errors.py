@@ -22,6 +22,7 @@ BAD_FIELDS = [
     ("num_attention_heads", 3,
      r"hidden_size \(32\) must be divisible by num_attention_heads \(3\)"),
     ("num_hidden_groups", 3, r"num_hidden_groups \(3\) must not exceed num_hidden_layers \(2\)"),
+    ("num_hidden_layers", 10 ** 12, "num_hidden_layers must be at most 1048576, got 10{12}$"),
     ("hidden_dropout_prob", 1.0, r"hidden_dropout_prob must be a probability in \[0, 1\), got 1.0"),
     ("attention_probs_dropout_prob", -0.1, "attention_probs_dropout_prob must be a probability"),
     ("hidden_dropout_prob", True, "hidden_dropout_prob must be a probability in .*got True"),

@@ -400,6 +400,30 @@ def test_sizes_in_a_config_are_checked_against_the_weights_header_first(
         message, message
 
 
+@pytest.mark.parametrize("name", ["hf", "keras_hub", "official"])
+def test_a_depth_no_model_could_run_is_refused_before_any_loop_over_layers(
+        saved, tmp_path, monkeypatch, no_model_built, no_array_read, name):
+    """The weights of shared layers say nothing of num_hidden_layers, so no header
+    check can catch a typo there; the readers' layer-by-layer group-rule checks would
+    loop 10**12 times. The config's own bound refuses it at once, naming the file."""
+    import albert_tf.checkpoints.hf
+    import albert_tf.checkpoints.keras_hub
+    import albert_tf.config
+
+    def no_loop(*args):
+        raise AssertionError("a loop over the declared layers began before the depth "
+                             "was checked")
+
+    for module in (albert_tf.config, albert_tf.checkpoints.hf, albert_tf.checkpoints.keras_hub):
+        monkeypatch.setattr(module, "layer_group", no_loop)
+    folder = copy(saved, tmp_path, name)
+    path = declare(folder, name, "num_hidden_layers", 10 ** 12)
+    with pytest.raises(ValueError, match="num_hidden_layers must be at most 1048576, got "
+                                         "1000000000000") as raised:
+        load_pretrained(str(folder))
+    assert str(path) in str(raised.value)
+
+
 def test_albert_convert_refuses_a_shard_outside_the_folder_in_one_line(saved, tmp_path):
     import pathlib
     import subprocess
