@@ -448,20 +448,24 @@ def _weight_files(directory):
 
 def _read_state(directory, config, source):
     """The state dict of a transformers folder, once the sizes `config` (read from
-    `source`) declares are the ones the safetensors headers hold (`held_sizes`)."""
+    `source`) declares are the ones its weights hold (`held_sizes`): from the
+    safetensors headers, or a pytorch_model.bin's mapped tensors."""
     where, files = _weight_files(directory)
-    if files is None:  # A pickle has no header: its arrays are read first.
-        state = _read_pytorch_bin(where)
-        shapes = {name: np.shape(value) for name, value in state.items()}
-    else:
-        state, shapes = None, {}
-        for path in files:
-            shapes.update(_safetensors_shapes(path))
+    if files is None:
+        # A pickle has no header, but memory-mapped (`torch.load(mmap=True)`) its
+        # tensors give their shapes before any array is read.
+        tensors = _open_pytorch_bin(where)
+        shapes = {name: tuple(value.shape) for name, value in tensors.items()}
+        check_declared_sizes(config, _held_sizes(shapes), source, where)
+        return {name: np.array(value.detach().cpu().numpy())
+                for name, value in tensors.items()}
+    shapes = {}
+    for path in files:
+        shapes.update(_safetensors_shapes(path))
     check_declared_sizes(config, _held_sizes(shapes), source, where)
-    if state is None:
-        state = {}
-        for path in files:
-            state.update(_read_safetensors(path))
+    state = {}
+    for path in files:
+        state.update(_read_safetensors(path))
     return state
 
 
@@ -476,7 +480,9 @@ def _held_sizes(shapes):
                       name_of=names.get)
 
 
-def _read_pytorch_bin(path):
+def _open_pytorch_bin(path):
+    """{name: torch.Tensor} of a pickled state dict, memory-mapped where the file is
+    torch's zip format (every file since torch 1.6): no array is read yet."""
     convert = ("convert it to safetensors where torch is installed: `python -c \"import torch, "
                "safetensors.torch as st; state = torch.load('" + path + "', weights_only=True); "
                "st.save_file({k: v.clone().contiguous() for k, v in state.items()}, "
@@ -487,8 +493,13 @@ def _read_pytorch_bin(path):
         raise ImportError(f"{path} is a pickled PyTorch checkpoint, which needs torch to "
                           f"read; {convert}") from None
     # weights_only: a checkpoint is data; never run the pickled code it may carry.
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: v.detach().cpu().numpy() for k, v in state.items()}
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as e:
+        if "zip" not in str(e):
+            raise
+    # The legacy (pre-1.6) format cannot be mapped: read it whole.
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def read_hf(directory):

@@ -400,6 +400,40 @@ def test_sizes_in_a_config_are_checked_against_the_weights_header_first(
         message, message
 
 
+def test_a_pytorch_bin_is_checked_against_the_config_before_its_arrays_are_read(
+        saved, tmp_path, monkeypatch, no_model_built, no_array_read):
+    """A legacy pytorch_model.bin has no header, but its memory-mapped tensors give
+    their shapes: a config that does not fit is refused before any array is read."""
+    torch = pytest.importorskip("torch")
+    import safetensors.torch
+
+    folder = copy(saved, tmp_path, "hf")
+    state = safetensors.torch.load_file(str(folder / "model.safetensors"))
+    os.remove(folder / "model.safetensors")
+    torch.save(state, folder / "pytorch_model.bin")
+    path = declare(folder, "hf", "vocab_size", 10 ** 12)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an array was read before the sizes were checked")
+
+    loads = []
+    torch_load = torch.load
+
+    def mapped_load(*args, **kwargs):  # Unmapped, torch.load reads every array.
+        loads.append(kwargs.get("mmap"))
+        return torch_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "numpy", refuse)
+    monkeypatch.setattr(torch, "load", mapped_load)
+    with pytest.raises(ValueError) as raised:
+        load_pretrained(str(folder))
+    assert loads == [True]
+    message = str(raised.value)
+    assert message.startswith(f"{path}: the config does not fit the weights"), message
+    assert (f"vocab_size is {10 ** 12}, but {folder / 'pytorch_model.bin'} holds "
+            "albert.embeddings.word_embeddings.weight of shape [40, 8]") in message, message
+
+
 @pytest.mark.parametrize("name", ["hf", "keras_hub", "official"])
 def test_a_depth_no_model_could_run_is_refused_before_any_loop_over_layers(
         saved, tmp_path, monkeypatch, no_model_built, no_array_read, name):

@@ -190,6 +190,10 @@ def test_pytorch_bin_loads_with_weights_only_and_fails_clearly_without_torch(tmp
     torch.save(hf_model.state_dict(), tmp_path / "hf" / "pytorch_model.bin")
     model = albert_tf.load_pretrained(str(tmp_path / "hf"))
     assert_pretraining_outputs_match(hf_model, model)
+    # The pre-1.6 pickle format cannot be memory-mapped: it is read whole.
+    torch.save(hf_model.state_dict(), tmp_path / "hf" / "pytorch_model.bin",
+               _use_new_zipfile_serialization=False)
+    assert_pretraining_outputs_match(hf_model, albert_tf.load_pretrained(str(tmp_path / "hf")))
     monkeypatch.setitem(__import__("sys").modules, "torch", None)
     with pytest.raises(ImportError, match="needs torch .* convert it to safetensors"):
         albert_tf.load_pretrained(str(tmp_path / "hf"))
