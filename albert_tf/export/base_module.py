@@ -14,8 +14,9 @@ A serving signature is where untrusted input enters: every ids-in signature
 checks its request in the graph (`check_request`) and fails naming the input.
 
 One encoder inference path for every SavedModel export: the serving signatures
-(but the encoder's `mlm`, `sop` and TF Hub `__call__`) run the float32 encoder as `encoder_graph.encode` (TensorFlow ops that Grappler
-fuses, each weight read once) and the task model's `head_outputs` on it
+(all but the encoder's TF Hub `__call__`, which must train) run the float32
+encoder as `encoder_graph.encode` (TensorFlow ops that Grappler fuses, each
+weight read once) and the task model's `head_outputs` on it
 (`run_encoder`, `task_logits`); `use_encoder_graph=False` (LiteRT) traces the
 Keras model instead.
 

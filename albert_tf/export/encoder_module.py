@@ -26,10 +26,11 @@ BERT/ALBERT encoders work unchanged:
 With `text_in_graph=False` there are no text signatures, and serving_default
 is `tokens` (ids in): the SavedModel holds no TF Text op.
 
-The ids-in and text signatures run the float32 encoder as `encoder_graph.encode`
+The ids-in and text signatures, `mlm` and `sop` included (the pretrainer's
+`head_outputs` on it), run the float32 encoder as `encoder_graph.encode`
 (`ExportModule.run_encoder`: fusable TensorFlow ops, each weight read once;
-equal to the Keras model to float32 rounding); `__call__`, `mlm` and `sop`
-trace the Keras model.
+equal to the Keras model to float32 rounding); `__call__` traces the Keras
+model, since TF Hub's `training=True` must run dropout and train its variables.
 
 `mlm` and `sop` exist only when the checkpoint has the pretraining heads
 (`cls/predictions`, `cls/seq_relationship`), i.e. not for a fine-tuned one.
@@ -98,8 +99,10 @@ class AlbertEncoderModule(ExportModule):
     def _pretrainer(self, input_ids, input_mask, segment_ids, mlm_positions):
         inputs = self.checked({"input_ids": input_ids, "input_mask": input_mask,
                                "segment_ids": segment_ids, "mlm_positions": mlm_positions})
-        inputs["masked_lm_positions"] = inputs.pop("mlm_positions")
-        return self.model(inputs, training=False)
+        positions = inputs.pop("mlm_positions")
+        if self.uses_encoder_graph:
+            return self.model.head_outputs(self.run_encoder(inputs), positions)
+        return self.model(dict(inputs, masked_lm_positions=positions), training=False)
 
     def _mlm(self, input_ids, input_mask, segment_ids, mlm_positions):
         outputs = self._pretrainer(input_ids, input_mask, segment_ids, mlm_positions)

@@ -96,6 +96,31 @@ def test_fused_tokens_signature_equals_keras_and_is_the_fused_graph(
     assert len(fused_ops) < 0.6 * len(keras_ops), (len(fused_ops), len(keras_ops))
 
 
+def test_fused_mlm_and_sop_signatures_equal_keras(tiny_models, spm_model_file):
+    """The encoder export's pretraining signatures: the fused encoder and the
+    pretrainer's `head_outputs`, equal to the Keras pretrainer on padded rows."""
+    model = tiny_models["encoder"][0]
+    fused = _module("encoder", model, spm_model_file, use_encoder_graph=True)
+    keras_graph = _module("encoder", model, spm_model_file, use_encoder_graph=False)
+    inputs = _token_inputs("encoder")
+    positions = np.array([[3, 0, 17], [8, 1, 1], [2, 2, 0]], np.int32)
+    want = {k: np.asarray(v) for k, v in model(
+        dict(inputs, masked_lm_positions=positions), training=False).items()}
+    sop = want.pop("sop_logits").astype(np.float64)
+    want_sop = sop - np.log(np.exp(sop).sum(-1, keepdims=True))
+    tokens = {k: tf.constant(v) for k, v in inputs.items()}
+    mlm = fused.signature("mlm")(mlm_positions=tf.constant(positions), **tokens)
+    _assert_close(mlm, want, "mlm")
+    _assert_close(fused.signature("sop")(**tokens),
+                  dict(sop_log_probs=want_sop, sequence_output=want["sequence_output"],
+                       pooled_output=want["pooled_output"]), "sop")
+    for signature in ("mlm", "sop"):
+        fused_ops = _op_types(fused.signature(signature))
+        keras_ops = _op_types(keras_graph.signature(signature))
+        assert fused_ops.count("FusedBatchNormV3") == FUSED_NORMS, signature
+        assert keras_ops.count("FusedBatchNormV3") == 0, signature
+
+
 @pytest.mark.parametrize("name", TASKS)
 def test_fused_text_signature_equals_the_keras_graph(name, tiny_models, spm_model_file):
     """Text in (SQuAD: windows and answer selection on top): the same answers."""

@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice, AlbertSquadV1,
-                                       AlbertSquadV2)
+from albert_tf.modeling.models import (AlbertClassifier, AlbertMultipleChoice,
+                                       AlbertPretrainer, AlbertSquadV1, AlbertSquadV2)
 from tiny_config import TINY_CONFIG, tiny_config
 
 ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
@@ -82,3 +82,23 @@ def test_squad_heads_give_the_model_outputs(cls):
         extra = (inputs["p_mask"],)
     outputs = model.head_outputs(_encode(model, inputs), *extra, training=False)
     _assert_outputs_equal(outputs, model(inputs, training=False))
+
+
+def test_pretrainer_heads_give_the_model_outputs_at_the_masked_positions():
+    keras.utils.set_random_seed(0)
+    model = AlbertPretrainer(tiny_config())
+    _randomize(model)
+    inputs = _inputs((3, 12))
+    positions = np.array([[1, 5, 0], [2, 2, 7], [0, 0, 0]], np.int32)
+    encoded = _encode(model, inputs)
+    outputs = model.head_outputs(encoded, positions)
+    _assert_outputs_equal(outputs, model(dict(inputs, masked_lm_positions=positions),
+                                         training=False))
+    assert outputs["mlm_logits"].shape == (3, 3, TINY_CONFIG["vocab_size"])
+    # Each position's logits are those of its own token: row 1's two 2s agree.
+    np.testing.assert_allclose(outputs["mlm_logits"][1, 0], outputs["mlm_logits"][1, 1])
+    assert not np.allclose(outputs["mlm_logits"][1, 0], outputs["mlm_logits"][1, 2])
+    weights = model.sentence_order
+    expected = np.asarray(encoded["pooled_output"]) @ np.asarray(weights.output_weights).T \
+        + np.asarray(weights.output_bias)
+    np.testing.assert_allclose(outputs["sop_logits"], expected, atol=1e-5)

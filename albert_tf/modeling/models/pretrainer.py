@@ -55,14 +55,7 @@ class AlbertPretrainer(keras.Model):
         inputs["masked_lm_positions"] = keras.Input(
             shape=(None,), dtype="int32", name="masked_lm_positions")
         encoded = encoder({k: inputs[k] for k in ("input_ids", "input_mask", "segment_ids")})
-        mlm_logits = masked_lm(encoded["sequence_output"], inputs["masked_lm_positions"])
-        sop_logits = ops.cast(sentence_order(encoded["pooled_output"]), "float32")
-        outputs = {
-            "sequence_output": encoded["sequence_output"],
-            "pooled_output": encoded["pooled_output"],
-            "mlm_logits": mlm_logits,
-            "sop_logits": sop_logits,
-        }
+        outputs = _heads(masked_lm, sentence_order, encoded, inputs["masked_lm_positions"])
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, name=name, **kwargs)
 
         # === State ===
@@ -70,6 +63,14 @@ class AlbertPretrainer(keras.Model):
         self.masked_lm = masked_lm
         self.sentence_order = sentence_order
         self.albert_config = config
+
+    def head_outputs(self, encoder_outputs, masked_lm_positions):
+        """The model's outputs from the encoder's outputs on its inputs
+        (`sequence_output` [batch, seq_len, hidden_size], `pooled_output` [batch,
+        hidden_size]; e.g. another graph of the encoder, as the SavedModel export
+        runs) and int32 `masked_lm_positions` [batch, P]. No dropout in the heads."""
+        return _heads(self.masked_lm, self.sentence_order, encoder_outputs,
+                      masked_lm_positions)
 
     def get_config(self):
         return {
@@ -84,3 +85,13 @@ class AlbertPretrainer(keras.Model):
         config["encoder"] = keras.saving.deserialize_keras_object(
             config["encoder"], custom_objects={"AlbertEncoder": AlbertEncoder})
         return cls(**config)
+
+
+def _heads(masked_lm, sentence_order, encoded, masked_lm_positions):
+    """The pretrainer's outputs: the encoder's, and the MLM and SOP heads' on them."""
+    return {
+        "sequence_output": encoded["sequence_output"],
+        "pooled_output": encoded["pooled_output"],
+        "mlm_logits": masked_lm(encoded["sequence_output"], masked_lm_positions),
+        "sop_logits": ops.cast(sentence_order(encoded["pooled_output"]), "float32"),
+    }
