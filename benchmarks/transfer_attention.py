@@ -116,34 +116,24 @@ def measure(encoder, ids, mask, segments):
 
 def main(argv=None):
     args = parse_args(argv)
-    import keras
-    from albert_tf.checkpoints import load_pretrained
-    from albert_tf.config import AlbertConfig
-    from albert_tf.modeling import AlbertEncoder
     from albert_tf.tokenization import FullTokenizer
 
     config_path = os.path.join(args.work_dir, "albert_config.json")
-    config = AlbertConfig.from_json_file(config_path)
     tokenizer = FullTokenizer(sorted(glob.glob(os.path.join(args.work_dir, "spm*.model")))[0])
     train, _ = transfer_probe.sst2_rows(args.work_dir)
     texts = [t[0] for t, _ in train[:args.rows]]
     ids, mask, segments = transfer_probe.pack(tokenizer, texts, args.max_seq_length)
     length = int(mask.sum(1).max())
     ids, mask, segments = ids[:, :length], mask[:, :length], segments[:, :length]
-    encoders = [(f"random_seed{s}", None, int(s)) for s in args.random_seeds.split(",") if s]
+    seeds = [s for s in args.random_seeds.split(",") if s]
+    named = []
     for item in filter(None, args.checkpoints.split(",")):
         name, _, path = item.rpartition("=")
-        encoders.append((name or os.path.basename(path.rstrip("/")), path, None))
+        named.append((name or os.path.basename(path.rstrip("/")), path))
     results = {}
-    for name, checkpoint, seed in encoders:
-        if checkpoint is None:
-            keras.utils.set_random_seed(seed)
-            encoder = AlbertEncoder(config)
-        else:
-            encoder = load_pretrained(checkpoint, config_path, task="encoder")
+    for name, encoder in transfer_probe.each_encoder(config_path, seeds, named):
         results[name] = measure(encoder, ids, mask, segments)
         print(json.dumps({"encoder": name, **results[name]}), flush=True)
-        keras.backend.clear_session()
     path = args.output or os.path.join(args.work_dir, "attention.json")
     with open(path, "w") as f:
         json.dump({"rows": len(texts), "results": results}, f, indent=1)

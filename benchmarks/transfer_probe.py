@@ -228,6 +228,25 @@ def pair_features(encoder, a, b):
             for short, name in (("mean_emb", "mean_emb"), ("mean_top", top))}
 
 
+def each_encoder(config_path, random_seeds, named_checkpoints):
+    """Yields (name, AlbertEncoder): one drawn by the model's initializer per seed
+    ("random_seed<s>"), then each (name, checkpoint) loaded; the Keras session is
+    cleared after each."""
+    import keras
+    from albert_tf.checkpoints import load_pretrained
+    from albert_tf.config import AlbertConfig
+    from albert_tf.modeling import AlbertEncoder
+
+    config = AlbertConfig.from_json_file(config_path)
+    for seed in random_seeds:
+        keras.utils.set_random_seed(int(seed))
+        yield f"random_seed{seed}", AlbertEncoder(config)
+        keras.backend.clear_session()
+    for name, checkpoint in named_checkpoints:
+        yield name, load_pretrained(checkpoint, config_path, task="encoder")
+        keras.backend.clear_session()
+
+
 def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=64):
     """Probes a lexical baseline, random encoders (one per seed) and each checkpoint
     prefix on the harness's few-row SST-2 folder and its pair-task folder in `work_dir`.
@@ -239,10 +258,7 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
     {feature: {"dev_accuracy", ...}}}, "baseline", "train_rows", "dev_rows",
     "majority_dev"}}.
     """
-    import keras
-    from albert_tf.checkpoints import load_pretrained
     from albert_tf.config import AlbertConfig
-    from albert_tf.modeling import AlbertEncoder
     from albert_tf.tokenization import FullTokenizer
 
     config_path = os.path.join(work_dir, "albert_config.json")
@@ -280,14 +296,8 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
                          "baseline": baseline, "results": {baseline: result}}
         print(json.dumps({"task": task, "encoder": baseline, **result}), flush=True)
 
-    encoders = [(f"random_seed{s}", None, int(s)) for s in random_seeds]
-    encoders += [(os.path.basename(c), c, None) for c in checkpoints]
-    for name, checkpoint, seed in encoders:
-        if checkpoint is None:
-            keras.utils.set_random_seed(seed)
-            encoder = AlbertEncoder(config)
-        else:
-            encoder = load_pretrained(checkpoint, config_path, task="encoder")
+    for name, encoder in each_encoder(config_path, random_seeds,
+                                      [(os.path.basename(c), c) for c in checkpoints]):
         for task, (labels, packed) in data.items():
             start = time.time()
             if task == "sst2_few":
@@ -309,7 +319,6 @@ def run_probe(work_dir, checkpoints=(), random_seeds=(1, 2, 3), max_seq_length=6
                               **{f: round(r["dev_accuracy"], 4)
                                  for f, r in summary[task]["results"][name].items()}}),
                   flush=True)
-        keras.backend.clear_session()
     with open(os.path.join(work_dir, "probe.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
