@@ -103,10 +103,10 @@ QUICK = dict(
     corpus_documents=0)
 
 
-ARMS = ("pretrained", "scratch", "pretrained_new_pooler", "keras_hub_pretrained",
-        "keras_hub_scratch")
+ARMS = ("pretrained", "scratch", "pretrained_new_pooler", "pretrained_embeddings",
+        "keras_hub_pretrained", "keras_hub_scratch")
 # The arms that start from our pretraining checkpoint.
-OUR_PRETRAINED_ARMS = ("pretrained", "pretrained_new_pooler")
+OUR_PRETRAINED_ARMS = ("pretrained", "pretrained_new_pooler", "pretrained_embeddings")
 
 
 def parse_args(argv=None):
@@ -143,7 +143,8 @@ def parse_args(argv=None):
     p.add_argument("--arms", default="pretrained,scratch",
                    help="Comma-separated: " + ", ".join(ARMS) + ". pretrained_new_pooler: "
                         "the checkpoint with a freshly initialised pooler (is the "
-                        "SOP-trained pooler in the way?). keras_hub_*: the peer, keras-hub's "
+                        "SOP-trained pooler in the way?). pretrained_embeddings: only its "
+                        "embedding tables, the rest drawn anew. keras_hub_*: the peer, keras-hub's "
                         "AlbertMaskedLM pretrained (MLM only) on the same records, and "
                         "AlbertTextClassifier fine-tuned from it or from scratch.")
     for name, value in DEFAULT.items():
@@ -428,9 +429,22 @@ def check_loading(args, config_path, spm_model, folders, checkpoint, work):
     return report
 
 
-def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
-    """`checkpoint` with `bert/pooler/dense` re-drawn as a new model draws it (truncated
-    normal, stddev initializer_range; bias 0), in the official format."""
+# Arms that start from the pretraining checkpoint with part of the encoder drawn anew,
+# and which part: pretrained_new_pooler (is the SOP-trained pooler in the way?),
+# pretrained_embeddings (only the embedding tables kept: do the word vectors transfer
+# where the layers do not?).
+REDRAWN = {
+    "pretrained_new_pooler": lambda encoder: encoder.pooler.weights,
+    "pretrained_embeddings": lambda encoder: [
+        w for w in encoder.weights
+        if not any(w is kept for kept in encoder.embeddings.weights)],
+}
+
+
+def checkpoint_with_redrawn(config_path, checkpoint, prefix, redrawn):
+    """`checkpoint` with the encoder variables `redrawn(encoder)` drawn as a new model
+    draws them (kernels and tables truncated normal, stddev initializer_range; biases
+    and LayerNorm betas 0, gammas 1), in the official format."""
     import numpy as np
     import tensorflow as tf
     from albert_tf import AlbertConfig, AlbertPretrainer
@@ -440,14 +454,19 @@ def checkpoint_with_new_pooler(config_path, checkpoint, prefix):
     config = AlbertConfig.from_json_file(config_path)
     model = AlbertPretrainer(config)
     load_weights(model, checkpoint, new_heads=False)
-    pooler = model.encoder.pooler
     rng = np.random.default_rng(0)
-    kernel = rng.normal(0.0, config.initializer_range, pooler.kernel.shape)
-    while np.any(np.abs(kernel) > 2 * config.initializer_range):
-        redraw = np.abs(kernel) > 2 * config.initializer_range
-        kernel[redraw] = rng.normal(0.0, config.initializer_range, int(redraw.sum()))
-    pooler.kernel.assign(kernel.astype(np.float32))
-    pooler.bias.assign(np.zeros(pooler.bias.shape, np.float32))
+    std = config.initializer_range
+    for variable in redrawn(model.encoder):
+        if variable.path.endswith("gamma"):
+            value = np.ones(variable.shape)
+        elif variable.path.endswith(("bias", "beta")):
+            value = np.zeros(variable.shape)
+        else:
+            value = rng.normal(0.0, std, variable.shape)
+            while np.any(np.abs(value) > 2 * std):
+                redraw = np.abs(value) > 2 * std
+                value[redraw] = rng.normal(0.0, std, int(redraw.sum()))
+        variable.assign(value.astype(np.float32))
     save_official_checkpoint(model, prefix, global_step=0)
     tf.keras.backend.clear_session()
     return prefix
@@ -663,9 +682,12 @@ def main(argv=None):
             seeds = [int(s) for s in str(args.seeds).split(",")]
             summary["probe"] = transfer_probe.run_probe(  # --quick: one random encoder
                 work, [checkpoint], seeds[:1] if args.quick else seeds, args.max_seq_length)
-    if "pretrained_new_pooler" in arms:
-        inits["pretrained_new_pooler"] = checkpoint_with_new_pooler(
-            config_path, checkpoint, os.path.join(work, "new_pooler", "model.ckpt-0"))
+    for arm in REDRAWN:
+        if arm in arms:
+            inits[arm] = checkpoint_with_redrawn(
+                config_path, checkpoint,
+                os.path.join(work, arm.replace("pretrained_", ""), "model.ckpt-0"),
+                REDRAWN[arm])
     if "keras_hub_pretrained" in arms:
         summary["keras_hub"] = pretrain_peer(args, config, spm_model, train_records,
                                              eval_records, os.path.join(work, "keras_hub"))

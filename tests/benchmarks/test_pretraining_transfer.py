@@ -95,7 +95,11 @@ def test_quick_run_prints_the_table(tmp_path, shared_data_dir):
     assert (tmp_path / "transfer.png").stat().st_size > 1000
 
 
-def test_new_pooler_checkpoint_changes_only_the_pooler(tmp_path):
+@pytest.mark.parametrize("arm, redrawn", [
+    ("pretrained_new_pooler", {"bert/pooler/dense/kernel", "bert/pooler/dense/bias"}),
+    ("pretrained_embeddings", None),  # every bert/* variable but bert/embeddings/*
+])
+def test_redrawn_checkpoint_changes_only_its_part(tmp_path, arm, redrawn):
     import numpy as np
     import tensorflow as tf
     from albert_tf import AlbertConfig, AlbertPretrainer
@@ -103,20 +107,34 @@ def test_new_pooler_checkpoint_changes_only_the_pooler(tmp_path):
     from finetune_test_helpers import REFERENCE_CONFIG, write_config
 
     config_path = write_config(tmp_path / "albert_config.json", **REFERENCE_CONFIG)
-    source = save_official_checkpoint(AlbertPretrainer(AlbertConfig(**REFERENCE_CONFIG)),
-                                      str(tmp_path / "pre" / "model.ckpt-7"), global_step=7)
-    prefix = transfer.checkpoint_with_new_pooler(config_path, source,
-                                                 str(tmp_path / "new" / "model.ckpt-0"))
+    pretrainer = AlbertPretrainer(AlbertConfig(**REFERENCE_CONFIG))
+    # Trained-looking values (no zero bias, no unit gamma) so that a re-drawn one shows.
+    for variable in pretrainer.weights:
+        variable.assign(np.full(variable.shape, 0.5, np.float32))
+    source = save_official_checkpoint(pretrainer, str(tmp_path / "pre" / "model.ckpt-7"),
+                                      global_step=7)
+    prefix = transfer.checkpoint_with_redrawn(config_path, source,
+                                              str(tmp_path / "new" / "model.ckpt-0"),
+                                              transfer.REDRAWN[arm])
     before, after = tf.train.load_checkpoint(source), tf.train.load_checkpoint(prefix)
     names = set(before.get_variable_to_shape_map()) - {"global_step"}
     assert names <= set(after.get_variable_to_shape_map())
-    pooler = {"bert/pooler/dense/kernel", "bert/pooler/dense/bias"}
-    for name in names - pooler:
-        np.testing.assert_array_equal(after.get_tensor(name), before.get_tensor(name))
-    kernel = after.get_tensor("bert/pooler/dense/kernel")
-    assert not np.array_equal(kernel, before.get_tensor("bert/pooler/dense/kernel"))
-    assert np.abs(kernel).max() <= 2 * REFERENCE_CONFIG["initializer_range"]
-    np.testing.assert_array_equal(after.get_tensor("bert/pooler/dense/bias"), 0.0)
+    if redrawn is None:
+        redrawn = {n for n in names if n.startswith("bert/")
+                   and not n.startswith("bert/embeddings/")}
+        assert "bert/encoder/embedding_hidden_mapping_in/kernel" in redrawn
+        assert "bert/embeddings/word_embeddings" not in redrawn
+    std = REFERENCE_CONFIG["initializer_range"]
+    for name in sorted(names):
+        value = after.get_tensor(name)
+        if name not in redrawn:
+            np.testing.assert_array_equal(value, before.get_tensor(name), err_msg=name)
+        elif name.endswith("gamma"):
+            np.testing.assert_array_equal(value, 1.0, err_msg=name)
+        elif name.endswith(("bias", "beta")):
+            np.testing.assert_array_equal(value, 0.0, err_msg=name)
+        else:
+            assert np.abs(value).max() <= 2 * std and value.std() > std / 2, name
 
 
 # ---------------------------------------------------------------------------------------
