@@ -9,7 +9,10 @@ scored with the official v2.0 metric on the 1,124 bundled v2.0 dev questions (th
 articles no pretraining or training text holds). Both arms: the harness's config and
 vocabulary, the same questions, windows, steps, batch, learning rate (one a-priori
 value), seed; only the final checkpoint is scored (no best-on-dev choice), and the
-no-answer threshold is fixed at 0 (not tuned on dev).
+no-answer threshold is fixed at 0 (not tuned on dev). Besides the official scores (and
+its `best_f1`, whose threshold the official script tunes on dev), `span_f1` scores the
+best non-empty answer of each answerable question: the spans' quality, whatever the
+no-answer head does.
 
   PYTHONPATH=. python benchmarks/squad_transfer.py --work_dir=/work/out/default10k
 
@@ -26,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import litert_accuracy  # noqa: E402  (the SQuAD training file)
 from pretraining_transfer import SHARED_GLUE  # noqa: E402
 
-SCORES = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact")
+SCORES = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "best_f1")
 
 
 def parse_args(argv=None):
@@ -52,6 +55,28 @@ def newest_checkpoint(folder):
     if not prefixes:
         raise FileNotFoundError(f"no model.ckpt-<step> in {folder}")
     return max(prefixes, key=lambda p: int(p.rsplit("-", 1)[1]))
+
+
+def span_scores(out_dir, dev_file):
+    """EM and F1 (percent) on the answerable questions of the best non-empty answer of
+    `nbest_predictions.json`: the spans' quality whatever the no-answer threshold."""
+    from albert_tf.tasks.squad import metrics
+    with open(dev_file, encoding="utf-8") as f:
+        dev = json.load(f)["data"]
+    with open(os.path.join(out_dir, "nbest_predictions.json"), encoding="utf-8") as f:
+        nbest = json.load(f)
+    exact, f1 = [], []
+    for article in dev:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if metrics.normalize_answer(a["text"])]
+                if not golds:
+                    continue
+                answer = next((c["text"] for c in nbest[qa["id"]] if c["text"]), "")
+                exact.append(max(metrics.compute_exact(g, answer) for g in golds))
+                f1.append(max(metrics.compute_f1(g, answer) for g in golds))
+    return {"answered_questions": len(f1), "span_exact": 100.0 * sum(exact) / len(exact),
+            "span_f1": 100.0 * sum(f1) / len(f1)}
 
 
 def main(argv=None):
@@ -89,6 +114,7 @@ def main(argv=None):
         with open(results) as f:
             scores = json.load(f)
         summary["arms"][arm] = {k: scores[k] for k in SCORES if k in scores}
+        summary["arms"][arm].update(span_scores(out, dev_file))
         print(json.dumps({"arm": arm, **summary["arms"][arm]}), flush=True)
     with open(os.path.join(args.work_dir, "squad_transfer.json"), "w") as f:
         json.dump(summary, f, indent=1)
