@@ -1,26 +1,31 @@
-"""Where does `[CLS]` look? Attention of the `[CLS]` query, random vs pretrained vs
-fine-tuned encoders (issue 27: why a pretrained checkpoint fine-tunes worse than
-random weights on few-row SST-2).
+"""Why does a pretrained checkpoint fine-tune worse than random weights on few-row
+SST-2 (issue 27)? Two measurements of random, pretrained and fine-tuned encoders.
 
-The classifier reads the pooled `[CLS]` output, and `[CLS]` learns about the words
-only through its attention. A freshly drawn encoder (weights ~ N(0, 0.02)) gives
-almost equal scores to every key, so its `[CLS]` is close to a mean of the tokens: a
-bag of words, which is what few labelled rows can train. This measures, per layer,
-over the harness's few-row SST-2 *train* sentences (no dev text):
+1. Where `[CLS]` looks. The classifier reads the pooled `[CLS]` output, and `[CLS]`
+   learns about the words only through its attention. A freshly drawn encoder (weights
+   ~ N(0, 0.02)) gives almost equal scores to every key, so its `[CLS]` is close to a
+   mean of the tokens: a bag of words, which is what few labelled rows can train. Per
+   layer, over the harness's few-row SST-2 *train* sentences (no dev text):
 
-  entropy     entropy of the `[CLS]` attention over the row's keys / log(keys)
-              (1: uniform; averaged over heads and rows)
-  special     share of the `[CLS]` attention on `[CLS]` and `[SEP]` (not on words)
-  top1        the largest single attention weight of the `[CLS]` query
+     entropy   entropy of the `[CLS]` attention over the row's keys / log(keys)
+               (1: uniform; averaged over heads and rows)
+     special   share of the `[CLS]` attention on `[CLS]` and `[SEP]` (not on words)
+     top1      the largest single attention weight of the `[CLS]` query
 
-and the root mean square of the encoder's kernels (weight scale, against the
-initializer's 0.02). Any checkpoint the loader reads: pretraining checkpoints and the
-fine-tuned classifiers' (`run_classifier` output folders).
+   and the root mean square of the encoder's kernels (weight scale, against the
+   initializer's 0.02).
+2. Sentiment antonyms among the word embeddings (`--word_pairs`, e.g. good/bad): their
+   cosine, and how many of the vocabulary's pieces are nearer to the first word than
+   the second is (0: its nearest neighbour). Masked LM puts words that fill the same
+   slots together, antonyms included; a classifier must pull them apart again.
 
-  PYTHONPATH=. python benchmarks/transfer_attention.py --work_dir=/work/out/default10k \
-      --checkpoints=/work/out/default10k/pretrain/model.ckpt-10000,...
+Any checkpoint the loader reads: pretraining checkpoints and the fine-tuned
+classifiers' (`run_classifier` output folders); name=path labels one.
 
-Prints one JSON line per encoder; writes attention.json in --work_dir (or --output).
+  PYTHONPATH=. python benchmarks/transfer_diagnostics.py --work_dir=/work/out/default10k \
+      --checkpoints=step10000=/work/out/default10k/pretrain/model.ckpt-10000,...
+
+Prints one JSON line per encoder; writes diagnostics.json in --work_dir (or --output).
 """
 
 import argparse
@@ -44,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--random_seeds", default="1,2,3")
     p.add_argument("--rows", type=int, default=500, help="Train sentences measured.")
     p.add_argument("--max_seq_length", type=int, default=64)
+    p.add_argument("--word_pairs", default="good:bad,best:worst,great:terrible,"
+                   "funny:boring,love:hate,beautiful:ugly,smart:stupid",
+                   help="Comma-separated first:second words, each one piece of the vocabulary.")
     p.add_argument("--output", default=None)
     return p.parse_args(argv)
 
@@ -114,6 +122,26 @@ def measure(encoder, ids, mask, segments):
     return out
 
 
+def word_pairs(encoder, tokenizer, pairs):
+    """{"first:second": {"cosine", "nearer"}} of the word embeddings, and the mean |cosine|
+    over all pairs of pieces; a word that is not one piece is left out."""
+    table = next(np.asarray(w, np.float64) for w in encoder.embeddings.weights
+                 if w.path.endswith("word_embeddings"))  # [vocab, E]
+    unit = table / np.linalg.norm(table, axis=1, keepdims=True)
+    cosines = unit @ unit.T
+    out = {"mean_abs_cosine": round(float(np.abs(cosines[np.triu_indices(len(unit), 1)])
+                                          .mean()), 4)}
+    for first, second in pairs:
+        ids = [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(w)) for w in (first, second)]
+        if any(len(i) != 1 for i in ids):
+            continue
+        a, b = ids[0][0], ids[1][0]
+        row = np.delete(cosines[a], a)  # not the word itself
+        out[f"{first}:{second}"] = {"cosine": round(float(cosines[a, b]), 4),
+                                    "nearer": int((row > cosines[a, b]).sum())}
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     from albert_tf.tokenization import FullTokenizer
@@ -125,6 +153,7 @@ def main(argv=None):
     ids, mask, segments = transfer_probe.pack(tokenizer, texts, args.max_seq_length)
     length = int(mask.sum(1).max())
     ids, mask, segments = ids[:, :length], mask[:, :length], segments[:, :length]
+    pairs = [tuple(p.split(":")) for p in args.word_pairs.split(",") if p]
     seeds = [s for s in args.random_seeds.split(",") if s]
     named = []
     for item in filter(None, args.checkpoints.split(",")):
@@ -133,8 +162,9 @@ def main(argv=None):
     results = {}
     for name, encoder in transfer_probe.each_encoder(config_path, seeds, named):
         results[name] = measure(encoder, ids, mask, segments)
+        results[name]["word_pairs"] = word_pairs(encoder, tokenizer, pairs)
         print(json.dumps({"encoder": name, **results[name]}), flush=True)
-    path = args.output or os.path.join(args.work_dir, "attention.json")
+    path = args.output or os.path.join(args.work_dir, "diagnostics.json")
     with open(path, "w") as f:
         json.dump({"rows": len(texts), "results": results}, f, indent=1)
     return results
