@@ -8,7 +8,7 @@ article that lacks the answer, as unanswerable (`litert_accuracy.squad_training_
 scored with the official v2.0 metric on the 1,124 bundled v2.0 dev questions (three
 articles no pretraining or training text holds). Both arms: the harness's config and
 vocabulary, the same questions, windows, steps, batch, learning rate (one a-priori
-value), seed; only the final checkpoint is scored (no best-on-dev choice), and the
+value) and seeds (`--seeds`, each arm's mean printed); only the final checkpoint is scored (no best-on-dev choice), and the
 no-answer threshold is fixed at 0 (not tuned on dev). Besides the official scores (and
 its `best_f1`, whose threshold the official script tunes on dev), `span_f1` scores the
 best non-empty answer of each answerable question: the spans' quality, whatever the
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--max_seq_length", type=int, default=128)
     p.add_argument("--doc_stride", type=int, default=64)
     p.add_argument("--max_query_length", type=int, default=32)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seeds", default="1,2,3")
     return p.parse_args(argv)
 
 
@@ -98,24 +98,31 @@ def main(argv=None):
         os.path.join(args.work_dir, "pretrain")), "scratch": None}
     summary = {"args": vars(args), "init": inits, "arms": {}}
     for arm in args.arms.split(","):
-        out = os.path.join(work, f"{arm}_lr{args.learning_rate:g}_seed{args.seed}")
-        results = os.path.join(out, "eval_results.json")
-        if not os.path.exists(results):
-            run_squad(SquadParams(
-                version_2_with_negative=True, train_file=train_file, predict_file=dev_file,
-                do_train=True, do_predict=True, output_dir=out,
-                albert_config_file=config_path, spm_model_file=spm_model,
-                init_checkpoint=inits[arm], max_seq_length=args.max_seq_length,
-                doc_stride=args.doc_stride, max_query_length=args.max_query_length,
-                train_batch_size=args.batch_size, learning_rate=args.learning_rate,
-                num_train_epochs=args.epochs, null_score_diff_threshold=0.0,
-                # One checkpoint, the last: no best-on-dev choice.
-                save_checkpoints_steps=10 ** 9, runtime=RuntimeParams(seed=args.seed)))
-        with open(results) as f:
-            scores = json.load(f)
-        summary["arms"][arm] = {k: scores[k] for k in SCORES if k in scores}
-        summary["arms"][arm].update(span_scores(out, dev_file))
-        print(json.dumps({"arm": arm, **summary["arms"][arm]}), flush=True)
+        runs = {}
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            out = os.path.join(work, f"{arm}_lr{args.learning_rate:g}_seed{seed}")
+            results = os.path.join(out, "eval_results.json")
+            if not os.path.exists(results):
+                run_squad(SquadParams(
+                    version_2_with_negative=True, train_file=train_file, predict_file=dev_file,
+                    do_train=True, do_predict=True, output_dir=out,
+                    albert_config_file=config_path, spm_model_file=spm_model,
+                    init_checkpoint=inits[arm], max_seq_length=args.max_seq_length,
+                    doc_stride=args.doc_stride, max_query_length=args.max_query_length,
+                    train_batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    num_train_epochs=args.epochs, null_score_diff_threshold=0.0,
+                    # One checkpoint, the last: no best-on-dev choice.
+                    save_checkpoints_steps=10 ** 9, runtime=RuntimeParams(seed=seed)))
+            with open(results) as f:
+                scores = json.load(f)
+            runs[seed] = {k: scores[k] for k in SCORES if k in scores}
+            runs[seed].update(span_scores(out, dev_file))
+            print(json.dumps({"arm": arm, "seed": seed, **runs[seed]}), flush=True)
+        mean = {k: sum(r[k] for r in runs.values()) / len(runs) for k in next(
+            iter(runs.values()))}
+        summary["arms"][arm] = {"seeds": runs, "mean": mean}
+        print(json.dumps({"arm": arm, "mean": {k: round(v, 2) for k, v in mean.items()}}),
+              flush=True)
     with open(os.path.join(args.work_dir, "squad_transfer.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return summary
