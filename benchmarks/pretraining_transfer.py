@@ -28,6 +28,7 @@
    scored on dev (no best-on-dev selection). The learning rate is one a-priori value for
    both arms, or, with several `--learning_rates`, chosen per arm and task on a 10 % split
    of train (seed 0), never on dev.
+   AdamW as official, or LAMB for both arms (`--finetune_optimizer`).
 5. `results.json`, a printed table (mean, sample std, min-max over seeds), and
    `transfer.png` (held-out MLM/SOP accuracy over steps; dev accuracy per arm and task).
 6. The keras-hub peer, when `--arms` names `keras_hub_pretrained` / `keras_hub_scratch`
@@ -131,6 +132,10 @@ def parse_args(argv=None):
     p.add_argument("--keras_hub_optimizer", default="adamw", choices=["adamw", "lamb"],
                    help="The keras-hub peer's pretraining optimizer (Keras's; its LAMB "
                         "trust-ratios biases and LayerNorm too: see keras_hub_peer.py).")
+    p.add_argument("--finetune_optimizer", default="adamw", choices=["adamw", "lamb"],
+                   help="run_classifier's optimizer, both arms (official: adamw). LAMB "
+                        "scales each update to its variable's norm, so weights pretraining "
+                        "has grown move as far, relatively, as freshly drawn ones.")
     p.add_argument("--pretrain_optimizer", default="lamb", choices=["lamb", "adamw"],
                    help="Our run_pretraining --optimizer.")
     p.add_argument("--skip_finetune", action="store_true")
@@ -160,6 +165,8 @@ def parse_args(argv=None):
         p.error(f"--arms: unknown {unknown}; expected some of {list(ARMS)}")
     if "keras_hub_" in args.arms and importlib.util.find_spec("keras_hub") is None:
         p.error("--arms: the keras_hub_* arms need keras-hub (pip install -e '.[interop]')")
+    if "keras_hub_" in args.arms and args.finetune_optimizer != "adamw":
+        p.error("--finetune_optimizer: the keras_hub_* arms fine-tune with Keras AdamW only")
     base = QUICK if args.quick else DEFAULT
     for name, value in base.items():
         if getattr(args, name) is None:
@@ -392,7 +399,7 @@ def finetune(args, config_path, spm_model, task_name, data_dir, init, seed, lear
             cached_dir=os.path.join(data_dir, "cache"), albert_config_file=config_path,
             spm_model_file=spm_model, init_checkpoint=init, max_seq_length=args.max_seq_length,
             do_train=True, do_eval=True, train_batch_size=args.finetune_batch_size,
-            eval_batch_size=64, learning_rate=learning_rate, optimizer="adamw",
+            eval_batch_size=64, learning_rate=learning_rate, optimizer=args.finetune_optimizer,
             train_step=steps, warmup_step=max(1, steps // 10),
             # Only the last checkpoint is scored: no best-on-dev selection.
             save_checkpoints_steps=steps, iterations_per_loop=min(steps, 100),
@@ -511,6 +518,12 @@ def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir)
             "loading_check": report, "backbone_weights": weights}
 
 
+def run_tag(args, rate):
+    """A fine-tuning run's folder name: its rate, and its optimizer when not AdamW."""
+    return f"lr{rate:g}" + ("" if args.finetune_optimizer == "adamw"
+                            else f"_{args.finetune_optimizer}")
+
+
 def choose_learning_rate(args, config_path, config, spm_model, folders, setting, arm, init,
                          work):
     rates = [float(r) for r in str(args.learning_rates).split(",")]
@@ -519,7 +532,7 @@ def choose_learning_rate(args, config_path, config, spm_model, folders, setting,
     task_name, data_dir = folders[setting + "/lr_split"]
     scores = {}
     for rate in rates:
-        out = os.path.join(work, "lr_choice", setting, arm, f"lr{rate:g}")
+        out = os.path.join(work, "lr_choice", setting, arm, run_tag(args, rate))
         scores[rate] = finetune_arm(args, config_path, config, spm_model, arm, task_name,
                                     data_dir, init, 0, rate, steps_for(args, setting),
                                     out)["accuracy"]
@@ -705,7 +718,7 @@ def main(argv=None):
                 results = [finetune_arm(args, config_path, config, spm_model, arm, task_name,
                                         data_dir, init, seed, rate, row["steps"],
                                         os.path.join(work, "finetune", setting, arm,
-                                                     f"lr{rate:g}_seed{seed}"))
+                                                     f"{run_tag(args, rate)}_seed{seed}"))
                            for seed in seeds]
                 accuracies = [r["accuracy"] for r in results]
                 row[arm] = {"learning_rate": rate, "lr_choice_scores": scores,

@@ -351,3 +351,29 @@ def test_peer_arms_without_keras_hub_stop_before_any_work(tmp_path, monkeypatch,
                              "--arms", "pretrained,keras_hub_scratch"])
     assert "need keras-hub" in capsys.readouterr().err
     transfer.parse_args(["--output_dir", str(tmp_path), "--arms", "pretrained,scratch"])
+
+
+def test_finetune_optimizer_reaches_run_classifier_and_names_its_own_folder(tmp_path,
+                                                                           monkeypatch):
+    from albert_tf.tasks.glue import task as glue_task
+
+    seen = []
+
+    def fake_run_classifier(params):
+        seen.append(params)
+        (tmp_path / "run").mkdir(exist_ok=True)
+        (tmp_path / "run" / "eval_results.json").write_text('{"accuracy": 0.5}')
+
+    monkeypatch.setattr(glue_task, "run_classifier", fake_run_classifier)
+    args = transfer.parse_args(["--output_dir", str(tmp_path), "--quick",
+                                "--finetune_optimizer", "lamb"])
+    transfer.finetune(args, "config.json", "spm.model", "SST-2", str(tmp_path), None, 1,
+                      1e-3, 10, str(tmp_path / "run"))
+    assert seen[0].optimizer == "lamb" and seen[0].learning_rate == 1e-3
+    # AdamW and LAMB runs at one rate never share a folder (a finished one is reused).
+    adamw = transfer.parse_args(["--output_dir", str(tmp_path), "--quick"])
+    assert transfer.run_tag(adamw, 1e-3) == "lr0.001"
+    assert transfer.run_tag(args, 1e-3) == "lr0.001_lamb"
+    with pytest.raises(SystemExit):
+        transfer.parse_args(["--output_dir", str(tmp_path), "--finetune_optimizer", "lamb",
+                             "--arms", "pretrained,keras_hub_scratch"])
