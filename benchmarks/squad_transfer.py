@@ -8,15 +8,17 @@ article that lacks the answer, as unanswerable (`litert_accuracy.squad_training_
 scored with the official v2.0 metric on the 1,124 bundled v2.0 dev questions (three
 articles no pretraining or training text holds). Both arms: the harness's config and
 vocabulary, the same questions, windows, steps, batch, learning rate (one a-priori
-value) and seeds (`--seeds`, each arm's mean printed); only the final checkpoint is scored (no best-on-dev choice), and the
-no-answer threshold is fixed at 0 (not tuned on dev). Besides the official scores (and
+value) and seeds (`--seeds`, each arm's mean printed); only the final checkpoint is
+scored (no best-on-dev choice), and the no-answer threshold is fixed at 0 (not tuned on
+dev). Besides the official scores (and
 its `best_f1`, whose threshold the official script tunes on dev), `span_f1` scores the
 best non-empty answer of each answerable question: the spans' quality, whatever the
 no-answer head does.
 
   PYTHONPATH=. python benchmarks/squad_transfer.py --work_dir=/work/out/default10k
 
-Prints one JSON line per arm; writes squad_transfer.json in --work_dir.
+Prints one JSON line per arm and seed, and each arm's mean; writes squad_transfer.json
+in --work_dir.
 """
 
 import argparse
