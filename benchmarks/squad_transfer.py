@@ -61,24 +61,20 @@ def newest_checkpoint(folder):
 
 def span_scores(out_dir, dev_file):
     """EM and F1 (percent) on the answerable questions of the best non-empty answer of
-    `nbest_predictions.json`: the spans' quality whatever the no-answer threshold."""
+    `nbest_predictions.json`: the spans' quality whatever the no-answer threshold. Scored
+    by the official v2.0 metric's per-question scores (`metrics.get_raw_scores`)."""
     from albert_tf.tasks.squad import metrics
     with open(dev_file, encoding="utf-8") as f:
-        dev = json.load(f)["data"]
+        dev = json.load(f)
     with open(os.path.join(out_dir, "nbest_predictions.json"), encoding="utf-8") as f:
         nbest = json.load(f)
-    exact, f1 = [], []
-    for article in dev:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                golds = [a["text"] for a in qa["answers"] if metrics.normalize_answer(a["text"])]
-                if not golds:
-                    continue
-                answer = next((c["text"] for c in nbest[qa["id"]] if c["text"]), "")
-                exact.append(max(metrics.compute_exact(g, answer) for g in golds))
-                f1.append(max(metrics.compute_f1(g, answer) for g in golds))
-    return {"answered_questions": len(f1), "span_exact": 100.0 * sum(exact) / len(exact),
-            "span_f1": 100.0 * sum(f1) / len(f1)}
+    answerable = [qid for qid, has in metrics.make_qid_to_has_ans(dev).items() if has]
+    predictions = {qid: next((c["text"] for c in nbest[qid] if c["text"]), "")
+                   for qid in answerable}
+    exact, f1 = metrics.get_raw_scores(dev, predictions)
+    return {"answered_questions": len(answerable),
+            "span_exact": 100.0 * sum(exact[q] for q in answerable) / len(answerable),
+            "span_f1": 100.0 * sum(f1[q] for q in answerable) / len(answerable)}
 
 
 def main(argv=None):
