@@ -9,7 +9,8 @@ for each task in `--tasks`:
          exported with `albert-export --format=tflite` at each quantization (int8
          calibrated on training texts), every file scored on all of SST-2 dev through
          `ai_edge_litert`, next to the Keras model: accuracy, label agreement, max
-         |delta p|.
+         |delta p|; then the raw-text dynamic int8 file (`--text_in_graph`) on the
+         dev sentences as strings.
   squad  a small ALBERT from random weights trained by `run_squad` (v2.0 head) on the
          SQuAD v1.1 dev articles other than the three bundled v2.0 ones, with
          unanswerable questions made by pairing a third of the questions with another
@@ -137,6 +138,35 @@ def sst2(args, work):
             "dev_accuracy": round(float(np.mean(pred == dev_ids)), 4),
             "agreement_with_keras": round(float(np.mean(pred == keras_pred)), 4),
             "max_abs_delta_p": float(np.abs(probs - keras_probs).max())}), flush=True)
+        if quantization == "dynamic_int8":
+            ids_pred = pred
+    raw_text_file(work, spm, finetuned, dev_texts, dev_ids, keras_probs, ids_pred)
+
+
+def raw_text_file(work, spm, finetuned, dev_texts, dev_ids, keras_probs, ids_pred):
+    """The raw-text dynamic int8 file (`--text_in_graph`) on the dev sentences as
+    strings, next to the ids-in one fed by the in-graph tokenizer."""
+    from ai_edge_litert.interpreter import InterpreterWithCustomOps
+    from tensorflow_text.core.pybinds import tflite_registrar
+
+    path = export(ExportParams(
+        model_kind="classifier", export_dir=os.path.join(work, "text_dynamic_int8"),
+        spm_model_file=spm, init_checkpoint=finetuned, task_name="SST-2",
+        max_seq_length=MAX_SEQ_LENGTH, format="tflite", quantization="dynamic_int8",
+        text_in_graph=True))
+    runner = InterpreterWithCustomOps(
+        model_path=path, custom_op_registerers=[tflite_registrar.AddFastSentencepieceTokenize]
+    ).get_signature_runner("serving_default")
+    probs = np.concatenate([runner(text=np.array([t.encode("utf-8") for t in
+                                                  dev_texts[i:i + 32]], dtype=object))
+                            ["probabilities"] for i in range(0, len(dev_texts), 32)])
+    pred = probs.argmax(-1)
+    print(json.dumps({
+        "task": "sst2", "model": "tflite dynamic_int8, raw text in", "bytes":
+        os.path.getsize(path), "dev_accuracy": round(float(np.mean(pred == dev_ids)), 4),
+        "agreement_with_keras": round(float(np.mean(pred == keras_probs.argmax(-1))), 4),
+        "agreement_with_ids_in_file": round(float(np.mean(pred == ids_pred)), 4),
+        "max_abs_delta_p": float(np.abs(probs - keras_probs).max())}), flush=True)
 
 
 def squad_training_file(data_dir, heldout_titles, path, seed=0):

@@ -44,6 +44,20 @@ def shared_data_dir():
 
 
 @pytest.fixture(scope="session")
+def squad_texts(shared_data_dir):
+    """Every context and question of the shared SQuAD files (v1.1 and v2.0), in order."""
+    import json
+
+    texts = []
+    for path in sorted((shared_data_dir / "squad").glob("*/*.json")):
+        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            for paragraph in article["paragraphs"]:
+                texts.append(paragraph["context"])
+                texts.extend(qa["question"] for qa in paragraph["qas"])
+    return texts
+
+
+@pytest.fixture(scope="session")
 def spm_model_file(shared_data_dir):
     """The official ALBERT 30k-clean SentencePiece model."""
     path = shared_data_dir / "albert_spm" / "30k-clean.model"

@@ -30,6 +30,12 @@ kind, cut to the model's max_position_embeddings; a longer one is refused. Examp
     --spm_model_file=albert_base/30k-clean.model --task_name=SST-2 \
     --export_dir=export/sst2_lite
 
+  # The same, taking strings (needs TF Text's FastSentencepieceTokenize kernel).
+  python export_savedmodel.py --model_kind=classifier --format=tflite --text_in_graph \
+    --quantization=dynamic_int8 --init_checkpoint=out/sst2 \
+    --spm_model_file=albert_base/30k-clean.model --task_name=SST-2 \
+    --export_dir=export/sst2_text
+
   saved_model_cli show --dir export/squad2/1 --all
 """
 

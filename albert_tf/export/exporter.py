@@ -66,11 +66,13 @@ class ExportParams(Vocabulary):
               "preprocess (TF Hub's), 512 otherwise, as the official scripts; at most the "
               "model's max_position_embeddings, which a default is cut to).", min=3)
     overwrite: bool = setting(False, "Replace an existing export_dir.")
-    text_in_graph: bool = setting(
-        True, "Put the tokenizer in the graph (raw-text signatures; serving needs the TF "
+    text_in_graph: Optional[bool] = setting(
+        None, "Put the tokenizer in the graph (raw-text signatures; serving needs the TF "
               "Text ops). False: ids-in signatures only, serving_default = tokens, no TF "
               "Text op in the SavedModel (stock TF Serving); tokenize with the preprocess "
-              "export.")
+              "export. Default: true, but false for --format=tflite but preprocess (a "
+              "builtin-ops-only file); true there adds the raw-text signatures, which need "
+              "TF Text's LiteRT kernel (albert_tf/export/litert_text.py).")
     # SQuAD.
     version_2_with_negative: bool = setting(False, "SQuAD v2.0 model (can say no answer).")
     doc_stride: int = setting(128, "SQuAD: tokens between window starts.", min=1)
@@ -103,6 +105,10 @@ class ExportParams(Vocabulary):
     representative_data: Optional[str] = setting(
         None, "tflite int8: a text file, one text of the task per line, to calibrate "
               "activations on (default: random ids).")
+
+    def __post_init__(self):
+        if self.text_in_graph is None:
+            self.text_in_graph = self.format != "tflite" or self.model_kind == "preprocess"
 
     def validate(self):
         check_ranges(self)

@@ -1,4 +1,4 @@
-"""LiteRT (TFLite) export: the ids-in signatures of any task model as one `.tflite`.
+"""LiteRT (TFLite) export: any task model's signatures as one `.tflite`.
 
 `export_litert(ExportParams(..., format="tflite"))` writes into `export_dir`:
 
@@ -8,9 +8,15 @@
                        (`resize_tensor_input`); builtin ops only, so it runs in
                        `ai_edge_litert`'s interpreter, `tf.lite.Interpreter` and the
                        Android/iOS runtimes with no custom or flex op.
+                       With `--text_in_graph` (preprocess always; classifier,
+                       encoder): also the raw-text signatures (`serving_default` =
+                       text, `serving_pair`; preprocess: `tokenize`), as in the
+                       SavedModel, through one TF Text op (`litert_text`): run it
+                       with TF Text's LiteRT kernel registered.
   spm.model            the SentencePiece model, for the app's tokenizer.
   albert_config.json   the model's config.
-  export_config.json   as the SavedModel's, plus `format` and `quantization`.
+  export_config.json   as the SavedModel's, plus `format`, `quantization` and
+                       `custom_ops`.
 
 Quantization (`--quantization`):
   none          float32.
@@ -19,12 +25,13 @@ Quantization (`--quantization`):
                 of the file; XNNPACK runs the matmuls in int8).
   int8          int8 weights and activations calibrated on a representative set
                 (`--representative_data`, one text per line, else random ids),
-                float where an op has no int8 kernel.
+                float where an op has no int8 kernel. Ids-in files only: the
+                calibrator cannot run the TF Text op.
 
 The file is made as `model.tflite` in a SavedModel version folder is by hand:
-the module of `model_kind` with `text_in_graph=False` is saved, then
-`TFLiteConverter.from_saved_model` converts its ids-in signatures. The raw-text
-signatures are not converted (see `RAW_TEXT_BLOCKERS`).
+the module of `model_kind` with `text_in_graph=False` is saved (wrapped in
+`LiteRTTextModule` for raw text), then `TFLiteConverter.from_saved_model`
+converts its signatures.
 """
 
 import dataclasses
@@ -36,37 +43,39 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.export import base_module, exporter
+from albert_tf.export import base_module, exporter, litert_text
 from albert_tf.export.exporter import QUANTIZATIONS
+from albert_tf.settings import SettingError
 from albert_tf.tokenization import TFTokenizer
 
 TFLITE_FILE = "model.tflite"
 # Signatures of the ids-in SavedModel that stay out of the .tflite: a string
 # asset path, and tf.Example parsing (no LiteRT builtin for ParseExample).
 SKIPPED_SIGNATURES = ("tokenization_info", "serving_examples")
-# Why there is no raw-text .tflite (measured: `TFLiteConverter` on
-# `TFTokenizer.tokenize`, builtins only): TF Text 2.21's `tflite_registrar` has
-# LiteRT kernels for FastSentencepieceTokenize and RaggedTensorToTensor, but
-# the official preprocess_text in the graph (lower-casing, NFKD accent
-# stripping, quote/space rewrites, the digit-comma split) also needs
-# StaticRegexReplace, StaticRegexFullMatch, StringLower, UnicodeDecode/Encode/
-# Transcode, RaggedGather, DynamicStitch, Lower/UpperBound: TF (flex) ops only,
-# which `ai_edge_litert` and the builtin mobile runtimes do not have.
-RAW_TEXT_BLOCKERS = ("StaticRegexReplace", "StringLower", "UnicodeTranscode")
+# Why the raw-text signatures do not reuse the SavedModel's `TFTokenizer`
+# (measured: `TFLiteConverter` on `TFTokenizer.tokenize`, builtins only): its
+# in-graph `preprocess_text` and ragged packing need StaticRegexReplace,
+# StaticRegexFullMatch, StringLower, UnicodeDecode/Encode/Transcode,
+# RaggedGather, DynamicStitch, Lower/UpperBound: TF (flex) ops, which
+# `ai_edge_litert` and the builtin mobile runtimes do not have. `litert_text`
+# folds the preprocessing into the SentencePiece model instead.
 CALIBRATION_EXAMPLES = 64
 # Calibration rows are padded to at least this many tokens: SQuAD v2's top-k
 # (start_n_top, end_n_top) needs k <= seq_len.
 MIN_CALIBRATION_LENGTH = 16
 
 
-def converter_for(saved_model_dir, signature_keys, quantization, representative_dataset=None):
-    """A `TFLiteConverter` for `signature_keys` of `saved_model_dir`, builtins only."""
+def converter_for(saved_model_dir, signature_keys, quantization, representative_dataset=None,
+                  custom_ops=False):
+    """A `TFLiteConverter` for `signature_keys` of `saved_model_dir`: builtins only, or
+    with `custom_ops` also TF Text's ops that have LiteRT kernels (`litert_text`)."""
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got "
                          f"{quantization!r}")
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir,
                                                          signature_keys=list(signature_keys))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = bool(custom_ops)
     if quantization != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
@@ -154,10 +163,17 @@ def _read_texts(path):
 def export_litert(params):
     """Writes `params.export_dir`/model.tflite and its assets; returns the file's path."""
     params.validate()
-    if params.model_kind == "preprocess":
-        raise ValueError("model_kind 'preprocess' has no LiteRT export: the raw-text ops "
-                         f"({', '.join(RAW_TEXT_BLOCKERS)}) have no LiteRT kernel; "
-                         "tokenize in the app with spm.model")
+    text = params.text_in_graph
+    if text and params.model_kind not in litert_text.TEXT_KINDS:
+        raise SettingError(f"--text_in_graph with --format=tflite: {params.model_kind} has no "
+                           f"raw-text LiteRT signatures (only "
+                           f"{', '.join(litert_text.TEXT_KINDS)}); drop it for the ids-in "
+                           f"file" + (" and use export.squad_client for the text half"
+                                      if params.model_kind == "squad" else ""))
+    if text and params.quantization == "int8":
+        raise SettingError("--quantization=int8 needs --text_in_graph=false: the int8 "
+                           "calibrator cannot run the TF Text op; dynamic_int8 quantizes "
+                           "the raw-text file's weights")
     export_dir = str(params.export_dir).rstrip("/")
     target = os.path.join(export_dir, TFLITE_FILE)
     if tf.io.gfile.exists(export_dir):
@@ -169,19 +185,29 @@ def export_litert(params):
                                   f"export (no {TFLITE_FILE}); --overwrite only replaces "
                                   f"an export")
     ids_params = dataclasses.replace(params, text_in_graph=False)
-    model, config_path = exporter.load_model(ids_params)
-    tokenizer = TFTokenizer(params.spm_model_file,
-                                     do_lower_case=params.do_lower_case)
+    model = module = None
+    config_path = params.albert_config_file
+    if params.model_kind != "preprocess":
+        model, config_path = exporter.load_model(ids_params)
+    tokenizer = TFTokenizer(params.spm_model_file, do_lower_case=params.do_lower_case)
     work_dir = f"{export_dir}.tmp-{os.getpid()}"
     shutil.rmtree(work_dir, ignore_errors=True)
     try:
         out_dir = os.path.join(work_dir, "out")
         assets = exporter.write_assets(out_dir, ids_params, config_path, model)
-        module = exporter.build_module(ids_params, model, tokenizer, assets,
-                                       use_encoder_graph=False)
-        keys = tflite_signatures(module)
+        if model is not None:
+            module = exporter.build_module(ids_params, model, tokenizer, assets,
+                                           use_encoder_graph=False)
+        root, signatures = module, module.signatures() if module is not None else {}
+        if text:
+            root = litert_text.LiteRTTextModule(
+                params.model_kind,
+                litert_text.LiteRTTextTokenizer(params.spm_model_file, params.do_lower_case),
+                ids_params.max_seq_length, module)
+            signatures = root.signatures(tflite_signatures(module) if module else ())
+        keys = sorted(name for name in signatures if name not in SKIPPED_SIGNATURES)
         saved_dir = os.path.join(work_dir, "saved_model")
-        tf.saved_model.save(module, saved_dir, signatures=module.signatures())
+        tf.saved_model.save(root, saved_dir, signatures=signatures)
         dataset = None
         if params.quantization == "int8":
             texts = _read_texts(params.representative_data) \
@@ -190,12 +216,15 @@ def export_litert(params):
                 logging.warning("int8 calibrated on random ids: pass --representative_data "
                                 "(texts of the task) for the accuracy of real inputs")
             dataset = representative_dataset(
-                saved_dir, keys, calibration_rows(tokenizer, params.max_seq_length, texts))
-        data = converter_for(saved_dir, keys, params.quantization, dataset).convert()
+                saved_dir, keys, calibration_rows(tokenizer, ids_params.max_seq_length, texts))
+        data = converter_for(saved_dir, keys, params.quantization, dataset,
+                             custom_ops=text).convert()
         with open(os.path.join(out_dir, TFLITE_FILE), "wb") as f:
             f.write(data)
-        config = exporter.export_config(ids_params, module)
-        config.update(format="tflite", quantization=params.quantization, signatures=keys)
+        config = exporter.export_config(ids_params, module or root)
+        config.update(format="tflite", quantization=params.quantization, signatures=keys,
+                      text_in_graph=bool(text),
+                      custom_ops=list(litert_text.CUSTOM_OPS) if text else [])
         with open(assets[base_module.EXPORT_CONFIG_ASSET], "w") as f:
             json.dump(config, f, indent=2, sort_keys=True)
             f.write("\n")

@@ -198,7 +198,6 @@ def test_int8_squad_v2_calibrates_on_text(tflite_files, tiny_models, tmp_path):
 
 
 @pytest.mark.parametrize("changes,error", [
-    ({"model_kind": "preprocess"}, "no LiteRT export"),
     ({"format": "savedmodel", "quantization": "int8"}, "--quantization=int8 needs --format=tflite"),
     ({"quantization": "int4"}, "quantization must be one of"),
 ])

@@ -59,13 +59,8 @@ def test_every_corpus_line(tokenizers, shared_data_dir):
     _assert_same_ids(*tokenizers, lines)
 
 
-def test_squad_contexts_and_questions(lower_tokenizers, shared_data_dir):
-    texts = []
-    for path in sorted((shared_data_dir / "squad").glob("*/*.json")):
-        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
-            for paragraph in article["paragraphs"]:
-                texts.append(paragraph["context"])
-                texts.extend(qa["question"] for qa in paragraph["qas"])
+def test_squad_contexts_and_questions(lower_tokenizers, squad_texts):
+    texts = squad_texts
     accented = [t for t in texts if preprocess_text(t) != t and not t.isascii()]
     assert len(texts) > 10000 and len(accented) > 300
     _assert_same_ids(*lower_tokenizers, texts)
