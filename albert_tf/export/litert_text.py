@@ -8,8 +8,9 @@ converter turns all of it into builtin ops but one, TF Text's
 
   1. the text goes straight into SentencePiece, with ALBERT's `preprocess_text`
      folded into the model's normalizer (`tokenization.folded_normalizer`);
-  2. the digit-comma rule is a dense id table ([vocab, k] plus a length per id,
-     from `tf_tokenizer.digit_comma_table`), applied with gather and a mask;
+  2. the digit-comma rule rewrites the few ids it applies to (141 of the official
+     30k, from `tf_tokenizer.digit_comma_table`): a 2-byte row per vocabulary id,
+     then gathers and a mask;
   3. packing writes each position of `[CLS] A [SEP] (B [SEP])` by gather and
      select from the flat ids and row starts (no ragged op), with the official
      truncation (`packing.truncated_lengths`) and an empty text B giving the
@@ -47,14 +48,24 @@ TEXT_KINDS = ("preprocess", "classifier", "encoder")
 CUSTOM_OPS = ("TFText>FastSentencepieceTokenize",)
 
 
-def dense_digit_comma_table(sp_model):
-    """(table int32 [vocab, k] padded with -1, lengths int32 [vocab]) of the rule."""
+def digit_comma_rows(sp_model):
+    """The digit-comma rule as a row per rewritten id, and each id's row.
+
+    Returns:
+      (row_of int16 [vocab] (int32 past 32,767 rows): the id's row, m where the
+      rule leaves it alone; replacements int32 [m, k] padded with -1; lengths
+      int32 [m]). m is 141 for the official 30k vocabulary, k 2.
+    """
     splits, values = digit_comma_table(sp_model)
-    lengths = np.diff(splits).astype(np.int32)
-    table = np.full((len(lengths), int(lengths.max())), -1, np.int32)
-    for i, (start, length) in enumerate(zip(splits[:-1], lengths)):
-        table[i, :length] = values[start:start + length]
-    return table, lengths
+    lengths = np.diff(splits)
+    ids = np.flatnonzero((lengths != 1) | (values[splits[:-1]] != np.arange(len(lengths))))
+    width = max([int(lengths[ids].max())] if len(ids) else [1])
+    replacements = np.full((len(ids), width), -1, np.int32)
+    row_of = np.full(len(lengths), len(ids), np.int16 if len(ids) < 2**15 - 1 else np.int32)
+    for row, i in enumerate(ids):
+        replacements[row, :lengths[i]] = values[splits[i]:splits[i + 1]]
+        row_of[i] = row
+    return row_of, replacements, lengths[ids].astype(np.int32)
 
 
 class LiteRTTextTokenizer(tf.Module):
@@ -76,16 +87,27 @@ class LiteRTTextTokenizer(tf.Module):
         self.pad_id, self.cls_id, self.sep_id = ids["pad_id"], ids["cls_id"], ids["sep_id"]
         self._sentencepiece = tf_text.FastSentencepieceTokenizer(
             fold_preprocessing(model_proto, bool(do_lower_case)))
-        self._table, self._lengths = dense_digit_comma_table(sp_model)
+        self._row_of, self._replacements, self._replacement_lengths = \
+            digit_comma_rows(sp_model)
 
     def tokenize(self, texts):
         """tf.string [batch] -> (ids int32 [n], row_splits int32 [batch + 1]), no specials."""
         ragged = self._sentencepiece.tokenize(texts)
         flat = tf.cast(ragged.flat_values, tf.int32)
         row_splits = tf.cast(ragged.row_splits, tf.int32)
-        lengths = tf.gather(tf.constant(self._lengths), flat)
-        expanded = tf.gather(tf.constant(self._table), flat)
-        keep = tf.range(self._table.shape[1])[None, :] < lengths[:, None]
+        # Each token's row of the rule (a 2-byte table over the vocabulary; the
+        # extra last row is "unchanged").
+        row = tf.cast(tf.gather(tf.constant(self._row_of), flat), tf.int32)
+        hit = row < len(self._replacements)
+        replacements = tf.gather(
+            tf.constant(np.concatenate([self._replacements,
+                                        np.full((1, self._replacements.shape[1]), -1,
+                                                np.int32)])), row)
+        expanded = tf.concat([tf.where(hit, replacements[:, 0], flat)[:, None],
+                              replacements[:, 1:]], 1)
+        lengths = tf.where(hit, tf.gather(
+            tf.constant(np.append(self._replacement_lengths, 1).astype(np.int32)), row), 1)
+        keep = tf.range(self._replacements.shape[1])[None, :] < lengths[:, None]
         ends = tf.concat([[0], tf.cumsum(lengths)], 0)
         return tf.boolean_mask(expanded, keep), tf.gather(ends, row_splits)
 

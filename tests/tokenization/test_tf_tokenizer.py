@@ -146,6 +146,18 @@ def test_digit_comma_rule_in_graph(digit_comma_model_file):
     assert tf_tokenizer(["x\u0663, the"]).to_list()[0][1:3] == [1, full.vocab[","]]
 
 
+def test_digit_comma_rule_in_the_litert_tokenizer(digit_comma_model_file):
+    """The raw-text .tflite's tokenizer (`export.litert_text`) applies the same rule."""
+    from albert_tf.export.litert_text import LiteRTTextTokenizer
+
+    full = FullTokenizer(digit_comma_model_file)
+    texts = ["x90, the", "x\u0663, the", "In 1990, 12,13, 5, 6,", "1990,", "", "90,90,"]
+    flat, row_splits = LiteRTTextTokenizer(digit_comma_model_file).tokenize(tf.constant(texts))
+    got = tf.RaggedTensor.from_row_splits(flat, row_splits).to_list()
+    assert got == [full.encode(t) for t in texts]
+    assert got[1][1:3] == [1, full.vocab[","]]
+
+
 def test_inside_tf_data_map(lower_tokenizers, shared_data_dir):
     full, tf_tokenizer = lower_tokenizers
     path = shared_data_dir / "corpus" / "wikitext2_valid_test.pretrain.txt"
