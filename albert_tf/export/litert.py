@@ -238,7 +238,10 @@ def export_litert(params):
             os.rename(out_dir, export_dir)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    logging.info("Exported %s LiteRT model (%s, %.1f MB) to %s (signatures: %s)",
+    logging.info("Exported %s LiteRT model (%s, %.1f MB) to %s (signatures: %s)%s",
                  params.model_kind, params.quantization, len(data) / 1e6, target,
-                 ", ".join(keys))
+                 ", ".join(keys),
+                 "; its custom op (the converter's 'Custom ops' note above) is TF Text's "
+                 "FastSentencepieceTokenize: register tflite_registrar."
+                 "AddFastSentencepieceTokenize with the interpreter" if text else "")
     return target
