@@ -49,23 +49,24 @@ CUSTOM_OPS = ("TFText>FastSentencepieceTokenize",)
 
 
 def digit_comma_rows(sp_model):
-    """The digit-comma rule as a row per rewritten id, and each id's row.
+    """The digit-comma rule as a row per rewritten id, plus a last row for every other id.
 
     Returns:
-      (row_of int16 [vocab] (int32 past 32,767 rows): the id's row, m where the
-      rule leaves it alone; replacements int32 [m, k] padded with -1; lengths
-      int32 [m]). m is 141 for the official 30k vocabulary, k 2.
+      (row_of int16 [vocab] (int32 past 32,766 rewritten ids): each id's row, m for
+      the ids the rule leaves alone; replacements int32 [m + 1, k], padded with -1;
+      lengths int32 [m + 1], 1 in the last row). m is 141 for the official 30k
+      vocabulary, k 2.
     """
     splits, values = digit_comma_table(sp_model)
     lengths = np.diff(splits)
     ids = np.flatnonzero((lengths != 1) | (values[splits[:-1]] != np.arange(len(lengths))))
     width = max([int(lengths[ids].max())] if len(ids) else [1])
-    replacements = np.full((len(ids), width), -1, np.int32)
+    replacements = np.full((len(ids) + 1, width), -1, np.int32)
     row_of = np.full(len(lengths), len(ids), np.int16 if len(ids) < 2**15 - 1 else np.int32)
     for row, i in enumerate(ids):
         replacements[row, :lengths[i]] = values[splits[i]:splits[i + 1]]
         row_of[i] = row
-    return row_of, replacements, lengths[ids].astype(np.int32)
+    return row_of, replacements, np.append(lengths[ids], 1).astype(np.int32)
 
 
 class LiteRTTextTokenizer(tf.Module):
@@ -95,18 +96,13 @@ class LiteRTTextTokenizer(tf.Module):
         ragged = self._sentencepiece.tokenize(texts)
         flat = tf.cast(ragged.flat_values, tf.int32)
         row_splits = tf.cast(ragged.row_splits, tf.int32)
-        # Each token's row of the rule (a 2-byte table over the vocabulary; the
-        # extra last row is "unchanged").
+        # Each token's row of the rule (a 2-byte table over the vocabulary).
         row = tf.cast(tf.gather(tf.constant(self._row_of), flat), tf.int32)
-        hit = row < len(self._replacements)
-        replacements = tf.gather(
-            tf.constant(np.concatenate([self._replacements,
-                                        np.full((1, self._replacements.shape[1]), -1,
-                                                np.int32)])), row)
+        hit = row < len(self._replacements) - 1
+        replacements = tf.gather(tf.constant(self._replacements), row)
         expanded = tf.concat([tf.where(hit, replacements[:, 0], flat)[:, None],
                               replacements[:, 1:]], 1)
-        lengths = tf.where(hit, tf.gather(
-            tf.constant(np.append(self._replacement_lengths, 1).astype(np.int32)), row), 1)
+        lengths = tf.gather(tf.constant(self._replacement_lengths), row)
         keep = tf.range(self._replacements.shape[1])[None, :] < lengths[:, None]
         ends = tf.concat([[0], tf.cumsum(lengths)], 0)
         return tf.boolean_mask(expanded, keep), tf.gather(ends, row_splits)

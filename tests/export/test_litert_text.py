@@ -213,3 +213,30 @@ def test_unsupported_raw_text_settings_are_named(tiny_models, spm_model_file, tm
     with pytest.raises(SettingError, match=error):
         export(ExportParams(**settings))
     assert not os.path.exists(tmp_path / "x")
+
+
+def test_script_flag_chooses_the_variant(tiny_models, spm_model_file, tmp_path):
+    """`export_savedmodel.py --format=tflite`: builtins only by default; `--text_in_graph`
+    adds the raw-text signatures (the flag as a user types it)."""
+    import subprocess
+    import sys
+
+    from .test_export_script import REPO
+
+    signatures = {}
+    for name, extra in (("ids", []), ("text", ["--text_in_graph"])):
+        export_dir = tmp_path / name
+        completed = subprocess.run(
+            [sys.executable, str(REPO / "export_savedmodel.py"), "--model_kind=classifier",
+             "--format=tflite", f"--init_checkpoint={tiny_models['classifier'][1]}",
+             f"--spm_model_file={spm_model_file}", f"--export_dir={export_dir}",
+             "--max_seq_length=32", "--task_name=MNLI"] + extra,
+            capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+            timeout=600)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        path = str(export_dir / "model.tflite")
+        interpreter = (RUNTIMES["ai_edge_litert"](path) if extra
+                       else ai_edge_litert.Interpreter(model_path=path))
+        signatures[name] = sorted(interpreter.get_signature_list())
+    assert signatures == {"ids": ["serving_default", "tokens"],
+                          "text": ["serving_default", "serving_pair", "tokens"]}
