@@ -14,7 +14,9 @@ encoder and preprocess also follow TF Hub's TF2 text API (`__call__`,
 `tokenize`, `bert_pack_inputs`). With `text_in_graph=False` (not preprocess)
 only the ids-in signatures exist and serving_default is `tokens`. Every
 model's serving signatures run the fused encoder graph (`encoder_graph`) with the
-task head on top; LiteRT files convert the Keras graph.
+task head on top; LiteRT files convert the Keras graph (`litert`: ids in,
+builtin ops only; with `text_in_graph` the preprocess, classifier and encoder
+files take strings too, through TF Text's one LiteRT kernel: `litert_text`).
 """
 
 from albert_tf.export import litert
