@@ -185,6 +185,21 @@ def test_quantized_tflite_keeps_the_labels(tflite_files, tiny_models, quantizati
     assert np.mean(got["label_id"] == want["label_id"]) >= min_agreement
 
 
+def test_int8_without_max_seq_length_calibrates_at_the_default_length(
+        tiny_models, spm_model_file, tmp_path):
+    """The default length (the kind's, cut to the model's positions) is what int8
+    calibrates at: it once read the unset flag (None) and failed."""
+    path = export(ExportParams(
+        model_kind="classifier", export_dir=str(tmp_path / "int8"), spm_model_file=spm_model_file,
+        init_checkpoint=tiny_models["classifier"][1], format="tflite", quantization="int8",
+        label_list=helpers.CLASSIFIER_LABELS))
+    with open(os.path.join(os.path.dirname(path), "export_config.json")) as f:
+        assert json.load(f)["max_seq_length"] == helpers.CONFIG["max_position_embeddings"]
+    runner = ai_edge_litert.Interpreter(model_path=path).get_signature_runner("tokens")
+    got = runner(**signature_inputs("classifier", "tokens", 2, 20, 3))
+    assert got["probabilities"].shape == (2, len(helpers.CLASSIFIER_LABELS))
+
+
 def test_int8_squad_v2_calibrates_on_text(tflite_files, tiny_models, tmp_path):
     """Calibration with short texts (top-k needs seq_len >= k) and both runtimes."""
     texts = tmp_path / "texts.txt"
