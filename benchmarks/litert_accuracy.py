@@ -146,17 +146,14 @@ def sst2(args, work):
 def raw_text_file(work, spm, finetuned, dev_texts, dev_ids, keras_probs, ids_pred):
     """The raw-text dynamic int8 file (`--text_in_graph`) on the dev sentences as
     strings, next to the ids-in one fed by the in-graph tokenizer."""
-    from ai_edge_litert.interpreter import InterpreterWithCustomOps
-    from tensorflow_text.core.pybinds import tflite_registrar
+    from albert_tf.export import litert_text
 
     path = export(ExportParams(
         model_kind="classifier", export_dir=os.path.join(work, "text_dynamic_int8"),
         spm_model_file=spm, init_checkpoint=finetuned, task_name="SST-2",
         max_seq_length=MAX_SEQ_LENGTH, format="tflite", quantization="dynamic_int8",
         text_in_graph=True))
-    runner = InterpreterWithCustomOps(
-        model_path=path, custom_op_registerers=[tflite_registrar.AddFastSentencepieceTokenize]
-    ).get_signature_runner("serving_default")
+    runner = litert_text.interpreter(path).get_signature_runner("serving_default")
     probs = np.concatenate([runner(text=np.array([t.encode("utf-8") for t in
                                                   dev_texts[i:i + 32]], dtype=object))
                             ["probabilities"] for i in range(0, len(dev_texts), 32)])

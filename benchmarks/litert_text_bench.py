@@ -82,16 +82,13 @@ def prepare(work_dir, config_file, spm_model_file, max_seq_length, quantization)
 def runners(files, spm_model_file, max_seq_length, threads):
     """{arm: function(list of str) -> result} for every arm."""
     import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter, InterpreterWithCustomOps
-    from tensorflow_text.core.pybinds import tflite_registrar
+    from ai_edge_litert.interpreter import Interpreter
 
+    from albert_tf.export.litert_text import interpreter
     from albert_tf.tokenization import FullTokenizer, TFTokenizer
 
     def with_text_ops(path, signature):
-        return InterpreterWithCustomOps(
-            model_path=path, num_threads=threads,
-            custom_op_registerers=[tflite_registrar.AddFastSentencepieceTokenize],
-        ).get_signature_runner(signature)
+        return interpreter(path, num_threads=threads).get_signature_runner(signature)
 
     full = FullTokenizer(spm_model_file, do_lower_case=True)
     tf_tokenizer = TFTokenizer(spm_model_file, do_lower_case=True)

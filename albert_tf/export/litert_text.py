@@ -48,6 +48,20 @@ TEXT_KINDS = ("preprocess", "classifier", "encoder")
 CUSTOM_OPS = ("TFText>FastSentencepieceTokenize",)
 
 
+def interpreter(model_path, num_threads=None):
+    """`ai_edge_litert`'s interpreter for a raw-text file, TF Text's kernel registered.
+
+    Needs the `ai_edge_litert` and `tensorflow_text` packages; a file without the
+    custom op loads too.
+    """
+    from ai_edge_litert.interpreter import InterpreterWithCustomOps
+    from tensorflow_text.core.pybinds import tflite_registrar
+
+    return InterpreterWithCustomOps(
+        model_path=str(model_path), num_threads=num_threads,
+        custom_op_registerers=[tflite_registrar.AddFastSentencepieceTokenize])
+
+
 def digit_comma_rows(sp_model):
     """The digit-comma rule as a row per rewritten id, plus a last row for every other id.
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from . import export_test_helpers as helpers
-from albert_tf.export import ExportParams, export
+from albert_tf.export import ExportParams, export, litert_text
 from albert_tf.settings import SettingError
 
 ai_edge_litert = pytest.importorskip("ai_edge_litert.interpreter")
@@ -17,11 +17,11 @@ tflite_registrar = pytest.importorskip("tensorflow_text.core.pybinds.tflite_regi
 import tensorflow as tf  # noqa: E402
 from tensorflow.lite.python.interpreter import InterpreterWithCustomOps  # noqa: E402
 
-# Only the one kernel the files need, so a second custom op would fail to load.
+# Only the one kernel the files need, so a second custom op would fail to load
+# (`litert_text.interpreter` registers the same one).
 REGISTERERS = [tflite_registrar.AddFastSentencepieceTokenize]
 RUNTIMES = {
-    "ai_edge_litert": lambda path: ai_edge_litert.InterpreterWithCustomOps(
-        model_path=path, custom_op_registerers=REGISTERERS),
+    "ai_edge_litert": litert_text.interpreter,
     "tf.lite": lambda path: InterpreterWithCustomOps(model_path=path,
                                                      custom_op_registerers=REGISTERERS)}
 TEXTS_A = ["In 1990, the Café served ΟΔΟΣ soup.", "", "short",
@@ -221,13 +221,13 @@ def test_script_flag_chooses_the_variant(tiny_models, spm_model_file, tmp_path):
     import subprocess
     import sys
 
-    from .test_export_script import REPO
+    from conftest import REPO_ROOT
 
     signatures = {}
     for name, extra in (("ids", []), ("text", ["--text_in_graph"])):
         export_dir = tmp_path / name
         completed = subprocess.run(
-            [sys.executable, str(REPO / "export_savedmodel.py"), "--model_kind=classifier",
+            [sys.executable, str(REPO_ROOT / "export_savedmodel.py"), "--model_kind=classifier",
              "--format=tflite", f"--init_checkpoint={tiny_models['classifier'][1]}",
              f"--spm_model_file={spm_model_file}", f"--export_dir={export_dir}",
              "--max_seq_length=32", "--task_name=MNLI"] + extra,
