@@ -28,7 +28,9 @@
    scored on dev (no best-on-dev selection). The learning rate is one a-priori value for
    both arms, or, with several `--learning_rates`, chosen per arm and task on a 10 % split
    of train (seed 0), never on dev.
-   AdamW as official, or LAMB for both arms (`--finetune_optimizer`).
+   AdamW as official, or LAMB for both arms (`--finetune_optimizer`). A candidate may name
+   its optimizer (`--learning_rates=1e-4,3e-4,lamb:1e-3,lamb:3e-3`): the split then chooses
+   each arm's optimizer with its rate, so each arm is scored with its own best recipe.
 5. `results.json`, a printed table (mean, sample std, min-max over seeds), and
    `transfer.png` (held-out MLM/SOP accuracy over steps; dev accuracy per arm and task).
 6. The keras-hub peer, when `--arms` names `keras_hub_pretrained` / `keras_hub_scratch`
@@ -165,13 +167,49 @@ def parse_args(argv=None):
         p.error(f"--arms: unknown {unknown}; expected some of {list(ARMS)}")
     if "keras_hub_" in args.arms and importlib.util.find_spec("keras_hub") is None:
         p.error("--arms: the keras_hub_* arms need keras-hub (pip install -e '.[interop]')")
-    if "keras_hub_" in args.arms and args.finetune_optimizer != "adamw":
-        p.error("--finetune_optimizer: the keras_hub_* arms fine-tune with Keras AdamW only")
     base = QUICK if args.quick else DEFAULT
     for name, value in base.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    try:
+        args.recipes = parse_recipes(args.learning_rates, args.finetune_optimizer)
+    except ValueError as e:
+        p.error(f"--learning_rates: {e}")
+    if "keras_hub_" in args.arms and any(o != "adamw" for o, _ in args.recipes):
+        p.error("--finetune_optimizer / --learning_rates: the keras_hub_* arms fine-tune with "
+                "Keras AdamW only")
     return args
+
+
+FINETUNE_OPTIMIZERS = ("adamw", "lamb")
+
+
+def parse_recipes(text, default_optimizer):
+    """`--learning_rates` -> [(optimizer, rate)], in the given order (a tie on the train
+    split goes to the first): "1e-4" uses `default_optimizer`, "lamb:3e-3" names its own."""
+    recipes = []
+    for entry in str(text).split(","):
+        optimizer, _, rate = entry.strip().rpartition(":")
+        optimizer = optimizer or default_optimizer
+        if optimizer not in FINETUNE_OPTIMIZERS:
+            raise ValueError(f"{entry!r}: unknown optimizer {optimizer!r}; expected one of "
+                             f"{list(FINETUNE_OPTIMIZERS)}, as in 'lamb:3e-3'")
+        try:
+            rate = float(rate)
+        except ValueError:
+            raise ValueError(f"{entry!r}: expected a learning rate such as 1e-4 or "
+                             f"lamb:3e-3") from None
+        if not rate > 0:
+            raise ValueError(f"{entry!r}: the learning rate must be > 0")
+        if (optimizer, rate) in recipes:
+            raise ValueError(f"{entry!r} is named twice")
+        recipes.append((optimizer, rate))
+    return recipes
+
+
+def recipe_label(optimizer, rate):
+    """'0.0001' for AdamW (the official optimizer), 'lamb 0.003' otherwise."""
+    return f"{rate:g}" if optimizer == "adamw" else f"{optimizer} {rate:g}"
 
 
 def log(message):
@@ -389,7 +427,7 @@ def steps_for(args, setting):
 
 
 def finetune(args, config_path, spm_model, task_name, data_dir, init, seed, learning_rate,
-             steps, out_dir):
+             steps, out_dir, optimizer="adamw"):
     import tensorflow as tf
     from albert_tf.tasks.glue.task import ClassifierParams, run_classifier
     results = os.path.join(out_dir, "eval_results.json")
@@ -399,7 +437,7 @@ def finetune(args, config_path, spm_model, task_name, data_dir, init, seed, lear
             cached_dir=os.path.join(data_dir, "cache"), albert_config_file=config_path,
             spm_model_file=spm_model, init_checkpoint=init, max_seq_length=args.max_seq_length,
             do_train=True, do_eval=True, train_batch_size=args.finetune_batch_size,
-            eval_batch_size=64, learning_rate=learning_rate, optimizer=args.finetune_optimizer,
+            eval_batch_size=64, learning_rate=learning_rate, optimizer=optimizer,
             train_step=steps, warmup_step=max(1, steps // 10),
             # Only the last checkpoint is scored: no best-on-dev selection.
             save_checkpoints_steps=steps, iterations_per_loop=min(steps, 100),
@@ -480,16 +518,18 @@ def checkpoint_with_redrawn(config_path, checkpoint, prefix, redrawn):
 
 
 def finetune_arm(args, config_path, config, spm_model, arm, task_name, data_dir, init, seed,
-                 learning_rate, steps, out_dir):
-    """`finetune` (our run_classifier) or, for a keras_hub_* arm, the keras-hub peer's,
-    with the same data folder, seed, steps, batch size, learning rate and dropout."""
+                 recipe, steps, out_dir):
+    """`finetune` (our run_classifier) or, for a keras_hub_* arm, the keras-hub peer's
+    (AdamW only), with the same data folder, seed, steps, batch size, recipe
+    (optimizer, learning rate) and dropout."""
+    optimizer, learning_rate = recipe
     if arm.startswith("keras_hub_"):
         return keras_hub_peer.finetune(
             config, spm_model, task_name, data_dir, init, seed, learning_rate, steps,
             args.finetune_batch_size, args.max_seq_length, out_dir,
             jit_compile=args.jit_compile, mixed_precision=args.mixed_precision)
     return finetune(args, config_path, spm_model, task_name, data_dir, init, seed,
-                    learning_rate, steps, out_dir)
+                    learning_rate, steps, out_dir, optimizer=optimizer)
 
 
 def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir):
@@ -518,27 +558,28 @@ def pretrain_peer(args, config, spm_model, train_records, eval_records, out_dir)
             "loading_check": report, "backbone_weights": weights}
 
 
-def run_tag(args, rate):
-    """A fine-tuning run's folder name: its rate, and its optimizer when not AdamW."""
-    return f"lr{rate:g}" + ("" if args.finetune_optimizer == "adamw"
-                            else f"_{args.finetune_optimizer}")
+def run_tag(optimizer, rate):
+    """A fine-tuning run's folder name: its rate, and its optimizer when not AdamW (runs at
+    one rate with two optimizers never share a folder; a finished one is reused)."""
+    return f"lr{rate:g}" + ("" if optimizer == "adamw" else f"_{optimizer}")
 
 
-def choose_learning_rate(args, config_path, config, spm_model, folders, setting, arm, init,
-                         work):
-    rates = [float(r) for r in str(args.learning_rates).split(",")]
-    if len(rates) == 1:
-        return rates[0], {}
+def choose_recipe(args, config_path, config, spm_model, folders, setting, arm, init, work):
+    """(optimizer, rate) for one arm and setting: the only candidate, or the best on the
+    setting's train split (seed 0; a tie goes to the first candidate), never on dev."""
+    if len(args.recipes) == 1:
+        return args.recipes[0], {}
     task_name, data_dir = folders[setting + "/lr_split"]
     scores = {}
-    for rate in rates:
-        out = os.path.join(work, "lr_choice", setting, arm, run_tag(args, rate))
-        scores[rate] = finetune_arm(args, config_path, config, spm_model, arm, task_name,
-                                    data_dir, init, 0, rate, steps_for(args, setting),
-                                    out)["accuracy"]
-    best = max(rates, key=lambda r: scores[r])
-    log(f"{setting} {arm}: lr {best:g} chosen on the train split {scores}")
-    return best, {f"{r:g}": s for r, s in scores.items()}
+    for recipe in args.recipes:
+        out = os.path.join(work, "lr_choice", setting, arm, run_tag(*recipe))
+        scores[recipe] = finetune_arm(args, config_path, config, spm_model, arm, task_name,
+                                      data_dir, init, 0, recipe, steps_for(args, setting),
+                                      out)["accuracy"]
+    best = max(args.recipes, key=lambda r: scores[r])
+    labelled = {recipe_label(*r): s for r, s in scores.items()}
+    log(f"{setting} {arm}: {recipe_label(*best)} chosen on the train split {labelled}")
+    return best, labelled
 
 
 # ----------------------------------------------------------------------------------------
@@ -585,7 +626,8 @@ def table(summary):
                 cells.append(f"{100 * diff:+.1f}")
         name = SETTING_NAMES[setting].format(few=summary["args"]["few_rows"],
                                              pair=summary["args"]["pair_task"])
-        lr = "/".join(f"{row[a]['learning_rate']:g}" for a in arms)
+        lr = "/".join(recipe_label(row[a].get("optimizer", "adamw"), row[a]["learning_rate"])
+                      for a in arms)
         lines.append(f"| {name} ({row['steps']}, {lr}) | " + "".join(f"{c} | " for c in cells))
     return "\n".join(lines)
 
@@ -713,15 +755,16 @@ def main(argv=None):
             row = {"steps": steps_for(args, setting)}
             for arm in arms:
                 init = inits[arm]
-                rate, scores = choose_learning_rate(args, config_path, config, spm_model,
-                                                    folders, setting, arm, init, work)
+                recipe, scores = choose_recipe(args, config_path, config, spm_model,
+                                               folders, setting, arm, init, work)
                 results = [finetune_arm(args, config_path, config, spm_model, arm, task_name,
-                                        data_dir, init, seed, rate, row["steps"],
+                                        data_dir, init, seed, recipe, row["steps"],
                                         os.path.join(work, "finetune", setting, arm,
-                                                     f"{run_tag(args, rate)}_seed{seed}"))
+                                                     f"{run_tag(*recipe)}_seed{seed}"))
                            for seed in seeds]
                 accuracies = [r["accuracy"] for r in results]
-                row[arm] = {"learning_rate": rate, "lr_choice_scores": scores,
+                row[arm] = {"optimizer": recipe[0], "learning_rate": recipe[1],
+                            "lr_choice_scores": scores,
                             "accuracies": accuracies, "spread": spread(accuracies),
                             "f1": [r["f1"] for r in results if "f1" in r]}
                 log(f"{setting} {arm}: {accuracies}")

@@ -3,6 +3,7 @@ samples come from train only, and `--quick` runs end to end (slow)."""
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -367,13 +368,72 @@ def test_finetune_optimizer_reaches_run_classifier_and_names_its_own_folder(tmp_
     monkeypatch.setattr(glue_task, "run_classifier", fake_run_classifier)
     args = transfer.parse_args(["--output_dir", str(tmp_path), "--quick",
                                 "--finetune_optimizer", "lamb"])
-    transfer.finetune(args, "config.json", "spm.model", "SST-2", str(tmp_path), None, 1,
-                      1e-3, 10, str(tmp_path / "run"))
-    assert seen[0].optimizer == "lamb" and seen[0].learning_rate == 1e-3
+    assert args.recipes == [("lamb", 1e-4)]
+    transfer.finetune_arm(args, "config.json", None, "spm.model", "scratch", "SST-2",
+                          str(tmp_path), None, 1, args.recipes[0], 10, str(tmp_path / "run"))
+    assert seen[0].optimizer == "lamb" and seen[0].learning_rate == 1e-4
     # AdamW and LAMB runs at one rate never share a folder (a finished one is reused).
-    adamw = transfer.parse_args(["--output_dir", str(tmp_path), "--quick"])
-    assert transfer.run_tag(adamw, 1e-3) == "lr0.001"
-    assert transfer.run_tag(args, 1e-3) == "lr0.001_lamb"
+    assert transfer.run_tag("adamw", 1e-3) == "lr0.001"
+    assert transfer.run_tag("lamb", 1e-3) == "lr0.001_lamb"
     with pytest.raises(SystemExit):
         transfer.parse_args(["--output_dir", str(tmp_path), "--finetune_optimizer", "lamb",
                              "--arms", "pretrained,keras_hub_scratch"])
+
+
+def test_learning_rates_may_name_their_optimizer(tmp_path, capsys):
+    args = transfer.parse_args(["--output_dir", str(tmp_path),
+                                "--learning_rates", "1e-4, lamb:3e-3,adamw:3e-4"])
+    assert args.recipes == [("adamw", 1e-4), ("lamb", 3e-3), ("adamw", 3e-4)]
+    for bad, says in (("sgd:1e-3", "unknown optimizer 'sgd'"), ("lamb:fast", "'lamb:fast'"),
+                      ("1e-4,0", "must be > 0"), ("1e-4,adamw:1e-4", "named twice")):
+        with pytest.raises(SystemExit):
+            transfer.parse_args(["--output_dir", str(tmp_path), "--learning_rates", bad])
+        assert says in capsys.readouterr().err
+    # The peer fine-tunes with Keras AdamW only: a LAMB candidate is refused for it.
+    with pytest.raises(SystemExit):
+        transfer.parse_args(["--output_dir", str(tmp_path), "--learning_rates",
+                             "1e-4,lamb:3e-3", "--arms", "pretrained,keras_hub_scratch"])
+
+
+def test_each_arm_gets_the_recipe_its_train_split_scores_best(tmp_path, monkeypatch):
+    """Optimizer and rate are chosen together per arm on the split (never on dev), then
+    every seed runs with the chosen optimizer, and the table names it."""
+    from albert_tf.tasks.glue import task as glue_task
+
+    # Split accuracy by (arm, optimizer, rate): scratch is best with AdamW 3e-4, the
+    # pretrained arm with LAMB 3e-3; dev accuracy says which recipe ran.
+    split = {("scratch", "adamw", 3e-4): 0.7, ("pretrained", "lamb", 3e-3): 0.8}
+    dev = {("adamw", 3e-4): 0.61, ("lamb", 3e-3): 0.72}
+    seen = []
+
+    def fake_run_classifier(params):
+        arm = "pretrained" if params.init_checkpoint else "scratch"
+        recipe = (params.optimizer, params.learning_rate)
+        on_split = "lr_split" in params.data_dir
+        seen.append((arm, on_split) + recipe)
+        accuracy = split.get((arm,) + recipe, 0.5) if on_split else dev.get(recipe, 0.1)
+        os.makedirs(params.output_dir, exist_ok=True)
+        with open(os.path.join(params.output_dir, "eval_results.json"), "w") as f:
+            json.dump({"accuracy": accuracy}, f)
+
+    monkeypatch.setattr(glue_task, "run_classifier", fake_run_classifier)
+    args = transfer.parse_args(["--output_dir", str(tmp_path), "--quick", "--seeds=1,2",
+                                "--learning_rates=1e-4,3e-4,lamb:3e-3"])
+    folders = {"pair": ("MRPC", str(tmp_path / "pair")),
+               "pair/lr_split": ("MRPC", str(tmp_path / "pair_lr_split"))}
+    row = {"steps": 7}
+    for arm, init in (("pretrained", "ckpt"), ("scratch", None)):
+        recipe, scores = transfer.choose_recipe(args, "c.json", {}, "spm.model", folders,
+                                                "pair", arm, init, str(tmp_path))
+        row[arm] = {"optimizer": recipe[0], "learning_rate": recipe[1],
+                    "spread": transfer.spread([dev[recipe]] * 2)}
+        assert scores == {"0.0001": 0.5, "0.0003": split.get((arm, "adamw", 3e-4), 0.5),
+                          "lamb 0.003": split.get((arm, "lamb", 3e-3), 0.5)}
+    assert row["pretrained"]["optimizer"] == "lamb" and row["scratch"]["optimizer"] == "adamw"
+    assert {s for s in seen if s[1]} == {
+        (a, True, o, r) for a in ("pretrained", "scratch")
+        for o, r in (("adamw", 1e-4), ("adamw", 3e-4), ("lamb", 3e-3))}
+    line = transfer.table({"args": {"arms": "pretrained,scratch", "few_rows": 6,
+                                    "pair_task": "MRPC"}, "finetune": {"pair": row}})
+    assert line.split("\n")[2] == ("| MRPC (7, lamb 0.003/0.0003) | 72.0 ± 0.0 (72.0-72.0) | "
+                                   "61.0 ± 0.0 (61.0-61.0) | +11.0 | ")
