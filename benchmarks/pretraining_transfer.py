@@ -56,8 +56,9 @@
 
 `--ablation` changes one setting of the model or data, as the paper's ablations:
 `unshared` (one group per layer), `e_eq_h` (embedding_size = hidden_size), `nsp` (the
-sentence task is BERT's next-sentence prediction instead of SOP). ("No sentence task"
-needs a loss weight that run_pretraining does not have.)
+sentence task is BERT's next-sentence prediction instead of SOP), `no_sentence_task`
+(masked LM alone: run_pretraining's `sentence_order_loss_weight=0`, so the pooler and the
+SOP head stay as drawn; the SOP curve is then an untrained head's).
 Any `--albert_config_file` (its vocab_size is replaced by the vocabulary's),
 `--distribution_strategy`, `--mixed_precision` and `--jit_compile` pass through, so the
 default budget runs unchanged on a GPU or TPU.
@@ -126,7 +127,7 @@ def parse_args(argv=None):
     p.add_argument("--spm_model_file", default=None, help="With --vocab_size=0.")
     p.add_argument("--albert_config_file", default=None,
                    help="Model config (vocab_size replaced); default from the size flags.")
-    p.add_argument("--ablation", default="none", choices=["none", "unshared", "e_eq_h", "nsp"])
+    p.add_argument("--ablation", default="none", choices=["none", "unshared", "e_eq_h", "nsp", "no_sentence_task"])
     p.add_argument("--distribution_strategy", default="one_device")
     p.add_argument("--mixed_precision", default="none")
     p.add_argument("--jit_compile", action="store_true")
@@ -378,7 +379,8 @@ def pretrain(args, config_path, train_records, eval_records, out_dir):
             optimizer=args.pretrain_optimizer, dynamic_masking=args.dynamic_masking,
             num_warmup_steps=max(1, args.pretrain_steps // 10),
             save_checkpoints_steps=args.eval_every, iterations_per_loop=args.eval_every,
-            max_eval_steps=50, runtime=runtime(args, 12345)))
+            max_eval_steps=50, runtime=runtime(args, 12345),
+            sentence_order_loss_weight=0.0 if args.ablation == "no_sentence_task" else 1.0))
         tf.keras.backend.clear_session()
     history = [{k: row[k] for k in ("global_step", "masked_lm_accuracy", "masked_lm_loss",
                                     "sentence_order_accuracy") if k in row}
@@ -650,8 +652,9 @@ def plot(summary, path):
         left.plot(steps, [h["masked_lm_accuracy"] for h in history], "o-",
                   label="MLM accuracy")
         left.plot(steps, [h["sentence_order_accuracy"] for h in history], "s-",
-                  label="SOP accuracy" if summary["args"]["ablation"] != "nsp"
-                  else "NSP accuracy")
+                  label={"nsp": "NSP accuracy",
+                         "no_sentence_task": "SOP accuracy (head not trained)"}.get(
+                             summary["args"]["ablation"], "SOP accuracy"))
     peer = (summary.get("keras_hub") or {}).get("pretraining", {}).get("history", [])
     if peer:
         left.plot([h["global_step"] for h in peer], [h["masked_lm_accuracy"] for h in peer],

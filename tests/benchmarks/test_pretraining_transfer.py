@@ -437,3 +437,18 @@ def test_each_arm_gets_the_recipe_its_train_split_scores_best(tmp_path, monkeypa
                                     "pair_task": "MRPC"}, "finetune": {"pair": row}})
     assert line.split("\n")[2] == ("| MRPC (7, lamb 0.003/0.0003) | 72.0 ± 0.0 (72.0-72.0) | "
                                    "61.0 ± 0.0 (61.0-61.0) | +11.0 | ")
+
+
+@pytest.mark.parametrize("ablation,weight", [("none", 1.0), ("nsp", 1.0),
+                                             ("no_sentence_task", 0.0)])
+def test_sentence_task_ablation_reaches_run_pretraining(tmp_path, monkeypatch, ablation,
+                                                        weight):
+    from albert_tf.tasks.pretraining import task as pretraining_task
+    seen = []
+    monkeypatch.setattr(pretraining_task, "run_pretraining", seen.append)
+    args = transfer.parse_args(["--output_dir", str(tmp_path), "--quick",
+                                f"--ablation={ablation}"])
+    transfer.pretrain(args, "config.json", "train.tfrecord", "heldout.tfrecord",
+                      str(tmp_path / "pretrain"))
+    assert seen[0].sentence_order_loss_weight == weight
+    assert (seen[0].learning_rate, seen[0].num_train_steps) == (0.00176, 1000)

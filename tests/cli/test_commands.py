@@ -101,11 +101,13 @@ FLAGS_BEFORE = {name: set(text.split()) for name, text in {
 # The training loop is declared once now, so fine-tuning gained pretraining's guard; your
 # own data gained its encoding (issue 24), export its LiteRT format (issue 26); fine-tuning
 # gained continuous evaluation (Model Garden's mode=continuous_eval, issue 24).
+# Pretraining gained the sentence-task loss weight (the "no sentence task" ablation, issue 27).
 CONTINUOUS_EVAL = {"do_continuous_eval", "eval_timeout"}
 ADDED = {"run_classifier": {"loss_bound", "max_rollbacks", "file_encoding"} | CONTINUOUS_EVAL,
          "run_race": {"loss_bound", "max_rollbacks"} | CONTINUOUS_EVAL,
          "run_squad": {"loss_bound", "max_rollbacks"} | CONTINUOUS_EVAL,
-         "export_savedmodel": {"format", "quantization", "representative_data"}}
+         "export_savedmodel": {"format", "quantization", "representative_data"},
+         "run_pretraining": {"sentence_order_loss_weight"}}
 
 # Each command's declarations: its params class (runtime flags through its nested
 # `runtime`) and the official flags that are no setting here.

@@ -11,10 +11,18 @@ class PretrainingObjective:
 
     MLM: cross-entropy at the masked positions weighted by `masked_lm_weights`,
     divided by (sum of the weights + 1e-5) over the global batch. SOP: mean
-    cross-entropy of `next_sentence_labels` (1 = swapped / random B).
+    cross-entropy of `next_sentence_labels` (1 = swapped / random B), times
+    `sentence_order_loss_weight` (official: 1; 0: masked LM alone, the paper's
+    "no sentence task" ablation; the SOP metrics are reported either way).
     """
 
     MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
+
+    def __init__(self, sentence_order_loss_weight=1.0):
+        if not sentence_order_loss_weight >= 0:
+            raise ValueError(f"sentence_order_loss_weight must be >= 0, got "
+                             f"{sentence_order_loss_weight}")
+        self.sentence_order_loss_weight = float(sentence_order_loss_weight)
 
     def metric_names(self):
         return ("masked_lm_accuracy", "masked_lm_loss", "sentence_order_accuracy",
@@ -55,4 +63,6 @@ class PretrainingObjective:
             "sentence_order_accuracy": (tf.reduce_sum(sop_correct), examples),
             "sentence_order_loss": (tf.reduce_sum(sop_ce), examples),
         }
-        return mlm_loss + sop_loss, metrics
+        if self.sentence_order_loss_weight == 1.0:  # official: the plain sum
+            return mlm_loss + sop_loss, metrics
+        return mlm_loss + self.sentence_order_loss_weight * sop_loss, metrics

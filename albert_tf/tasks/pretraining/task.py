@@ -55,6 +55,10 @@ class PretrainingParams(OutputSettings, ModelFiles, TrainingLoopParams):
     favor_shorter_ngram: bool = setting(True,
                                         "With --dynamic_masking: p(n) ~ 1/n (else reversed).")
     shuffle_buffer: int = setting(1000, "Records in the training shuffle buffer.", min=1)
+    sentence_order_loss_weight: float = setting(
+        1.0, "Weight of the sentence-order loss in the total (official: 1). 0 pretrains "
+             "masked LM alone (the paper's 'no sentence task' ablation); the pooler and the "
+             "SOP head then stay as drawn.", min=0)
 
 
 def _check_data_matches_config(files, params, config):
@@ -110,14 +114,21 @@ class PretrainingRunTask(Task):
         if p.train_batch_size % strategy.num_replicas_in_sync:
             raise ValueError(f"train_batch_size {p.train_batch_size} is not divisible by "
                              f"the {strategy.num_replicas_in_sync} replicas")
-        self.objective = PretrainingObjective()
+        self.objective = PretrainingObjective(p.sentence_order_loss_weight)
         self.chief = is_chief(strategy)
         self.num_train_steps, self.num_warmup_steps = p.num_train_steps, p.num_warmup_steps
 
     def build_model(self, config):
         from albert_tf.modeling import AlbertPretrainer
 
-        return AlbertPretrainer(config)
+        model = AlbertPretrainer(config)
+        if self.params.sentence_order_loss_weight == 0:
+            # Masked LM alone: no loss reaches the pooler or the SOP head. Frozen, they stay
+            # as drawn; trainable, weight decay alone would move them (LAMB's trust ratio
+            # then shrinks them by the learning rate every step, towards 0).
+            model.encoder.pooler.trainable = False
+            model.sentence_order.trainable = False
+        return model
 
     def optimizer_kwargs(self):
         return {"poly_power": self.params.poly_power,

@@ -1,6 +1,7 @@
 """The pretraining loss and metrics against a NumPy reference of the official formulas."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from albert_tf.tasks.pretraining.objective import PretrainingObjective
@@ -62,3 +63,30 @@ def test_shares_of_split_batches_add_up_to_the_whole_batch_loss():
     shares = [float(task.loss_and_metrics(o, f, {k: tf.constant(v) for k, v in totals.items()})[0])
               for f, o in zip(feature_halves, output_halves)]
     np.testing.assert_allclose(sum(shares), float(whole), rtol=1e-6)
+
+
+def test_sentence_order_loss_weight_scales_only_the_sop_term():
+    """0 leaves masked LM alone (the paper's "no sentence task"); 1 is the official sum."""
+    rng = np.random.default_rng(2)
+    B, P, V = 3, 2, 5
+    features = {"masked_lm_ids": rng.integers(0, V, (B, P)).astype(np.int32),
+                "masked_lm_weights": np.ones((B, P), np.float32),
+                "next_sentence_labels": np.array([[0], [1], [1]], np.int32),
+                "input_ids": np.zeros((B, 2), np.int32)}
+    mlm_logits = rng.standard_normal((B, P, V)).astype(np.float32)
+    sop_logits = rng.standard_normal((B, 2)).astype(np.float32)
+    lp = log_softmax(mlm_logits.astype(np.float64))
+    mlm = -np.take_along_axis(lp, features["masked_lm_ids"][..., None], -1).sum() / (B * P + 1e-5)
+    sop = -np.take_along_axis(log_softmax(sop_logits.astype(np.float64)),
+                              features["next_sentence_labels"], -1).mean()
+    for weight in (0.0, 0.5, 1.0):
+        task = PretrainingObjective(sentence_order_loss_weight=weight)
+        loss, metrics = task.loss_and_metrics({"mlm_logits": mlm_logits,
+                                               "sop_logits": sop_logits},
+                                              features, task.denominators(features))
+        np.testing.assert_allclose(float(loss), mlm + weight * sop, rtol=1e-6)
+        # The SOP metrics are reported whatever the weight.
+        np.testing.assert_allclose(float(metrics["sentence_order_loss"][0]) / B, sop,
+                                   rtol=1e-6)
+    with pytest.raises(ValueError, match="sentence_order_loss_weight must be >= 0"):
+        PretrainingObjective(sentence_order_loss_weight=-1.0)
