@@ -602,6 +602,12 @@ DIFFERENCES = (("difference", "pretrained", "scratch"),
                ("keras-hub difference", "keras_hub_pretrained", "keras_hub_scratch"))
 
 
+def row_recipes(row, arms):
+    """Each arm's fine-tuning recipe in `arms` order: 'lamb 0.001/0.0003'."""
+    return "/".join(recipe_label(row[a].get("optimizer", "adamw"), row[a]["learning_rate"])
+                    for a in arms)
+
+
 def table(summary):
     """One row per setting: each arm's dev accuracy in `--arms` order (the first two
     followed by our difference when they are pretrained, scratch), then the other
@@ -628,9 +634,8 @@ def table(summary):
                 cells.append(f"{100 * diff:+.1f}")
         name = SETTING_NAMES[setting].format(few=summary["args"]["few_rows"],
                                              pair=summary["args"]["pair_task"])
-        lr = "/".join(recipe_label(row[a].get("optimizer", "adamw"), row[a]["learning_rate"])
-                      for a in arms)
-        lines.append(f"| {name} ({row['steps']}, {lr}) | " + "".join(f"{c} | " for c in cells))
+        lines.append(f"| {name} ({row['steps']}, {row_recipes(row, arms)}) | "
+                     + "".join(f"{c} | " for c in cells))
     return "\n".join(lines)
 
 
@@ -684,6 +689,7 @@ def plot(summary, path):
     right.set_xticks(range(len(settings)))
     right.set_xticklabels([SETTING_NAMES[s].format(few=summary["args"]["few_rows"],
                                                    pair=summary["args"]["pair_task"])
+                           + "\nlr " + row_recipes(summary["finetune"][s], arms)
                            for s in settings], fontsize=8)
     lows = [100 * v for s in settings for a in arms
             for v in summary["finetune"][s][a]["accuracies"]]

@@ -433,10 +433,24 @@ def test_each_arm_gets_the_recipe_its_train_split_scores_best(tmp_path, monkeypa
     assert {s for s in seen if s[1]} == {
         (a, True, o, r) for a in ("pretrained", "scratch")
         for o, r in (("adamw", 1e-4), ("adamw", 3e-4), ("lamb", 3e-3))}
-    line = transfer.table({"args": {"arms": "pretrained,scratch", "few_rows": 6,
-                                    "pair_task": "MRPC"}, "finetune": {"pair": row}})
+    for arm in row:
+        if arm != "steps":
+            row[arm]["accuracies"] = [row[arm]["spread"]["mean"]] * 2
+    summary = {"args": {"arms": "pretrained,scratch", "few_rows": 6, "pair_task": "MRPC",
+                        "ablation": "none"}, "finetune": {"pair": row}}
+    line = transfer.table(summary)
     assert line.split("\n")[2] == ("| MRPC (7, lamb 0.003/0.0003) | 72.0 ± 0.0 (72.0-72.0) | "
                                    "61.0 ± 0.0 (61.0-61.0) | +11.0 | ")
+    # The picture names each arm's recipe under its setting.
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+    labels = []
+    original = matplotlib.axes.Axes.set_xticklabels
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xticklabels",
+                        lambda ax, names, **kw: labels.extend(names) or original(ax, names,
+                                                                                 **kw))
+    assert transfer.plot(summary, str(tmp_path / "transfer.png"))
+    assert labels == ["MRPC\nlr lamb 0.003/0.0003"]
 
 
 @pytest.mark.parametrize("ablation,weight", [("none", 1.0), ("nsp", 1.0),
